@@ -1,0 +1,34 @@
+# Every target loops over the modules of go.work, so a new module is covered
+# as soon as it is added there.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+MODULES = $(shell go list -m -f '{{.Dir}}')
+
+.PHONY: test lint tidy quickstart test-env bench
+
+## test: every module's tests with -race, on testcontainers PostgreSQL (see README)
+test:
+	@scripts/gotest.sh $(MODULES)
+
+## lint: gofmt, go vet, and core's zero-require rule
+lint:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@for m in $(MODULES); do (cd $$m && go vet ./...); done
+	@if grep -Eq '^[[:space:]]*require' core/go.mod; then echo "core/go.mod must have no require line"; exit 1; fi
+	@echo "lint ok"
+
+## tidy: go mod tidy in every module, standalone (GOWORK=off), as users build them
+tidy:
+	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
+
+## quickstart: run the quickstart example on DATABASE_URL or a disposable PostgreSQL
+quickstart:
+	@scripts/quickstart.sh
+
+## test-env: install Docker and build the local PostgreSQL image (no registry needed)
+test-env:
+	@scripts/test-env.sh
+
+## bench: LockJob cost at 10k and 1M ready jobs
+bench:
+	@cd driver-pgxv4 && go test -run '^$$' -bench BenchmarkLockJob -benchtime 2000x -count 1 .

@@ -1,0 +1,250 @@
+package conformance
+
+import (
+	"database/sql"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+)
+
+func testLockJobEmptyQueue(t *testing.T, e *env) {
+	c := e.client()
+	j, err := c.LockJob(e.ctx, "")
+	if j != nil || err != nil {
+		t.Fatalf("LockJob on empty queue = %v, %v; want nil, nil", j, err)
+	}
+}
+
+func testLockJobReturnsEveryField(t *testing.T, e *env) {
+	c := e.client()
+	runAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
+	want := e.enqueue(c, &gue.Job{Type: "Full", Queue: "fields", Priority: 3, RunAt: runAt, Args: []byte(`[1,"two"]`)})
+	e.exec(`UPDATE gue_jobs SET error_count = 2, last_error = 'earlier' WHERE queue = $1 AND job_id = $2`, "fields", want.ID)
+	got := e.lock(c, "fields")
+	if got == nil {
+		t.Fatal("no job locked")
+	}
+	defer got.Done(e.ctx)
+	if got.ID != want.ID || got.Queue != "fields" || got.Priority != 3 || !got.RunAt.Equal(runAt) ||
+		got.Type != "Full" || string(got.Args) != `[1,"two"]` || got.ErrorCount != 2 ||
+		got.LastError != (sql.NullString{String: "earlier", Valid: true}) {
+		t.Errorf("locked job = %+v\nwant ID %d, queue fields, priority 3, run_at %v, type Full, args [1,\"two\"], 2 errors, last error 'earlier'",
+			got, want.ID, runAt)
+	}
+	if got.Tx() == nil {
+		t.Error("locked job has no Tx")
+	}
+}
+
+func testLockJobSkipsLocked(t *testing.T, e *env) {
+	c := e.client()
+	first := e.enqueue(c, &gue.Job{Type: "t"})
+	j1 := e.lock(c, "")
+	if j1 == nil || j1.ID != first.ID {
+		t.Fatalf("first LockJob = %+v, want job %d", j1, first.ID)
+	}
+	if j2 := e.lock(c, ""); j2 != nil {
+		j2.Done(e.ctx)
+		t.Fatalf("second LockJob locked job %d while job %d is locked; want nil (SKIP LOCKED)", j2.ID, j1.ID)
+	}
+	second := e.enqueue(c, &gue.Job{Type: "t"})
+	j2 := e.lock(c, "")
+	if j2 == nil || j2.ID != second.ID {
+		t.Fatalf("LockJob with one job locked = %+v, want the other job %d", j2, second.ID)
+	}
+	if err := j1.Done(e.ctx); err != nil { // released, not deleted
+		t.Fatal(err)
+	}
+	j3 := e.lock(c, "")
+	if j3 == nil || j3.ID != first.ID {
+		t.Fatalf("after Done, LockJob = %+v, want released job %d again", j3, first.ID)
+	}
+	e.done(j2)
+	e.done(j3)
+}
+
+func testQueuesAreIsolated(t *testing.T, e *env) {
+	c := e.client()
+	a := e.enqueue(c, &gue.Job{Type: "t", Queue: "a"})
+	e.enqueue(c, &gue.Job{Type: "t", Queue: "b"})
+	if j := e.lock(c, "c"); j != nil {
+		t.Fatalf("queue c locked job %d of queue %q", j.ID, j.Queue)
+	}
+	if j := e.lock(c, ""); j != nil {
+		t.Fatalf("queue \"\" locked job %d of queue %q", j.ID, j.Queue)
+	}
+	j := e.lock(c, "a")
+	if j == nil || j.ID != a.ID || j.Queue != "a" {
+		t.Fatalf("queue a: LockJob = %+v, want job %d", j, a.ID)
+	}
+	e.done(j)
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'b'`); n != 1 {
+		t.Errorf("queue b has %d jobs after working queue a, want 1", n)
+	}
+}
+
+func testHostileQueueNames(t *testing.T, e *env) {
+	c := e.client()
+	names := []string{`it's "quoted"`, `x'; DROP TABLE gue_jobs; --`, "ünïcødé 队列 🚀", `\`, " "}
+	for _, q := range names {
+		e.enqueue(c, &gue.Job{Type: "t", Queue: q})
+	}
+	for _, q := range names {
+		j := e.lock(c, q)
+		if j == nil || j.Queue != q {
+			t.Fatalf("queue %q: LockJob = %+v", q, j)
+		}
+		e.done(j)
+	}
+	if n := e.jobs(); n != 0 {
+		t.Errorf("%d jobs left, want 0", n)
+	}
+}
+
+func testPriorityOrder(t *testing.T, e *env) {
+	c := e.client()
+	now := time.Now()
+	// Enqueued out of order: lower priority first, then earlier run_at.
+	e.enqueue(c, &gue.Job{Type: "p5", Priority: 5})
+	e.enqueue(c, &gue.Job{Type: "p0-late", Priority: 0, RunAt: now.Add(-time.Minute)})
+	e.enqueue(c, &gue.Job{Type: "p-3", Priority: -3})
+	e.enqueue(c, &gue.Job{Type: "p0-early", Priority: 0, RunAt: now.Add(-time.Hour)})
+	e.enqueue(c, &gue.Job{Type: "p-10-future", Priority: -10, RunAt: now.Add(time.Hour)})
+	want := []string{"p-3", "p0-early", "p0-late", "p5"}
+	for _, typ := range want {
+		j := e.lock(c, "")
+		if j == nil || j.Type != typ {
+			t.Fatalf("next job = %+v, want type %s (order %v)", j, typ, want)
+		}
+		e.done(j)
+	}
+	if j := e.lock(c, ""); j != nil {
+		t.Fatalf("future job %s locked before its RunAt", j.Type)
+	}
+}
+
+func testDelayedJobWaitsForRunAt(t *testing.T, e *env) {
+	c := e.client()
+	delay := 300 * time.Millisecond
+	j := e.enqueue(c, &gue.Job{Type: "t", RunAt: time.Now().Add(delay)})
+	if got := e.lock(c, ""); got != nil {
+		t.Fatalf("job %d locked before its RunAt", got.ID)
+	}
+	// Time passing has no signal to wait on; poll until the job is ready.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := e.lock(c, ""); got != nil {
+			if time.Now().Before(j.RunAt) {
+				t.Errorf("job locked at %v, before its RunAt %v", time.Now(), j.RunAt)
+			}
+			e.done(got)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("delayed job never became ready")
+}
+
+func testErrorRecordsAndReschedules(t *testing.T, e *env) {
+	var retries []int
+	c := e.client(gue.WithClientBackoff(func(n int) time.Duration {
+		retries = append(retries, n)
+		return time.Duration(n) * time.Hour
+	}))
+	j := e.enqueue(c, &gue.Job{Type: "t"})
+	for attempt := 1; attempt <= 2; attempt++ {
+		locked := e.lock(c, "")
+		if locked == nil {
+			t.Fatalf("attempt %d: job not ready", attempt)
+		}
+		if err := locked.Error(e.ctx, "boom"); err != nil {
+			t.Fatalf("Error: %v", err)
+		}
+		if err := locked.Done(e.ctx); err != nil {
+			t.Errorf("Done after Error: %v, want nil", err)
+		}
+		var errorCount int64
+		var lastError string
+		var delay float64
+		err := e.pool.QueryRow(e.ctx, `SELECT error_count, last_error, extract(epoch FROM run_at - now())::float8
+			FROM gue_jobs WHERE queue = '' AND job_id = $1`, j.ID).Scan(&errorCount, &lastError, &delay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDelay := float64(attempt) * 3600
+		if errorCount != int64(attempt) || lastError != "boom" || delay < wantDelay-60 || delay > wantDelay+1 {
+			t.Errorf("after failure %d: error_count %d, last_error %q, run_at in %.0fs; want %d, boom, %.0fs",
+				attempt, errorCount, lastError, delay, attempt, wantDelay)
+		}
+		if locked.ErrorCount != int32(attempt) || locked.LastError.String != "boom" {
+			t.Errorf("job struct after Error: ErrorCount %d, LastError %v", locked.ErrorCount, locked.LastError)
+		}
+		if attempt == 1 { // make it ready again
+			e.exec(`UPDATE gue_jobs SET run_at = now() - interval '1 second' WHERE queue = '' AND job_id = $1`, j.ID)
+		}
+	}
+	if len(retries) != 2 || retries[0] != 1 || retries[1] != 2 {
+		t.Errorf("backoff called with %v, want [1 2]", retries)
+	}
+	if got := e.lock(c, ""); got != nil {
+		t.Errorf("failed job %d ready again before its backoff", got.ID)
+	}
+}
+
+func testErrorRollsBackHandlerWrites(t *testing.T, e *env) {
+	e.exec(`CREATE TABLE side_effects (job_id bigint)`)
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(0)))
+	e.enqueue(c, &gue.Job{Type: "t"})
+	j := e.lock(c, "")
+	if _, err := j.Tx().Exec(e.ctx, `INSERT INTO side_effects VALUES ($1)`, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Error(e.ctx, "failed after writing"); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM side_effects`); n != 0 {
+		t.Errorf("%d rows written by the failed job survived, want 0", n)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE error_count = 1`); n != 1 {
+		t.Errorf("failure not recorded")
+	}
+}
+
+func testDeleteAndDoneRemoveJob(t *testing.T, e *env) {
+	c := e.client()
+	e.enqueue(c, &gue.Job{Type: "t"})
+	j := e.lock(c, "")
+	if err := j.Delete(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.jobs(); n != 1 {
+		t.Errorf("deleted job gone before Done: %d jobs visible, want 1", n)
+	}
+	if err := j.Done(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Done(e.ctx); err != nil {
+		t.Errorf("second Done: %v, want nil", err)
+	}
+	if n := e.jobs(); n != 0 {
+		t.Errorf("%d jobs after Delete+Done, want 0", n)
+	}
+	if err := j.Delete(e.ctx); err == nil {
+		t.Error("Delete after Done succeeded, want an error")
+	}
+}
+
+func testDoneWithoutDeleteKeepsJob(t *testing.T, e *env) {
+	c := e.client()
+	want := e.enqueue(c, &gue.Job{Type: "t"})
+	j := e.lock(c, "")
+	if err := j.Done(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	again := e.lock(c, "")
+	if again == nil || again.ID != want.ID || again.ErrorCount != 0 {
+		t.Fatalf("after Done without Delete, LockJob = %+v, want job %d unchanged", again, want.ID)
+	}
+	e.done(again)
+}

@@ -1,0 +1,127 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+	"github.com/testcontainers/testcontainers-go"
+	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+)
+
+// Environment variables that choose the PostgreSQL server of the tests.
+const (
+	// EnvDatabaseURL names an existing server to use instead of a container.
+	EnvDatabaseURL = "GUE_TEST_DATABASE_URL"
+	// EnvPostgresImage names the container image to start.
+	EnvPostgresImage = "GUE_TEST_POSTGRES_IMAGE"
+	// DefaultImage is the image used when EnvPostgresImage is unset.
+	DefaultImage = "postgres:15"
+)
+
+var server struct {
+	once      sync.Once
+	dsn       string
+	err       error
+	container testcontainers.Container
+	dbSeq     atomic.Int64
+}
+
+// ServerDSN returns the DSN of the test server's administrative database,
+// starting the container on first use. It fails tb when no server can be had.
+func ServerDSN(tb testing.TB) string {
+	tb.Helper()
+	server.once.Do(startServer)
+	if server.err != nil {
+		tb.Fatalf("conformance: no PostgreSQL for tests: %v", server.err)
+	}
+	return server.dsn
+}
+
+func startServer() {
+	if dsn := os.Getenv(EnvDatabaseURL); dsn != "" {
+		server.dsn = dsn
+		fmt.Fprintf(os.Stderr, "conformance: using PostgreSQL from %s\n", EnvDatabaseURL)
+		return
+	}
+	image := os.Getenv(EnvPostgresImage)
+	if image == "" {
+		image = DefaultImage
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	c, err := tcpostgres.Run(ctx, image,
+		tcpostgres.WithDatabase("gue"),
+		tcpostgres.WithUsername("gue"),
+		tcpostgres.WithPassword("gue"),
+		tcpostgres.BasicWaitStrategies(),
+	)
+	if err != nil {
+		if c != nil {
+			_ = testcontainers.TerminateContainer(c)
+		}
+		server.err = fmt.Errorf("start container from image %q (set %s or %s): %w", image, EnvPostgresImage, EnvDatabaseURL, err)
+		return
+	}
+	server.container = c
+	server.dsn, server.err = c.ConnectionString(ctx, "sslmode=disable")
+	fmt.Fprintf(os.Stderr, "conformance: started PostgreSQL container %.12s from image %s in %s\n",
+		c.GetContainerID(), image, time.Since(start).Round(time.Millisecond))
+}
+
+// Terminate stops the container started by ServerDSN, if any. Call it from
+// TestMain after m.Run.
+func Terminate() {
+	if server.container != nil {
+		_ = testcontainers.TerminateContainer(server.container)
+		server.container = nil
+	}
+}
+
+// NewDatabase creates an empty database on the test server, returns its DSN
+// and drops it when t ends. open is used for the administrative connection.
+func NewDatabase(t *testing.T, open OpenFunc) string {
+	t.Helper()
+	return CreateDatabase(t, open(t, ServerDSN(t)))
+}
+
+// CreateDatabase creates an empty database through admin, a pool on the test
+// server (ServerDSN), and returns its DSN. It drops the database when tb ends,
+// so admin must stay open until then: open it before calling CreateDatabase,
+// since cleanups run last-registered first.
+func CreateDatabase(tb testing.TB, admin adapter.ConnPool) string {
+	tb.Helper()
+	name := fmt.Sprintf("gue_test_%d_%d", os.Getpid(), server.dbSeq.Add(1))
+	ctx := context.Background()
+	if _, err := admin.Exec(ctx, `CREATE DATABASE "`+name+`"`); err != nil {
+		tb.Fatalf("conformance: create database %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		// FORCE ends connections a failed test may have leaked.
+		if _, err := admin.Exec(context.Background(), `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`); err != nil {
+			tb.Errorf("conformance: drop database %s: %v", name, err)
+		}
+	})
+	return withDatabase(tb, ServerDSN(tb), name)
+}
+
+// withDatabase returns dsn pointed at database name, for URL and key=value DSNs.
+func withDatabase(t testing.TB, dsn, name string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("conformance: parse %s: %v", EnvDatabaseURL, err)
+		}
+		u.Path = "/" + name
+		return u.String()
+	}
+	return dsn + " dbname=" + name
+}

@@ -1,0 +1,67 @@
+package conformance
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	gue "github.com/gue-go/gue/core"
+)
+
+func testCustomSchema(t *testing.T, e *env) {
+	schema := `Tenant "7"; DROP SCHEMA public; -- ü`
+	if err := gue.Migrate(e.ctx, e.pool, schema); err != nil {
+		t.Fatalf("Migrate(%q): %v", schema, err)
+	}
+	qualified := `"Tenant ""7""; DROP SCHEMA public; -- ü".gue_jobs`
+	c := e.client(gue.WithClientSchema(schema))
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "s"})
+	if n := e.count(`SELECT count(*) FROM ` + qualified); n != 1 {
+		t.Fatalf("%d jobs in schema %q, want 1", n, schema)
+	}
+	if n := e.jobs(); n != 0 {
+		t.Fatalf("%d jobs in public, want 0", n)
+	}
+	// A worker takes the schema from its client, or from its own option.
+	defaultClient := e.client()
+	ran := 0
+	w := gue.NewWorker(defaultClient, gue.WorkMap{"t": func(*gue.Job) error { ran++; return nil }},
+		gue.WithWorkerQueue("s"), gue.WithWorkerSchema(schema))
+	if !w.WorkOne(e.ctx) || ran != 1 {
+		t.Fatalf("worker with WithWorkerSchema did not work job %d", j.ID)
+	}
+	if n := e.count(`SELECT count(*) FROM ` + qualified); n != 0 {
+		t.Errorf("%d jobs left in %q, want 0", n, schema)
+	}
+}
+
+func testMigrateIdempotentAndConcurrent(t *testing.T, e *env) {
+	schema := "concurrent_migrate"
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- gue.Migrate(e.ctx, e.pool, schema)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Migrate: %v", err)
+		}
+	}
+	versions := e.count(`SELECT count(*) FROM concurrent_migrate.gue_migrations`)
+	if err := gue.Migrate(e.ctx, e.pool, schema); err != nil {
+		t.Fatalf("repeated Migrate: %v", err)
+	}
+	if again := e.count(`SELECT count(*) FROM concurrent_migrate.gue_migrations`); versions < 1 || again != versions {
+		t.Errorf("versions recorded: %d, then %d after a repeat; want the same, at least 1", versions, again)
+	}
+	sql, err := gue.SchemaSQL(schema)
+	if err != nil || !strings.Contains(sql, `"concurrent_migrate".gue_jobs`) {
+		t.Errorf("SchemaSQL = %q, %v", sql, err)
+	}
+}

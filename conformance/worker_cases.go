@@ -1,0 +1,266 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// lastError returns error_count and last_error of the only job in public.gue_jobs.
+func (e *env) lastError() (int64, string) {
+	e.t.Helper()
+	var n int64
+	var msg *string
+	if err := e.pool.QueryRow(e.ctx, `SELECT error_count, last_error FROM gue_jobs`).Scan(&n, &msg); err != nil {
+		e.t.Fatalf("read job error: %v", err)
+	}
+	if msg == nil {
+		return n, ""
+	}
+	return n, *msg
+}
+
+func testWorkerDeletesDoneJob(t *testing.T, e *env) {
+	c := e.client()
+	var ran atomic.Int32
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		ran.Add(1)
+		return nil
+	}})
+	e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	if w.WorkOne(e.ctx) {
+		t.Error("WorkOne worked a job twice")
+	}
+	if ran.Load() != 1 || e.jobs() != 0 {
+		t.Errorf("handler ran %d times, %d jobs left; want 1, 0", ran.Load(), e.jobs())
+	}
+}
+
+func testWorkerRecordsHandlerError(t *testing.T, e *env) {
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error { return errors.New("handler said no") }})
+	e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	if n, msg := e.lastError(); n != 1 || msg != "handler said no" {
+		t.Errorf("error_count %d, last_error %q; want 1, handler said no", n, msg)
+	}
+	if w.WorkOne(e.ctx) {
+		t.Error("failed job retried before its backoff")
+	}
+}
+
+func testWorkerRecordsPanic(t *testing.T, e *env) {
+	c := e.client()
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error { panic("kaboom") }})
+	e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	n, msg := e.lastError()
+	if n != 1 || !strings.Contains(msg, "kaboom") || !strings.Contains(msg, "goroutine") {
+		t.Errorf("error_count %d, last_error %q; want 1 and the panic value with a stack", n, msg)
+	}
+}
+
+func testWorkerRecordsUnknownType(t *testing.T, e *env) {
+	c := e.client()
+	w := gue.NewWorker(c, gue.WorkMap{"known": func(j *gue.Job) error { return nil }})
+	e.enqueue(c, &gue.Job{Type: "mystery"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	if n, msg := e.lastError(); n != 1 || !strings.Contains(msg, "mystery") {
+		t.Errorf("error_count %d, last_error %q; want 1 and the unknown type named", n, msg)
+	}
+}
+
+func testWorkerRecoversAbortedTx(t *testing.T, e *env) {
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		// A failing statement aborts the transaction; the handler ignores it.
+		_, _ = j.Tx().Exec(j.Context(), `SELECT 1/0`)
+		return nil
+	}})
+	e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	if n, msg := e.lastError(); n != 1 || msg == "" {
+		t.Errorf("error_count %d, last_error %q; want the aborted transaction recorded as an error", n, msg)
+	}
+}
+
+func testWorkerCommitsHandlerWrites(t *testing.T, e *env) {
+	e.exec(`CREATE TABLE results (job_id bigint)`)
+	c := e.client()
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		_, err := j.Tx().Exec(j.Context(), `INSERT INTO results VALUES ($1)`, j.ID)
+		return err
+	}})
+	j := e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	if n := e.count(`SELECT count(*) FROM results WHERE job_id = $1`, j.ID); n != 1 || e.jobs() != 0 {
+		t.Errorf("%d result rows and %d jobs; want 1 and 0", n, e.jobs())
+	}
+}
+
+func testWorkerPoolStartTwice(t *testing.T, e *env) {
+	c := e.client()
+	ctx, cancel := context.WithCancel(e.ctx)
+	p := gue.NewWorkerPool(c, gue.WorkMap{}, 2, gue.WithPoolPollInterval(10*time.Millisecond))
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); !errors.Is(err, gue.ErrAlreadyStarted) {
+		t.Errorf("second Start: %v, want ErrAlreadyStarted", err)
+	}
+	if err := p.Run(ctx); !errors.Is(err, gue.ErrAlreadyStarted) {
+		t.Errorf("Run of a started pool: %v, want ErrAlreadyStarted", err)
+	}
+	cancel()
+	w := gue.NewWorker(c, gue.WorkMap{})
+	wctx, wcancel := context.WithCancel(e.ctx)
+	defer wcancel()
+	if err := w.Start(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Run(wctx); !errors.Is(err, gue.ErrAlreadyStarted) {
+		t.Errorf("Run of a started worker: %v, want ErrAlreadyStarted", err)
+	}
+}
+
+func testGracefulShutdownFinishesJob(t *testing.T, e *env) {
+	c := e.client()
+	started, release := make(chan *gue.Job), make(chan struct{})
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		started <- j
+		<-release
+		return j.Context().Err()
+	}}, 2, gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(time.Minute))
+	e.enqueue(c, &gue.Job{Type: "t"})
+	ctx, cancel := context.WithCancel(e.ctx)
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	j := <-started
+	cancel()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Run returned (%v) while a job was in flight", err)
+	default:
+	}
+	if err := j.Context().Err(); err != nil {
+		t.Errorf("job context cancelled (%v) within the grace period", err)
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Errorf("Run returned %v after shutdown, want nil", err)
+	}
+	if n := e.jobs(); n != 0 {
+		t.Errorf("%d jobs left; the in-flight job should have completed", n)
+	}
+}
+
+func testHardStopReturnsJob(t *testing.T, e *env) {
+	c := e.client()
+	started := make(chan struct{})
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		close(started)
+		<-j.Context().Done()
+		return j.Context().Err()
+	}}, 1, gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(0))
+	want := e.enqueue(c, &gue.Job{Type: "t"})
+	ctx, cancel := context.WithCancel(e.ctx)
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	<-started
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	j := e.lock(c, "")
+	if j == nil || j.ID != want.ID || j.ErrorCount != 0 {
+		t.Fatalf("after hard stop LockJob = %+v, want job %d back, unchanged", j, want.ID)
+	}
+	e.done(j)
+}
+
+func testClosedPool(t *testing.T, e *env) {
+	pool := e.open(t, e.dsn)
+	c := gue.NewClient(pool)
+	if err := pool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Enqueue(e.ctx, &gue.Job{Type: "t"}); !errors.Is(err, adapter.ErrPoolClosed) {
+		t.Errorf("Enqueue on closed pool: %v, want adapter.ErrPoolClosed", err)
+	}
+	if j, err := c.LockJob(e.ctx, ""); j != nil || !errors.Is(err, adapter.ErrPoolClosed) {
+		t.Errorf("LockJob on closed pool: %v, %v; want adapter.ErrPoolClosed", j, err)
+	}
+}
+
+func testConcurrentWorkersExactlyOnce(t *testing.T, e *env, workers, jobs int) {
+	e.exec(`CREATE TABLE results (job_id bigint NOT NULL)`)
+	c := e.client()
+	for i := 0; i < jobs; i++ {
+		e.enqueue(c, &gue.Job{Type: "t", Queue: "many"})
+	}
+	var (
+		mu   sync.Mutex
+		runs = map[int64]int{}
+		all  = make(chan struct{})
+	)
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		if _, err := j.Tx().Exec(j.Context(), `INSERT INTO results VALUES ($1)`, j.ID); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		runs[j.ID]++
+		if len(runs) == jobs && runs[j.ID] == 1 {
+			close(all)
+		}
+		return nil
+	}}, workers, gue.WithPoolQueue("many"), gue.WithPoolPollInterval(10*time.Millisecond))
+	ctx, cancel := context.WithCancel(e.ctx)
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	select {
+	case <-all:
+	case <-time.After(2 * time.Minute):
+		t.Error("timed out waiting for every job to run")
+	}
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("job %d ran %d times", id, n)
+		}
+	}
+	if n := e.count(`SELECT count(DISTINCT job_id) FROM results`); n != int64(jobs) {
+		t.Errorf("%d distinct results, want %d", n, jobs)
+	}
+	if n := e.count(`SELECT count(*) FROM results`); n != int64(jobs) {
+		t.Errorf("%d results, want %d (no duplicates)", n, jobs)
+	}
+	if n := e.jobs(); n != 0 {
+		t.Errorf("%d jobs left, want 0", n)
+	}
+}

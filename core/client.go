@@ -1,0 +1,178 @@
+package gue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// Client enqueues and locks jobs. It is safe for concurrent use.
+type Client struct {
+	pool    adapter.ConnPool
+	backoff Backoff
+	id      string
+	logger  adapter.Logger
+	schema  string
+	q       *queries
+	err     error // a bad option, reported by every call
+}
+
+// NewClient returns a Client working on pool with the given options. A bad
+// option (such as an invalid schema name) or a nil pool does not panic: every
+// call of the Client returns the error instead.
+func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
+	c := &Client{
+		pool:    pool,
+		backoff: DefaultExponentialBackoff,
+		id:      newID("client"),
+		logger:  adapter.NoOpLogger{},
+		schema:  defaultSchema,
+	}
+	for _, o := range options {
+		o(c)
+	}
+	if c.backoff == nil {
+		c.backoff = DefaultExponentialBackoff
+	}
+	if c.logger == nil {
+		c.logger = adapter.NoOpLogger{}
+	}
+	c.logger = c.logger.With(adapter.F("client-id", c.id))
+	schema, err := checkSchema(c.schema)
+	if err != nil {
+		c.err = fmt.Errorf("gue: %w", err)
+		schema = defaultSchema
+	}
+	if pool == nil {
+		c.err = errors.Join(c.err, fmt.Errorf("gue: %w", ErrNilPool))
+	}
+	c.schema = schema
+	c.q = newQueries(schema)
+	return c
+}
+
+// Enqueue adds a job in a statement of its own (committed on return). It fills
+// in j.ID and, when zero, j.RunAt (from the database's clock); an empty
+// j.Args becomes []. Bad input (nil job, empty Type, invalid JSON) returns an
+// error and writes nothing.
+func (c *Client) Enqueue(ctx context.Context, j *Job) error {
+	return c.enqueue(ctx, j, c.pool)
+}
+
+// EnqueueTx adds a job inside tx, the caller's transaction: the job exists for
+// workers only if and when tx commits, and disappears with a rollback. Fields
+// are filled in as by Enqueue.
+func (c *Client) EnqueueTx(ctx context.Context, j *Job, tx adapter.Tx) error {
+	if tx == nil {
+		return fmt.Errorf("gue: enqueue: %w", ErrNilTx)
+	}
+	return c.enqueue(ctx, j, tx)
+}
+
+func (c *Client) enqueue(ctx context.Context, j *Job, q adapter.Queryable) error {
+	if err := c.validate(j); err != nil {
+		return err
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("gue: enqueue: %w", err)
+	}
+	if len(j.Args) == 0 {
+		j.Args = []byte("[]")
+	}
+	var runAt any // nil lets the database use now()
+	if !j.RunAt.IsZero() {
+		runAt = j.RunAt
+	}
+	var stored time.Time
+	err := q.QueryRow(ctx, c.q.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args)).Scan(&j.ID, &stored)
+	if err != nil {
+		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, err)
+	}
+	if j.RunAt.IsZero() {
+		j.RunAt = stored.UTC()
+	}
+	return nil
+}
+
+// validate rejects input PostgreSQL would reject with a less clear error, or
+// that could never be worked.
+func (c *Client) validate(j *Job) error {
+	if j == nil {
+		return fmt.Errorf("gue: enqueue: %w", ErrNilJob)
+	}
+	if j.Type == "" {
+		return ErrMissingType
+	}
+	for _, s := range []string{j.Type, j.Queue} {
+		if !utf8.ValidString(s) || containsNUL(s) {
+			return fmt.Errorf("gue: enqueue: %w", ErrInvalidType)
+		}
+	}
+	if len(j.Args) > 0 && !json.Valid(j.Args) {
+		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, ErrInvalidArgs)
+	}
+	return nil
+}
+
+func containsNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// LockJob locks the next ready job of queue (the lowest Priority, then the
+// earliest RunAt, among jobs whose RunAt has passed) in a new transaction and
+// returns it, or returns nil, nil when no job is ready. Jobs locked by other
+// transactions are skipped, not waited for.
+//
+// The caller owns the returned job's transaction and must end it with Done
+// (usually after Delete) or Error; until then the job stays locked.
+func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
+	return c.lockJob(ctx, c.q, queue)
+}
+
+func (c *Client) lockJob(ctx context.Context, q *queries, queue string) (*Job, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("gue: lock job: %w", err)
+	}
+	tx, err := c.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gue: lock job: begin: %w", err)
+	}
+	j := &Job{ctx: ctx, tx: tx, pool: c.pool, q: q, backoff: c.backoff}
+	err = tx.QueryRow(ctx, q.lock, queue).Scan(
+		&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError,
+	)
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if errors.Is(err, adapter.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, err)
+	}
+	j.RunAt = j.RunAt.UTC()
+	return j, nil
+}
+
+// newID returns prefix-<random hex>, used for default client and worker IDs.
+func newID(prefix string) string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}

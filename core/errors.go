@@ -1,0 +1,30 @@
+package gue
+
+import "errors"
+
+// ErrMissingType is returned by Enqueue and EnqueueTx for a job with no Type.
+var ErrMissingType = errors.New("job type must be specified")
+
+// Errors of bad input; returned wrapped, with detail, and nothing is written.
+var (
+	// ErrNilJob is returned when a nil *Job is enqueued.
+	ErrNilJob = errors.New("job must not be nil")
+	// ErrInvalidArgs is returned when Job.Args is not valid JSON.
+	ErrInvalidArgs = errors.New("job args must be valid JSON")
+	// ErrInvalidType is returned when Job.Type or Job.Queue cannot be stored
+	// as PostgreSQL text (a NUL byte or invalid UTF-8).
+	ErrInvalidType = errors.New("job type and queue must be valid UTF-8 without NUL bytes")
+	// ErrNilTx is returned by EnqueueTx when the transaction is nil.
+	ErrNilTx = errors.New("transaction must not be nil")
+	// ErrNilPool is returned when a Client or Migrate has no ConnPool.
+	ErrNilPool = errors.New("connection pool must not be nil")
+	// ErrJobFinished is returned by Job methods that need the job's
+	// transaction after Done or Error has ended it.
+	ErrJobFinished = errors.New("job is already finished")
+	// ErrAlreadyStarted is returned by Start and Run of a Worker or
+	// WorkerPool that is already running.
+	ErrAlreadyStarted = errors.New("already started")
+)
+
+// ErrNilClient is returned by Workers and WorkerPools built without a Client.
+var ErrNilClient = errors.New("client must not be nil")

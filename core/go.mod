@@ -1,0 +1,3 @@
+module github.com/gue-go/gue/core
+
+go 1.23

@@ -1,0 +1,35 @@
+package gue
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalidSchema is returned for a schema name PostgreSQL cannot store.
+var ErrInvalidSchema = errors.New("invalid schema name")
+
+// defaultSchema is used when no schema is configured.
+const defaultSchema = "public"
+
+// quoteIdent quotes a PostgreSQL identifier, doubling embedded quotes, so any
+// name (quotes, semicolons, unicode) is used verbatim and never parsed as SQL.
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// checkSchema validates a schema name: "" means public; a NUL byte or a name
+// over PostgreSQL's 63-byte identifier limit (which PostgreSQL would silently
+// truncate, pointing at another schema) is rejected.
+func checkSchema(schema string) (string, error) {
+	if schema == "" {
+		return defaultSchema, nil
+	}
+	if strings.IndexByte(schema, 0) >= 0 {
+		return "", fmt.Errorf("%w: contains a NUL byte", ErrInvalidSchema)
+	}
+	if len(schema) > 63 {
+		return "", fmt.Errorf("%w: %d bytes, PostgreSQL allows 63", ErrInvalidSchema, len(schema))
+	}
+	return schema, nil
+}

@@ -1,0 +1,210 @@
+package gue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// savepointName marks the state of a job's transaction right after the job
+// was locked; Error rolls back to it so a failed handler's writes are undone.
+const savepointName = "gue_job"
+
+// Job is one unit of work. Fields are stored as columns of gue_jobs.
+//
+// A Job returned by LockJob (or passed to a WorkFunc) holds an open
+// transaction that keeps its row locked; the methods end it. Job methods are
+// safe for concurrent use.
+type Job struct {
+	// ID is the unique database ID of the job, set by Enqueue.
+	ID int64
+	// Queue is the name of the queue; "" (the default) is a queue too.
+	Queue string
+	// Priority orders ready jobs of one queue: lower runs first. Default 0.
+	Priority int16
+	// RunAt is the earliest time the job may run; zero means now (the
+	// database's clock), and Enqueue fills it in.
+	RunAt time.Time
+	// Type selects the WorkFunc that runs the job. Required.
+	Type string
+	// Args is the job's argument as JSON; empty means [].
+	Args []byte
+	// ErrorCount is the number of times the job has failed.
+	ErrorCount int32
+	// LastError is the error message of the latest failure.
+	LastError sql.NullString
+
+	mu        sync.Mutex
+	ctx       context.Context
+	tx        adapter.Tx
+	pool      adapter.ConnPool
+	q         *queries
+	backoff   Backoff
+	savepoint bool
+	finished  bool
+}
+
+// Context returns the job's context: for a job run by a Worker, the worker's
+// context, which stays alive through a graceful shutdown and is cancelled
+// when the shutdown grace period runs out (a WorkFunc should then return);
+// for a job from LockJob, the context given to LockJob. Never nil.
+func (j *Job) Context() context.Context {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ctx == nil {
+		return context.Background()
+	}
+	return j.ctx
+}
+
+// Tx returns the transaction that holds the job's lock, so a WorkFunc can
+// make its own writes atomic with the job's completion: they commit together
+// with Delete+Done and are rolled back by Error or by a crash. Nil for a job
+// that was not locked (built by hand or enqueued).
+//
+// The first call takes a savepoint in the transaction, which is what lets
+// Error undo the WorkFunc's writes while still recording the failure.
+func (j *Job) Tx() adapter.Tx {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.tx == nil || j.finished {
+		return j.tx
+	}
+	if !j.savepoint {
+		// An error leaves the transaction aborted, which the caller sees on
+		// its first statement; Error then falls back to a fresh statement.
+		if _, err := j.tx.Exec(j.context(), "SAVEPOINT "+savepointName); err == nil {
+			j.savepoint = true
+		}
+	}
+	return j.tx
+}
+
+// context returns the context for the job's own statements; callers hold mu.
+func (j *Job) context() context.Context {
+	if j.ctx == nil {
+		return context.Background()
+	}
+	return context.WithoutCancel(j.ctx)
+}
+
+// Delete deletes the job's row inside its transaction. The deletion takes
+// effect when Done commits; until then nothing else can see or lock the job.
+func (j *Job) Delete(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.usable(); err != nil {
+		return err
+	}
+	if _, err := j.tx.Exec(ctx, j.q.delete, j.Queue, j.ID); err != nil {
+		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+// Done commits the job's transaction, releasing its lock and making Delete
+// (and anything written through Tx) permanent. It is safe to call more than
+// once: later calls, and calls after Error, return nil.
+func (j *Job) Done(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.tx == nil || j.finished {
+		return nil
+	}
+	j.finished = true
+	if err := j.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("gue: commit job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+// Error records a failure and ends the job's transaction: msg is stored as
+// LastError, ErrorCount is incremented and RunAt moves to now plus the
+// Client's Backoff for the new error count. Writes made through Tx are
+// rolled back (to the savepoint Tx took), the rest commits. Calling Done
+// afterwards is not needed and returns nil.
+func (j *Job) Error(ctx context.Context, msg string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.usable(); err != nil {
+		return err
+	}
+	j.finished = true
+	msg = sanitizeText(msg)
+	delay := j.backoff(int(j.ErrorCount) + 1)
+	if delay < 0 {
+		delay = 0
+	}
+	err := j.failInTx(ctx, msg, delay)
+	if err == nil {
+		if err = j.tx.Commit(ctx); err == nil {
+			j.recordFailure(msg)
+			return nil
+		}
+	}
+	// The transaction is unusable (aborted by a failed statement of the
+	// WorkFunc, or its connection is gone). Roll it back, which releases the
+	// lock, and record the failure in a statement of its own so the job is
+	// not retried at once with no trace of why.
+	_ = j.tx.Rollback(context.WithoutCancel(ctx))
+	if j.pool == nil {
+		return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
+	}
+	if _, err2 := j.pool.Exec(ctx, j.q.fail, j.Queue, j.ID, delay.Microseconds(), msg); err2 != nil {
+		return fmt.Errorf("gue: record error of job %d: %w", j.ID, errors.Join(err, err2))
+	}
+	j.recordFailure(msg)
+	return nil
+}
+
+func (j *Job) failInTx(ctx context.Context, msg string, delay time.Duration) error {
+	if j.savepoint {
+		if _, err := j.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err != nil {
+			return err
+		}
+	}
+	_, err := j.tx.Exec(ctx, j.q.fail, j.Queue, j.ID, delay.Microseconds(), msg)
+	return err
+}
+
+func (j *Job) recordFailure(msg string) {
+	j.ErrorCount++
+	j.LastError = sql.NullString{String: msg, Valid: true}
+}
+
+// usable reports whether the job still holds an open transaction; callers
+// hold mu.
+func (j *Job) usable() error {
+	if j.tx == nil {
+		return fmt.Errorf("gue: job %d was not locked: %w", j.ID, adapter.ErrTxClosed)
+	}
+	if j.finished {
+		return fmt.Errorf("gue: job %d: %w: %w", j.ID, ErrJobFinished, adapter.ErrTxClosed)
+	}
+	return nil
+}
+
+// rollback ends the transaction without recording anything, returning the
+// job to its queue as it was; used when a worker is stopped hard.
+func (j *Job) rollback(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.tx == nil || j.finished {
+		return nil
+	}
+	j.finished = true
+	return j.tx.Rollback(ctx)
+}
+
+// sanitizeText makes s storable as PostgreSQL text, which rejects NUL bytes
+// and invalid UTF-8; an error message must never be lost to its own bytes.
+func sanitizeText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\\0")
+}

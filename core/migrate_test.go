@@ -1,0 +1,54 @@
+package gue
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestMigrationsAreOrderedAndSplit(t *testing.T) {
+	ms := migrations()
+	if len(ms) == 0 || ms[0].version != 1 {
+		t.Fatalf("migrations = %+v, want version 1 first", ms)
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version <= ms[i-1].version {
+			t.Errorf("versions out of order: %d after %d", ms[i].version, ms[i-1].version)
+		}
+	}
+	stmts := statements(ms[0].render(`my"schema`))
+	if len(stmts) != 2 {
+		t.Fatalf("first migration split into %d statements, want 2: %q", len(stmts), stmts)
+	}
+	for _, s := range stmts {
+		if !strings.Contains(s, `"my""schema".gue_jobs`) {
+			t.Errorf("statement does not use the quoted schema: %s", s)
+		}
+		if strings.HasSuffix(strings.TrimSpace(s), ";") {
+			t.Errorf("statement keeps its terminator: %s", s)
+		}
+	}
+}
+
+func TestSchemaSQL(t *testing.T) {
+	sql, err := SchemaSQL("")
+	if err != nil || !strings.Contains(sql, `CREATE TABLE IF NOT EXISTS "public".gue_jobs`) ||
+		!strings.Contains(sql, "PRIMARY KEY (queue, job_id)") {
+		t.Errorf("SchemaSQL(\"\") = %q, %v", sql, err)
+	}
+	if _, err := SchemaSQL("a\x00"); !errors.Is(err, ErrInvalidSchema) {
+		t.Errorf("SchemaSQL with NUL: %v, want ErrInvalidSchema", err)
+	}
+}
+
+func TestLockQueryFiltersOnQueue(t *testing.T) {
+	q := newQueries("public")
+	for name, sql := range map[string]string{"delete": q.delete, "fail": q.fail} {
+		if !strings.Contains(sql, "queue = $1 AND job_id = $2") {
+			t.Errorf("%s statement does not filter on queue and job_id: %s", name, sql)
+		}
+	}
+	if !strings.Contains(q.lock, "FOR UPDATE SKIP LOCKED") {
+		t.Errorf("lock query does not skip locked rows: %s", q.lock)
+	}
+}

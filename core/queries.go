@@ -1,0 +1,49 @@
+package gue
+
+// queries holds the SQL of one schema, built once per Client so that the hot
+// path never formats strings. Every statement that touches a job filters on
+// queue as well as job_id, matching the (queue, job_id) primary key.
+type queries struct {
+	schema  string
+	enqueue string
+	lock    string
+	delete  string
+	fail    string
+}
+
+func newQueries(schema string) *queries {
+	t := quoteIdent(schema) + ".gue_jobs"
+	return &queries{
+		schema: schema,
+		enqueue: `INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args)
+VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json)
+RETURNING job_id, run_at`,
+		// A loose index scan: the recursive part steps through the distinct
+		// priorities of the queue (one index probe each) and, for each in
+		// turn, the lateral part seeks the ready range (run_at <= now()) of
+		// that priority. Future jobs are never walked, whatever their
+		// priority, and nothing is sorted.
+		lock: `WITH RECURSIVE prio AS (
+  (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
+  UNION ALL
+  SELECT (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority > prio.priority ORDER BY n.priority LIMIT 1)
+  FROM prio WHERE prio.priority IS NOT NULL
+)
+SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error
+FROM prio CROSS JOIN LATERAL (
+  SELECT * FROM ` + t + ` c
+  WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
+  ORDER BY c.run_at, c.job_id
+  LIMIT 1
+  FOR UPDATE SKIP LOCKED
+) j
+LIMIT 1`,
+		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
+		fail: `UPDATE ` + t + `
+SET error_count = error_count + 1,
+    run_at = now() + $3::bigint * interval '1 microsecond',
+    last_error = $4,
+    updated_at = now()
+WHERE queue = $1 AND job_id = $2`,
+	}
+}

@@ -1,0 +1,270 @@
+package gue
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// Defaults of Worker and WorkerPool options.
+const (
+	// DefaultPollInterval is how long an idle worker waits before it looks
+	// for a ready job again.
+	DefaultPollInterval = 5 * time.Second
+	// DefaultGracePeriod is how long in-flight jobs may keep running after
+	// the worker's context is cancelled before their contexts are cancelled.
+	DefaultGracePeriod = 30 * time.Second
+)
+
+// WorkFunc runs one job. Returning nil deletes the job; returning an error
+// records it on the job and reschedules the job with the Client's Backoff. A
+// panic is recovered and recorded like an error, with its stack.
+//
+// j.Context() is cancelled when the worker stops hard; j.Tx() gives the
+// job's transaction for writes that must commit atomically with the job.
+type WorkFunc func(j *Job) error
+
+// WorkMap maps job types to the WorkFunc that runs them.
+type WorkMap map[string]WorkFunc
+
+// Worker locks and works jobs of one queue, one at a time.
+type Worker struct {
+	c        *Client
+	wm       WorkMap
+	id       string
+	queue    string
+	schema   string
+	interval time.Duration
+	grace    time.Duration
+	logger   adapter.Logger
+
+	q       *queries
+	err     error
+	running sync.Mutex
+}
+
+// NewWorker returns a Worker that runs the jobs of c's database through wm.
+func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
+	w := &Worker{
+		c:        c,
+		wm:       wm,
+		id:       newID("worker"),
+		interval: DefaultPollInterval,
+		grace:    DefaultGracePeriod,
+		logger:   adapter.NoOpLogger{},
+	}
+	for _, o := range options {
+		o(w)
+	}
+	w.init()
+	return w
+}
+
+// init resolves the options that depend on the client.
+func (w *Worker) init() {
+	if w.logger == nil {
+		w.logger = adapter.NoOpLogger{}
+	}
+	if w.interval <= 0 {
+		w.interval = DefaultPollInterval
+	}
+	w.logger = w.logger.With(adapter.F("worker-id", w.id), adapter.F("queue", w.queue))
+	if w.c == nil {
+		w.err = fmt.Errorf("gue: worker %s: %w", w.id, ErrNilClient)
+		return
+	}
+	w.q = w.c.q
+	if w.schema != "" && w.schema != w.c.schema {
+		schema, err := checkSchema(w.schema)
+		if err != nil {
+			w.err = fmt.Errorf("gue: worker %s: %w", w.id, err)
+			return
+		}
+		w.q = newQueries(schema)
+	}
+}
+
+// ID returns the worker's ID.
+func (w *Worker) ID() string { return w.id }
+
+// Run works jobs until ctx is cancelled, then waits for the job in flight
+// (see WithWorkerGracePeriod) and returns nil. It returns an error at once if
+// the worker is already running or is misconfigured.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.acquire(); err != nil {
+		return err
+	}
+	defer w.running.Unlock()
+	w.loop(ctx)
+	return nil
+}
+
+// Start runs the worker in a new goroutine, as Run does, and returns at once.
+// Cancel ctx to stop it. It returns an error if the worker is already running
+// or is misconfigured.
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.acquire(); err != nil {
+		return err
+	}
+	go func() {
+		defer w.running.Unlock()
+		w.loop(ctx)
+	}()
+	return nil
+}
+
+func (w *Worker) acquire() error {
+	if w.err != nil {
+		return w.err
+	}
+	if !w.running.TryLock() {
+		return fmt.Errorf("gue: worker %s: %w", w.id, ErrAlreadyStarted)
+	}
+	return nil
+}
+
+// loop polls: straight on after a job, PollInterval after finding none.
+func (w *Worker) loop(ctx context.Context) {
+	w.logger.Info("worker started")
+	defer w.logger.Info("worker stopped")
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		if w.WorkOne(ctx) {
+			continue
+		}
+		timer.Reset(w.interval)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+// WorkOne locks one ready job of the worker's queue, works it and ends its
+// transaction. It reports whether a job was found; it never panics because of
+// a WorkFunc, and errors are logged and recorded on the job.
+func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
+	if w.err != nil {
+		w.logger.Error("worker misconfigured", adapter.Err(w.err))
+		return false
+	}
+	j, err := w.c.lockJob(ctx, w.q, w.queue)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.logger.Error("could not lock a job", adapter.Err(err))
+		}
+		return false
+	}
+	if j == nil {
+		return false
+	}
+	w.work(ctx, j)
+	return true
+}
+
+// work runs j's WorkFunc and completes the job according to its outcome.
+func (w *Worker) work(ctx context.Context, j *Job) {
+	log := w.logger.With(adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
+	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stopWatch := cancelAfterGrace(ctx, w.grace, cancel)
+	defer stopWatch()
+	j.mu.Lock()
+	j.ctx = jobCtx
+	j.mu.Unlock()
+
+	// Completion must reach the database even when ctx is being cancelled
+	// for a graceful shutdown.
+	doneCtx := context.WithoutCancel(ctx)
+
+	wf, ok := w.wm[j.Type]
+	if !ok || wf == nil {
+		log.Error("unknown job type")
+		w.fail(doneCtx, log, j, fmt.Sprintf("unknown job type: %q", j.Type))
+		return
+	}
+	err, panicMsg := call(wf, j)
+	if jobCtx.Err() != nil && (err != nil || panicMsg != "") {
+		// Stopped hard: the job did not finish through no fault of its own,
+		// so it goes back to the queue untouched.
+		if rbErr := j.rollback(doneCtx); rbErr != nil {
+			log.Error("could not roll back job after hard stop", adapter.Err(rbErr))
+		}
+		log.Info("job returned to queue: worker stopped hard")
+		return
+	}
+	switch {
+	case panicMsg != "":
+		log.Error("job panicked", adapter.F("panic", panicMsg))
+		w.fail(doneCtx, log, j, panicMsg)
+	case err != nil:
+		log.Error("job failed", adapter.Err(err))
+		w.fail(doneCtx, log, j, err.Error())
+	default:
+		if err := j.Delete(doneCtx); err != nil {
+			log.Error("could not delete finished job", adapter.Err(err))
+			w.fail(doneCtx, log, j, err.Error())
+			return
+		}
+		if err := j.Done(doneCtx); err != nil {
+			log.Error("could not commit finished job", adapter.Err(err))
+			return
+		}
+		log.Debug("job done")
+	}
+}
+
+func (w *Worker) fail(ctx context.Context, log adapter.Logger, j *Job, msg string) {
+	if err := j.Error(ctx, msg); err != nil {
+		log.Error("could not record job error", adapter.Err(err))
+	}
+}
+
+// call runs wf, turning a panic into a message with the stack.
+func call(wf WorkFunc, j *Job) (err error, panicMsg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicMsg = fmt.Sprintf("panic: %v\n\n%s", r, debug.Stack())
+		}
+	}()
+	return wf(j), ""
+}
+
+// cancelAfterGrace calls cancel once grace has passed after ctx is done: at
+// once for grace 0, never for a negative grace. The returned func stops it.
+func cancelAfterGrace(ctx context.Context, grace time.Duration, cancel context.CancelFunc) (stop func()) {
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		done  bool
+	)
+	stopAfter := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case done, grace < 0:
+		case grace == 0:
+			cancel()
+		default:
+			timer = time.AfterFunc(grace, cancel)
+		}
+	})
+	return func() {
+		stopAfter()
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}

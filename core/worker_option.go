@@ -1,0 +1,48 @@
+package gue
+
+import (
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// WorkerOption configures a Worker in NewWorker.
+type WorkerOption func(*Worker)
+
+// WithWorkerID sets the worker's ID, added to its log messages; the default
+// is "worker-" and a random suffix.
+func WithWorkerID(id string) WorkerOption {
+	return func(w *Worker) { w.id = id }
+}
+
+// WithWorkerLogger sets the worker's Logger; nil keeps adapter.NoOpLogger.
+func WithWorkerLogger(logger adapter.Logger) WorkerOption {
+	return func(w *Worker) { w.logger = logger }
+}
+
+// WithWorkerPollInterval sets how long an idle worker waits before looking
+// for a ready job again; default 5s. Values <= 0 keep the default.
+func WithWorkerPollInterval(d time.Duration) WorkerOption {
+	return func(w *Worker) { w.interval = d }
+}
+
+// WithWorkerQueue sets the queue the worker works; default "".
+func WithWorkerQueue(queue string) WorkerOption {
+	return func(w *Worker) { w.queue = queue }
+}
+
+// WithWorkerSchema sets the schema whose gue_jobs the worker works; default
+// the Client's schema, itself "public" by default.
+func WithWorkerSchema(schema string) WorkerOption {
+	return func(w *Worker) { w.schema = schema }
+}
+
+// WithWorkerGracePeriod sets how long a job in flight may keep running after
+// the worker's context is cancelled (a graceful shutdown). When it runs out
+// the job's context, j.Context(), is cancelled; if the WorkFunc then returns
+// an error, the job's transaction is rolled back and the job returns to the
+// queue unchanged. Default 30s; 0 cancels jobs at once; negative waits for
+// them without limit.
+func WithWorkerGracePeriod(d time.Duration) WorkerOption {
+	return func(w *Worker) { w.grace = d }
+}

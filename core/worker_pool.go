@@ -1,0 +1,109 @@
+package gue
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// WorkerPool runs several Workers on one queue, each locking and working one
+// job at a time in its own transaction.
+type WorkerPool struct {
+	workers []*Worker
+	id      string
+	logger  adapter.Logger
+
+	// settings handed to the workers
+	queue    string
+	schema   string
+	interval time.Duration
+	grace    time.Duration
+
+	running sync.Mutex
+}
+
+// NewWorkerPool returns a pool of poolSize Workers (at least one) running the
+// jobs of c's database through wm.
+func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOption) *WorkerPool {
+	p := &WorkerPool{
+		id:       newID("pool"),
+		logger:   adapter.NoOpLogger{},
+		interval: DefaultPollInterval,
+		grace:    DefaultGracePeriod,
+	}
+	for _, o := range options {
+		o(p)
+	}
+	if p.logger == nil {
+		p.logger = adapter.NoOpLogger{}
+	}
+	if poolSize < 1 {
+		poolSize = 1
+	}
+	p.workers = make([]*Worker, poolSize)
+	for i := range p.workers {
+		p.workers[i] = NewWorker(c, wm,
+			WithWorkerID(p.id+"/"+strconv.Itoa(i)),
+			WithWorkerLogger(p.logger),
+			WithWorkerQueue(p.queue),
+			WithWorkerSchema(p.schema),
+			WithWorkerPollInterval(p.interval),
+			WithWorkerGracePeriod(p.grace),
+		)
+	}
+	return p
+}
+
+// ID returns the pool's ID; its workers' IDs are "<pool ID>/<index>".
+func (p *WorkerPool) ID() string { return p.id }
+
+// Run runs all workers until ctx is cancelled, waits for them to finish their
+// jobs in flight (see WithPoolGracePeriod) and returns nil. It returns an
+// error at once if the pool is already running or is misconfigured.
+func (p *WorkerPool) Run(ctx context.Context) error {
+	if err := p.acquire(); err != nil {
+		return err
+	}
+	defer p.running.Unlock()
+	p.run(ctx)
+	return nil
+}
+
+// Start runs the pool in a new goroutine, as Run does, and returns at once.
+// Cancel ctx to stop it.
+func (p *WorkerPool) Start(ctx context.Context) error {
+	if err := p.acquire(); err != nil {
+		return err
+	}
+	go func() {
+		defer p.running.Unlock()
+		p.run(ctx)
+	}()
+	return nil
+}
+
+func (p *WorkerPool) acquire() error {
+	if err := p.workers[0].err; err != nil {
+		return fmt.Errorf("gue: pool %s: %w", p.id, err)
+	}
+	if !p.running.TryLock() {
+		return fmt.Errorf("gue: pool %s: %w", p.id, ErrAlreadyStarted)
+	}
+	return nil
+}
+
+func (p *WorkerPool) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, w := range p.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.loop(ctx)
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,44 @@
+package gue
+
+import (
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// WorkerPoolOption configures a WorkerPool in NewWorkerPool.
+type WorkerPoolOption func(*WorkerPool)
+
+// WithPoolID sets the pool's ID, the prefix of its workers' IDs; the default
+// is "pool-" and a random suffix.
+func WithPoolID(id string) WorkerPoolOption {
+	return func(p *WorkerPool) { p.id = id }
+}
+
+// WithPoolLogger sets the Logger of the pool's workers; nil keeps
+// adapter.NoOpLogger.
+func WithPoolLogger(logger adapter.Logger) WorkerPoolOption {
+	return func(p *WorkerPool) { p.logger = logger }
+}
+
+// WithPoolPollInterval sets how long an idle worker of the pool waits before
+// looking for a ready job again; default 5s. Values <= 0 keep the default.
+func WithPoolPollInterval(d time.Duration) WorkerPoolOption {
+	return func(p *WorkerPool) { p.interval = d }
+}
+
+// WithPoolQueue sets the queue the pool works; default "".
+func WithPoolQueue(queue string) WorkerPoolOption {
+	return func(p *WorkerPool) { p.queue = queue }
+}
+
+// WithPoolSchema sets the schema whose gue_jobs the pool works; default the
+// Client's schema, itself "public" by default.
+func WithPoolSchema(schema string) WorkerPoolOption {
+	return func(p *WorkerPool) { p.schema = schema }
+}
+
+// WithPoolGracePeriod is WithWorkerGracePeriod for every worker of the pool.
+func WithPoolGracePeriod(d time.Duration) WorkerPoolOption {
+	return func(p *WorkerPool) { p.grace = d }
+}

@@ -1,0 +1,29 @@
+module github.com/gue-go/gue/examples
+
+go 1.23.0
+
+replace (
+	github.com/gue-go/gue/conformance => ../conformance
+	github.com/gue-go/gue/core => ../core
+	github.com/gue-go/gue/driver-pgxv4 => ../driver-pgxv4
+)
+
+require (
+	github.com/gue-go/gue/core v0.0.0-00010101000000-000000000000
+	github.com/gue-go/gue/driver-pgxv4 v0.0.0-00010101000000-000000000000
+	github.com/jackc/pgx/v4 v4.18.3
+	golang.org/x/sync v0.12.0
+)
+
+require (
+	github.com/jackc/chunkreader/v2 v2.0.1 // indirect
+	github.com/jackc/pgconn v1.14.3 // indirect
+	github.com/jackc/pgio v1.0.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgproto3/v2 v2.3.3 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20221227161230-091c0ba34f0a // indirect
+	github.com/jackc/pgtype v1.14.0 // indirect
+	github.com/jackc/puddle v1.3.0 // indirect
+	golang.org/x/crypto v0.36.0 // indirect
+	golang.org/x/text v0.23.0 // indirect
+)

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Prepares a machine with no container registry for the test suite:
+#   1. installs Debian's docker.io (and debootstrap) when missing,
+#   2. starts dockerd when no daemon answers,
+#   3. builds a local PostgreSQL image from Debian packages when it is absent.
+# Source it (". scripts/test-env.sh") to get the exported variables, or run it
+# and copy the printed exports. Safe to run repeatedly: every step is skipped
+# when its result is already there.
+set -euo pipefail
+
+GUE_TEST_POSTGRES_IMAGE="${GUE_TEST_POSTGRES_IMAGE:-gue-go/postgres:15-local}"
+PG_MAJOR="${PG_MAJOR:-15}"
+SUITE="${SUITE:-bookworm}"
+
+log() { printf '[test-env] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+ensure_pkg() { # ensure_pkg COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$apt_updated" = 0 ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  log "installing $2"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$2" >/dev/null
+}
+
+# The docker client may exist without an engine, so look for dockerd itself.
+if ! [ -x /usr/sbin/dockerd ] && ! command -v dockerd >/dev/null 2>&1; then ensure_pkg dockerd docker.io; fi
+ensure_pkg debootstrap debootstrap
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd"
+  dockerd_bin=$(command -v dockerd || echo /usr/sbin/dockerd)
+  as_root nohup "$dockerd_bin" >/tmp/gue-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/gue-dockerd.log"; tail -20 /tmp/gue-dockerd.log >&2; exit 1; }
+fi
+
+# The first URI of the machine's own Debian apt sources is the mirror to bootstrap from.
+debian_mirror() {
+  local uri=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1=="deb" && $0 !~ /security/ {for(i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
+  fi
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+if ! docker image inspect "$GUE_TEST_POSTGRES_IMAGE" >/dev/null 2>&1; then
+  mirror=$(debian_mirror)
+  root=$(mktemp -d /tmp/gue-pgroot.XXXXXX)
+  trap 'as_root rm -rf "$root"' EXIT
+  log "building $GUE_TEST_POSTGRES_IMAGE from $mirror ($SUITE, postgresql-$PG_MAJOR) in $root"
+  as_root debootstrap --variant=minbase --include="postgresql-$PG_MAJOR" "$SUITE" "$root" "$mirror" >/tmp/gue-debootstrap.log 2>&1 \
+    || { tail -30 /tmp/gue-debootstrap.log >&2; exit 1; }
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  as_root install -m 0755 "$here/postgres-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  as_root sed -i "s/@PG_MAJOR@/$PG_MAJOR/" "$root/usr/local/bin/docker-entrypoint.sh"
+  # Package caches and docs only make the image bigger.
+  as_root rm -rf "$root/var/cache/apt/archives"/*.deb "$root/usr/share/doc" "$root/usr/share/man" "$root/var/lib/apt/lists"/*
+  as_root tar -C "$root" -c . | docker import \
+    -c 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    -c 'CMD ["postgres"]' \
+    -c 'EXPOSE 5432' \
+    -c 'ENV PGDATA=/var/lib/postgresql/data' \
+    - "$GUE_TEST_POSTGRES_IMAGE" >/dev/null
+  as_root rm -rf "$root"
+  log "built $GUE_TEST_POSTGRES_IMAGE"
+fi
+
+export GUE_TEST_POSTGRES_IMAGE
+export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
+export TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  echo "export GUE_TEST_POSTGRES_IMAGE=$GUE_TEST_POSTGRES_IMAGE"
+  echo "export TESTCONTAINERS_HOST_OVERRIDE=$TESTCONTAINERS_HOST_OVERRIDE"
+  echo "export TESTCONTAINERS_RYUK_DISABLED=$TESTCONTAINERS_RYUK_DISABLED"
+fi
