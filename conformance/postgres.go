@@ -38,11 +38,19 @@ var server struct {
 // starting the container on first use. It fails tb when no server can be had.
 func ServerDSN(tb testing.TB) string {
 	tb.Helper()
-	server.once.Do(startServer)
-	if server.err != nil {
-		tb.Fatalf("conformance: no PostgreSQL for tests: %v", server.err)
+	dsn, err := StartServer()
+	if err != nil {
+		tb.Fatalf("conformance: no PostgreSQL for tests: %v", err)
 	}
-	return server.dsn
+	return dsn
+}
+
+// StartServer is ServerDSN for code without a testing.TB, such as TestMain
+// preparing DATABASE_URL for runnable examples. The server is started once
+// per process; later calls return the same DSN or error.
+func StartServer() (dsn string, err error) {
+	server.once.Do(startServer)
+	return server.dsn, server.err
 }
 
 func startServer() {

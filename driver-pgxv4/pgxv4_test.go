@@ -2,6 +2,7 @@ package pgxv4_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -11,23 +12,67 @@ import (
 	"github.com/jackc/pgx/v4/pgxpool"
 )
 
+// TestMain points DATABASE_URL at the test server for the runnable examples
+// and stops the server's container at the end.
 func TestMain(m *testing.M) {
+	if dsn, err := conformance.StartServer(); err == nil {
+		os.Setenv("DATABASE_URL", dsn)
+	} else {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	code := m.Run()
 	conformance.Terminate()
 	os.Exit(code)
 }
 
-// open connects a pgxpool and adapts it, closing it when t ends.
-func open(t *testing.T, dsn string) adapter.ConnPool {
-	t.Helper()
-	pool, err := pgxpool.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
+// opener returns a conformance.OpenFunc connecting a pgxpool, in the simple
+// query protocol (as behind PgBouncer in transaction mode) when simple is set.
+func opener(simple bool) conformance.OpenFunc {
+	return func(t *testing.T, dsn string) adapter.ConnPool {
+		t.Helper()
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			t.Fatalf("parse %s: %v", dsn, err)
+		}
+		cfg.ConnConfig.PreferSimpleProtocol = simple
+		pool, err := pgxpool.ConnectConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		t.Cleanup(pool.Close)
+		return pgxv4.NewConnPool(pool)
 	}
-	t.Cleanup(pool.Close)
-	return pgxv4.NewConnPool(pool)
 }
 
 func TestConformance(t *testing.T) {
-	conformance.Run(t, open)
+	conformance.Run(t, opener(false))
+}
+
+func TestConformanceSimpleProtocol(t *testing.T) {
+	conformance.Run(t, opener(true))
+}
+
+func TestUnwrap(t *testing.T) {
+	ctx := context.Background()
+	pool := opener(false)(t, conformance.NewDatabase(t, opener(false)))
+	raw, ok := pgxv4.UnwrapPool(pool)
+	if !ok || raw == nil {
+		t.Fatal("UnwrapPool failed on a pool from NewConnPool")
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	ptx, ok := pgxv4.UnwrapTx(tx)
+	if !ok {
+		t.Fatal("UnwrapTx failed on a Tx from the adapter")
+	}
+	var n int
+	if err := ptx.QueryRow(ctx, "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
+		t.Errorf("query through the unwrapped pgx.Tx = %d, %v", n, err)
+	}
+	if _, ok := pgxv4.UnwrapTx(nil); ok {
+		t.Error("UnwrapTx(nil) reported success")
+	}
 }

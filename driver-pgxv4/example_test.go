@@ -1,0 +1,53 @@
+package pgxv4_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/driver-pgxv4"
+	"github.com/jackc/pgx/v4/pgxpool"
+)
+
+// Enqueue a job inside the application's transaction and work it with a
+// handler that writes through pgx in the job's own transaction.
+func Example() {
+	ctx := context.Background()
+	pgxPool, err := pgxpool.Connect(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pgxPool.Close()
+	pool := pgxv4.NewConnPool(pgxPool)
+	if err := gue.Migrate(ctx, pool, "example_pgxv4"); err != nil {
+		log.Fatal(err)
+	}
+	gc := gue.NewClient(pool, gue.WithClientSchema("example_pgxv4"))
+
+	tx, err := pgxPool.Begin(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := gc.EnqueueTx(ctx, &gue.Job{Type: "Greet", Args: []byte(`"pgx v4"`)}, pgxv4.NewTx(tx)); err != nil {
+		log.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	w := gue.NewWorker(gc, gue.WorkMap{"Greet": func(j *gue.Job) error {
+		ptx, _ := pgxv4.UnwrapTx(j.Tx()) // the job's transaction, with pgx's full API
+		var greeting string
+		if err := ptx.QueryRow(j.Context(), "SELECT 'Hello, ' || ($1::json #>> '{}')", string(j.Args)).Scan(&greeting); err != nil {
+			return err
+		}
+		fmt.Println(greeting)
+		return nil
+	}}, gue.WithWorkerSchema("example_pgxv4"))
+	fmt.Println("worked:", w.WorkOne(ctx))
+	// Output:
+	// Hello, pgx v4
+	// worked: true
+}

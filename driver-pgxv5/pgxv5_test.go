@@ -1,0 +1,81 @@
+package pgxv5_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/gue-go/gue/conformance"
+	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/driver-pgxv5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// TestMain points DATABASE_URL at the test server for the runnable examples
+// and stops the server's container at the end.
+func TestMain(m *testing.M) {
+	if dsn, err := conformance.StartServer(); err == nil {
+		os.Setenv("DATABASE_URL", dsn)
+	} else {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	code := m.Run()
+	conformance.Terminate()
+	os.Exit(code)
+}
+
+// opener returns a conformance.OpenFunc connecting a pgxpool, in the simple
+// query protocol (as behind PgBouncer in transaction mode) when simple is set.
+func opener(simple bool) conformance.OpenFunc {
+	return func(t *testing.T, dsn string) adapter.ConnPool {
+		t.Helper()
+		cfg, err := pgxpool.ParseConfig(dsn)
+		if err != nil {
+			t.Fatalf("parse %s: %v", dsn, err)
+		}
+		if simple {
+			cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		}
+		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		t.Cleanup(pool.Close)
+		return pgxv5.NewConnPool(pool)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, opener(false))
+}
+
+func TestConformanceSimpleProtocol(t *testing.T) {
+	conformance.Run(t, opener(true))
+}
+
+func TestUnwrap(t *testing.T) {
+	ctx := context.Background()
+	pool := opener(false)(t, conformance.NewDatabase(t, opener(false)))
+	raw, ok := pgxv5.UnwrapPool(pool)
+	if !ok || raw == nil {
+		t.Fatal("UnwrapPool failed on a pool from NewConnPool")
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	ptx, ok := pgxv5.UnwrapTx(tx)
+	if !ok {
+		t.Fatal("UnwrapTx failed on a Tx from the adapter")
+	}
+	var n int
+	if err := ptx.QueryRow(ctx, "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
+		t.Errorf("query through the unwrapped pgx.Tx = %d, %v", n, err)
+	}
+	if _, ok := pgxv5.UnwrapTx(nil); ok {
+		t.Error("UnwrapTx(nil) reported success")
+	}
+}

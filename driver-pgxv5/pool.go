@@ -1,0 +1,127 @@
+package pgxv5
+
+import (
+	"context"
+
+	"github.com/gue-go/gue/core/adapter"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Compile-time checks of the ports each type implements.
+var (
+	_ adapter.ConnPool   = NewConnPool(nil)
+	_ adapter.Tx         = NewTx(nil)
+	_ adapter.Conn       = (*conn)(nil)
+	_ adapter.Row        = row{}
+	_ adapter.Rows       = (*rows)(nil)
+	_ adapter.CommandTag = commandTag{}
+)
+
+// connPool implements adapter.ConnPool on a *pgxpool.Pool.
+type connPool struct{ pool *pgxpool.Pool }
+
+// NewConnPool returns an adapter.ConnPool that runs on pool. The adapter does
+// not own pool beyond its Close method, which closes pool.
+func NewConnPool(pool *pgxpool.Pool) adapter.ConnPool { return &connPool{pool: pool} }
+
+// UnwrapPool returns the *pgxpool.Pool behind a ConnPool made by NewConnPool.
+func UnwrapPool(p adapter.ConnPool) (*pgxpool.Pool, bool) {
+	cp, ok := p.(*connPool)
+	if !ok {
+		return nil, false
+	}
+	return cp.pool, true
+}
+
+func (p *connPool) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
+	ct, err := p.pool.Exec(ctx, sql, args...)
+	return commandTag{ct}, translate(err)
+}
+
+func (p *connPool) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
+	return row{p.pool.QueryRow(ctx, sql, args...)}
+}
+
+func (p *connPool) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
+	r, err := p.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &rows{r}, nil
+}
+
+func (p *connPool) Begin(ctx context.Context) (adapter.Tx, error) {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &txAdapter{tx: tx}, nil
+}
+
+func (p *connPool) Acquire(ctx context.Context) (adapter.Conn, error) {
+	c, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &conn{c: c}, nil
+}
+
+func (p *connPool) Close() error {
+	p.pool.Close()
+	return nil
+}
+
+// conn implements adapter.Conn on a *pgxpool.Conn.
+type conn struct{ c *pgxpool.Conn }
+
+func (c *conn) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
+	ct, err := c.c.Exec(ctx, sql, args...)
+	return commandTag{ct}, translate(err)
+}
+
+func (c *conn) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
+	return row{c.c.QueryRow(ctx, sql, args...)}
+}
+
+func (c *conn) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
+	r, err := c.c.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &rows{r}, nil
+}
+
+func (c *conn) Begin(ctx context.Context) (adapter.Tx, error) {
+	tx, err := c.c.Begin(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &txAdapter{tx: tx}, nil
+}
+
+func (c *conn) Release() {
+	if c.c != nil {
+		c.c.Release()
+		c.c = nil
+	}
+}
+
+// row implements adapter.Row.
+type row struct{ r pgx.Row }
+
+func (r row) Scan(dest ...any) error { return translate(r.r.Scan(dest...)) }
+
+// rows implements adapter.Rows.
+type rows struct{ r pgx.Rows }
+
+func (r *rows) Next() bool             { return r.r.Next() }
+func (r *rows) Scan(dest ...any) error { return translate(r.r.Scan(dest...)) }
+func (r *rows) Err() error             { return translate(r.r.Err()) }
+func (r *rows) Close()                 { r.r.Close() }
+
+// commandTag implements adapter.CommandTag.
+type commandTag struct{ ct pgconn.CommandTag }
+
+func (c commandTag) RowsAffected() int64 { return c.ct.RowsAffected() }
