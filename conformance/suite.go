@@ -36,6 +36,11 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		name string
 		fn   func(t *testing.T, e *env)
 	}{
+		{"AdapterNoRows", testAdapterNoRows},
+		{"AdapterTxClosed", testAdapterTxClosed},
+		{"AdapterTxOutlivesBeginContext", testAdapterTxOutlivesBeginContext},
+		{"AdapterQueryRows", testAdapterQueryRows},
+		{"AdapterAcquire", testAdapterAcquire},
 		{"EnqueueDefaults", testEnqueueDefaults},
 		{"EnqueueKeepsArgsAndFields", testEnqueueKeepsArgsAndFields},
 		{"EnqueueMissingType", testEnqueueMissingType},

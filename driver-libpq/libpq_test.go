@@ -1,0 +1,75 @@
+package libpq_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/gue-go/gue/conformance"
+	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/driver-libpq"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers database/sql driver "pgx"
+	_ "github.com/lib/pq"              // registers database/sql driver "postgres"
+)
+
+// TestMain points DATABASE_URL at the test server for the runnable example
+// and stops the server's container at the end.
+func TestMain(m *testing.M) {
+	if dsn, err := conformance.StartServer(); err == nil {
+		os.Setenv("DATABASE_URL", dsn)
+	} else {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	code := m.Run()
+	conformance.Terminate()
+	os.Exit(code)
+}
+
+// opener returns a conformance.OpenFunc opening a *sql.DB with the named
+// database/sql driver.
+func opener(driver string) conformance.OpenFunc {
+	return func(t *testing.T, dsn string) adapter.ConnPool {
+		t.Helper()
+		db, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		if err := db.PingContext(context.Background()); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return libpq.NewConnPool(db)
+	}
+}
+
+func TestConformanceLibPQ(t *testing.T) {
+	conformance.Run(t, opener("postgres"))
+}
+
+func TestConformancePgxStdlib(t *testing.T) {
+	conformance.Run(t, opener("pgx"))
+}
+
+func TestUnwrap(t *testing.T) {
+	ctx := context.Background()
+	open := opener("postgres")
+	pool := open(t, conformance.NewDatabase(t, open))
+	if db, ok := libpq.UnwrapPool(pool); !ok || db == nil {
+		t.Fatal("UnwrapPool failed on a pool from NewConnPool")
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	stx, ok := libpq.UnwrapTx(tx)
+	if !ok {
+		t.Fatal("UnwrapTx failed on a Tx from the adapter")
+	}
+	var n int
+	if err := stx.QueryRowContext(ctx, "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
+		t.Errorf("query through the unwrapped *sql.Tx = %d, %v", n, err)
+	}
+}
