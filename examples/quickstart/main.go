@@ -1,24 +1,24 @@
 // Command quickstart enqueues two jobs, one delayed by three seconds, and
 // works them with a pool of two workers on PostgreSQL at DATABASE_URL, then
 // shuts the pool down gracefully. Run it with "make quickstart" from the
-// repository root to get a disposable PostgreSQL when DATABASE_URL is unset.
+// repository root to get a disposable PostgreSQL when DATABASE_URL is unset;
+// -driver picks the adapter (pgxv4, pgxv5, pgxv3, libpq, pgx-stdlib).
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log"
 	"os"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v4/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	gue "github.com/gue-go/gue/core"
 	"github.com/gue-go/gue/core/adapter"
-	"github.com/gue-go/gue/driver-pgxv4"
 )
 
 type printNameArgs struct {
@@ -26,13 +26,14 @@ type printNameArgs struct {
 }
 
 func main() {
+	driver := flag.String("driver", "pgxv4", "database driver: "+drivers)
+	flag.Parse()
 	ctx := context.Background()
-	pgxPool, err := pgxpool.Connect(ctx, os.Getenv("DATABASE_URL"))
+	poolAdapter, err := openPool(ctx, *driver, os.Getenv("DATABASE_URL"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer pgxPool.Close()
-	poolAdapter := pgxv4.NewConnPool(pgxPool)
+	defer poolAdapter.Close()
 
 	// Creates gue_jobs on first run; a no-op afterwards.
 	if err := gue.Migrate(ctx, poolAdapter, ""); err != nil {
@@ -82,5 +83,5 @@ func main() {
 	if err := g.Wait(); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("both jobs worked; workers stopped")
+	fmt.Printf("both jobs worked with driver %s; workers stopped\n", *driver)
 }

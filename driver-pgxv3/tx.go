@@ -1,0 +1,31 @@
+package pgxv3
+
+import (
+	"context"
+
+	"github.com/gue-go/gue/core/adapter"
+	"github.com/jackc/pgx"
+)
+
+// txAdapter implements adapter.Tx on a *pgx.Tx.
+type txAdapter struct {
+	queryable
+	tx *pgx.Tx
+}
+
+// NewTx returns an adapter.Tx running in tx, for Client.EnqueueTx inside a
+// transaction the application began with pgx.
+func NewTx(tx *pgx.Tx) adapter.Tx { return &txAdapter{queryable: queryable{q: tx}, tx: tx} }
+
+// UnwrapTx returns the *pgx.Tx behind an adapter.Tx made by this package, such
+// as Job.Tx() of a job locked through NewConnPool.
+func UnwrapTx(tx adapter.Tx) (*pgx.Tx, bool) {
+	t, ok := tx.(*txAdapter)
+	if !ok {
+		return nil, false
+	}
+	return t.tx, true
+}
+
+func (t *txAdapter) Commit(ctx context.Context) error   { return translate(t.tx.CommitEx(ctx)) }
+func (t *txAdapter) Rollback(ctx context.Context) error { return translate(t.tx.RollbackEx(ctx)) }
