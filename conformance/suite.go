@@ -70,6 +70,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"WorkerPoolStartTwice", testWorkerPoolStartTwice},
 		{"GracefulShutdownFinishesJob", testGracefulShutdownFinishesJob},
 		{"HardStopReturnsJob", testHardStopReturnsJob},
+		{"HardStopMethodReturnsJob", testHardStopMethodReturnsJob},
+		{"JobTimeoutRecordsError", testJobTimeoutRecordsError},
+		{"IdleInTransactionTimeout", testIdleInTransactionTimeout},
 		{"ClosedPool", testClosedPool},
 		{"ConcurrentWorkersExactlyOnce", func(t *testing.T, e *env) {
 			testConcurrentWorkersExactlyOnce(t, e, cfg.workers, cfg.jobs)

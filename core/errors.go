@@ -28,3 +28,8 @@ var (
 
 // ErrNilClient is returned by Workers and WorkerPools built without a Client.
 var ErrNilClient = errors.New("client must not be nil")
+
+// ErrJobTimeout is the cause of a job's context (context.Cause) when the job
+// ran longer than the worker's job timeout (WithWorkerJobTimeout); the
+// recorded error message starts with its text.
+var ErrJobTimeout = errors.New("job timed out")

@@ -2,6 +2,7 @@ package gue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -19,6 +20,10 @@ const (
 	// the worker's context is cancelled before their contexts are cancelled.
 	DefaultGracePeriod = 30 * time.Second
 )
+
+// errHardStop is the cancellation cause of a job's context when its worker
+// stops hard (grace period over, or HardStop).
+var errHardStop = errors.New("gue: worker stopped hard")
 
 // WorkFunc runs one job. Returning nil deletes the job; returning an error
 // records it on the job and reschedules the job with the Client's Backoff. A
@@ -40,11 +45,16 @@ type Worker struct {
 	schema   string
 	interval time.Duration
 	grace    time.Duration
+	timeout  time.Duration
 	logger   adapter.Logger
 
 	q       *queries
 	err     error
 	running sync.Mutex
+
+	hardMu     sync.Mutex
+	hard       context.Context // cancelled by HardStop; renewed by each Run
+	hardCancel context.CancelFunc
 }
 
 // NewWorker returns a Worker that runs the jobs of c's database through wm.
@@ -124,17 +134,50 @@ func (w *Worker) acquire() error {
 	if !w.running.TryLock() {
 		return fmt.Errorf("gue: worker %s: %w", w.id, ErrAlreadyStarted)
 	}
+	w.renewHardStop()
 	return nil
+}
+
+// renewHardStop gives a starting run a fresh HardStop context.
+func (w *Worker) renewHardStop() {
+	w.hardMu.Lock()
+	defer w.hardMu.Unlock()
+	w.hard, w.hardCancel = context.WithCancel(context.Background())
+}
+
+// HardStop stops a running worker at once, without a grace period: the
+// worker locks no more jobs, the context of the job in flight is cancelled,
+// and if its WorkFunc then returns an error the job's transaction is rolled
+// back, returning the job to the queue untouched. Meant for a second shutdown
+// signal, after Run's context was cancelled. A later Run starts afresh.
+func (w *Worker) HardStop() {
+	w.hardMu.Lock()
+	defer w.hardMu.Unlock()
+	if w.hardCancel != nil {
+		w.hardCancel()
+	}
+}
+
+// hardStopped returns the context HardStop cancels for the current run; a
+// worker used only through WorkOne is never hard-stopped.
+func (w *Worker) hardStopped() context.Context {
+	w.hardMu.Lock()
+	defer w.hardMu.Unlock()
+	if w.hard == nil {
+		return context.Background()
+	}
+	return w.hard
 }
 
 // loop polls: straight on after a job, PollInterval after finding none.
 func (w *Worker) loop(ctx context.Context) {
 	w.logger.Info("worker started")
 	defer w.logger.Info("worker stopped")
+	hard := w.hardStopped()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || hard.Err() != nil {
 			return
 		}
 		if w.WorkOne(ctx) {
@@ -143,6 +186,8 @@ func (w *Worker) loop(ctx context.Context) {
 		timer.Reset(w.interval)
 		select {
 		case <-ctx.Done():
+			return
+		case <-hard.Done():
 			return
 		case <-timer.C:
 		}
@@ -174,10 +219,20 @@ func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
 // work runs j's WorkFunc and completes the job according to its outcome.
 func (w *Worker) work(ctx context.Context, j *Job) {
 	log := w.logger.With(adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
-	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	stopWatch := cancelAfterGrace(ctx, w.grace, cancel)
-	defer stopWatch()
+	// The job's context keeps ctx's values but not its cancellation: ctx
+	// ending starts a graceful shutdown, which lets the job finish.
+	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	hardStop := func() { cancel(errHardStop) }
+	stopGrace := cancelAfterGrace(ctx, w.grace, hardStop)
+	defer stopGrace()
+	stopHard := context.AfterFunc(w.hardStopped(), hardStop)
+	defer stopHard()
+	if w.timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, w.timeout, ErrJobTimeout)
+		defer cancelTimeout()
+	}
 	j.mu.Lock()
 	j.ctx = jobCtx
 	j.mu.Unlock()
@@ -193,7 +248,7 @@ func (w *Worker) work(ctx context.Context, j *Job) {
 		return
 	}
 	err, panicMsg := call(wf, j)
-	if jobCtx.Err() != nil && (err != nil || panicMsg != "") {
+	if errors.Is(context.Cause(jobCtx), errHardStop) && (err != nil || panicMsg != "") {
 		// Stopped hard: the job did not finish through no fault of its own,
 		// so it goes back to the queue untouched.
 		if rbErr := j.rollback(doneCtx); rbErr != nil {
@@ -207,8 +262,12 @@ func (w *Worker) work(ctx context.Context, j *Job) {
 		log.Error("job panicked", adapter.F("panic", panicMsg))
 		w.fail(doneCtx, log, j, panicMsg)
 	case err != nil:
+		msg := err.Error()
+		if errors.Is(context.Cause(jobCtx), ErrJobTimeout) {
+			msg = fmt.Sprintf("%v after %s: %s", ErrJobTimeout, w.timeout, msg)
+		}
 		log.Error("job failed", adapter.Err(err))
-		w.fail(doneCtx, log, j, err.Error())
+		w.fail(doneCtx, log, j, msg)
 	default:
 		if err := j.Delete(doneCtx); err != nil {
 			log.Error("could not delete finished job", adapter.Err(err))
@@ -241,7 +300,7 @@ func call(wf WorkFunc, j *Job) (err error, panicMsg string) {
 
 // cancelAfterGrace calls cancel once grace has passed after ctx is done: at
 // once for grace 0, never for a negative grace. The returned func stops it.
-func cancelAfterGrace(ctx context.Context, grace time.Duration, cancel context.CancelFunc) (stop func()) {
+func cancelAfterGrace(ctx context.Context, grace time.Duration, cancel func()) (stop func()) {
 	var (
 		mu    sync.Mutex
 		timer *time.Timer

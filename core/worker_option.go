@@ -46,3 +46,13 @@ func WithWorkerSchema(schema string) WorkerOption {
 func WithWorkerGracePeriod(d time.Duration) WorkerOption {
 	return func(w *Worker) { w.grace = d }
 }
+
+// WithWorkerJobTimeout bounds how long a WorkFunc may run: after d its
+// j.Context() is cancelled with cause ErrJobTimeout, and the error the
+// WorkFunc then returns is recorded on the job, which is retried with
+// backoff. A WorkFunc that ignores its context cannot be interrupted. Keep d
+// below PostgreSQL's idle_in_transaction_session_timeout, if one is set. 0
+// (the default) means no timeout.
+func WithWorkerJobTimeout(d time.Duration) WorkerOption {
+	return func(w *Worker) { w.timeout = d }
+}

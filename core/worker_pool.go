@@ -22,6 +22,7 @@ type WorkerPool struct {
 	schema   string
 	interval time.Duration
 	grace    time.Duration
+	timeout  time.Duration
 
 	running sync.Mutex
 }
@@ -53,6 +54,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 			WithWorkerSchema(p.schema),
 			WithWorkerPollInterval(p.interval),
 			WithWorkerGracePeriod(p.grace),
+			WithWorkerJobTimeout(p.timeout),
 		)
 	}
 	return p
@@ -86,12 +88,23 @@ func (p *WorkerPool) Start(ctx context.Context) error {
 	return nil
 }
 
+// HardStop is Worker.HardStop for every worker of the pool: no more jobs are
+// locked and the contexts of jobs in flight are cancelled at once.
+func (p *WorkerPool) HardStop() {
+	for _, w := range p.workers {
+		w.HardStop()
+	}
+}
+
 func (p *WorkerPool) acquire() error {
 	if err := p.workers[0].err; err != nil {
 		return fmt.Errorf("gue: pool %s: %w", p.id, err)
 	}
 	if !p.running.TryLock() {
 		return fmt.Errorf("gue: pool %s: %w", p.id, ErrAlreadyStarted)
+	}
+	for _, w := range p.workers {
+		w.renewHardStop()
 	}
 	return nil
 }

@@ -42,3 +42,8 @@ func WithPoolSchema(schema string) WorkerPoolOption {
 func WithPoolGracePeriod(d time.Duration) WorkerPoolOption {
 	return func(p *WorkerPool) { p.grace = d }
 }
+
+// WithPoolJobTimeout is WithWorkerJobTimeout for every worker of the pool.
+func WithPoolJobTimeout(d time.Duration) WorkerPoolOption {
+	return func(p *WorkerPool) { p.timeout = d }
+}

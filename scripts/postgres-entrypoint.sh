@@ -2,7 +2,8 @@
 # Entrypoint of the locally built PostgreSQL image. It honours the variables of
 # the official image that testcontainers sets (POSTGRES_USER, POSTGRES_PASSWORD,
 # POSTGRES_DB, PGDATA) and, like it, runs a temporary server during the first
-# initialisation, so "ready to accept connections" is logged twice.
+# initialisation, so "ready to accept connections" is logged twice. A restarted
+# container keeps its data directory and skips the initialisation.
 set -eu
 PGBIN=/usr/lib/postgresql/@PG_MAJOR@/bin
 PGDATA="${PGDATA:-/var/lib/postgresql/data}"
@@ -36,4 +37,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop
 fi
 
-exec runuser -u postgres -- "$PGBIN/postgres" -D "$PGDATA" -c listen_addresses='*' "$@"
+# setpriv execs (runuser would fork), so postgres is PID 1 and receives the
+# container's signals itself: "docker kill -s INT" is a fast shutdown.
+exec setpriv --reuid=postgres --regid=postgres --init-groups \
+  "$PGBIN/postgres" -D "$PGDATA" -c listen_addresses='*' "$@"

@@ -8,9 +8,13 @@
 # when its result is already there.
 set -euo pipefail
 
-GUE_TEST_POSTGRES_IMAGE="${GUE_TEST_POSTGRES_IMAGE:-gue-go/postgres:15-local}"
 PG_MAJOR="${PG_MAJOR:-15}"
 SUITE="${SUITE:-bookworm}"
+# The tag names the build inputs, so a changed entrypoint builds a new image
+# instead of reusing a stale one left on the machine.
+_gue_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+_gue_tag=$( (cat "$_gue_here/postgres-entrypoint.sh"; echo "$PG_MAJOR $SUITE") | sha256sum | cut -c1-10)
+GUE_TEST_POSTGRES_IMAGE="${GUE_TEST_POSTGRES_IMAGE:-gue-go/postgres:$PG_MAJOR-$_gue_tag}"
 
 log() { printf '[test-env] %s\n' "$*" >&2; }
 
@@ -64,8 +68,7 @@ if ! docker image inspect "$GUE_TEST_POSTGRES_IMAGE" >/dev/null 2>&1; then
   log "building $GUE_TEST_POSTGRES_IMAGE from $mirror ($SUITE, postgresql-$PG_MAJOR) in $root"
   as_root debootstrap --variant=minbase --include="postgresql-$PG_MAJOR" "$SUITE" "$root" "$mirror" >/tmp/gue-debootstrap.log 2>&1 \
     || { tail -30 /tmp/gue-debootstrap.log >&2; exit 1; }
-  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-  as_root install -m 0755 "$here/postgres-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  as_root install -m 0755 "$_gue_here/postgres-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
   as_root sed -i "s/@PG_MAJOR@/$PG_MAJOR/" "$root/usr/local/bin/docker-entrypoint.sh"
   # Package caches and docs only make the image bigger.
   as_root rm -rf "$root/var/cache/apt/archives"/*.deb "$root/usr/share/doc" "$root/usr/share/man" "$root/var/lib/apt/lists"/*

@@ -1,0 +1,90 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+)
+
+func testJobTimeoutRecordsError(t *testing.T, e *env) {
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	var cause error
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		<-j.Context().Done()
+		cause = context.Cause(j.Context())
+		return j.Context().Err()
+	}}, gue.WithWorkerJobTimeout(100*time.Millisecond))
+	e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	if !errors.Is(cause, gue.ErrJobTimeout) {
+		t.Errorf("job context cause = %v, want ErrJobTimeout", cause)
+	}
+	if n, msg := e.lastError(); n != 1 || !strings.HasPrefix(msg, gue.ErrJobTimeout.Error()) {
+		t.Errorf("error_count %d, last_error %q; want 1 and a timeout message", n, msg)
+	}
+}
+
+func testHardStopMethodReturnsJob(t *testing.T, e *env) {
+	c := e.client()
+	started := make(chan struct{})
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		close(started)
+		<-j.Context().Done()
+		return j.Context().Err()
+	}}, 2, gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(time.Hour))
+	want := e.enqueue(c, &gue.Job{Type: "t"})
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	<-started
+	cancel() // graceful: the job keeps running within its hour of grace
+	p.HardStop()
+	if err := <-stopped; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	j := e.lock(c, "")
+	if j == nil || j.ID != want.ID || j.ErrorCount != 0 {
+		t.Fatalf("after HardStop LockJob = %+v, want job %d back, unchanged", j, want.ID)
+	}
+	e.done(j)
+}
+
+// A job that idles in its transaction past idle_in_transaction_session_timeout
+// loses its connection; the worker records the failure and keeps working.
+func testIdleInTransactionTimeout(t *testing.T, e *env) {
+	e.exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET idle_in_transaction_session_timeout = %L', current_database(), '200ms'); END $$`)
+	pool := e.open(t, e.dsn) // new connections pick the setting up
+	c := gue.NewClient(pool, gue.WithClientBackoff(gue.ConstantBackoff(0)))
+	attempts := 0
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		attempts++
+		if attempts == 1 {
+			time.Sleep(time.Second) // idle in the job's transaction; nothing to wait on
+		}
+		return nil
+	}})
+	e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("WorkOne found no job")
+	}
+	if n, msg := e.lastError(); n != 1 || msg == "" {
+		t.Fatalf("after the timeout: error_count %d, last_error %q; want the lost transaction recorded", n, msg)
+	} else {
+		t.Logf("recorded: %s", msg)
+	}
+	// The worker goes on: the retry succeeds on a fresh connection.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.jobs() != 0 && time.Now().Before(deadline) {
+		w.WorkOne(e.ctx)
+	}
+	if attempts != 2 || e.jobs() != 0 {
+		t.Errorf("attempts %d, jobs left %d; want 2 and 0", attempts, e.jobs())
+	}
+}
