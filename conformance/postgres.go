@@ -71,6 +71,11 @@ func startServer() {
 		tcpostgres.WithUsername("gue"),
 		tcpostgres.WithPassword("gue"),
 		tcpostgres.BasicWaitStrategies(),
+		// Process-level tests run 100+ worker connections at once.
+		testcontainers.CustomizeRequestOption(func(req *testcontainers.GenericContainerRequest) error {
+			req.Cmd = []string{"postgres", "-c", "fsync=off", "-c", "max_connections=300"}
+			return nil
+		}),
 	)
 	if err != nil {
 		if c != nil {
@@ -98,14 +103,15 @@ func Terminate() {
 // and drops it when t ends. open is used for the administrative connection.
 func NewDatabase(t *testing.T, open OpenFunc) string {
 	t.Helper()
-	return CreateDatabase(t, open(t, ServerDSN(t)))
+	admin := ServerDSN(t)
+	return CreateDatabase(t, open(t, admin), admin)
 }
 
-// CreateDatabase creates an empty database through admin, a pool on the test
-// server (ServerDSN), and returns its DSN. It drops the database when tb ends,
-// so admin must stay open until then: open it before calling CreateDatabase,
-// since cleanups run last-registered first.
-func CreateDatabase(tb testing.TB, admin adapter.ConnPool) string {
+// CreateDatabase creates an empty database through admin, a pool on the
+// server at adminDSN (such as ServerDSN), and returns its DSN. It drops the
+// database when tb ends, so admin must stay open until then: open it before
+// calling CreateDatabase, since cleanups run last-registered first.
+func CreateDatabase(tb testing.TB, admin adapter.ConnPool, adminDSN string) string {
 	tb.Helper()
 	name := fmt.Sprintf("gue_test_%d_%d", os.Getpid(), server.dbSeq.Add(1))
 	ctx := context.Background()
@@ -118,7 +124,7 @@ func CreateDatabase(tb testing.TB, admin adapter.ConnPool) string {
 			tb.Errorf("conformance: drop database %s: %v", name, err)
 		}
 	})
-	return withDatabase(tb, ServerDSN(tb), name)
+	return withDatabase(tb, adminDSN, name)
 }
 
 // withDatabase returns dsn pointed at database name, for URL and key=value DSNs.

@@ -54,12 +54,13 @@ func BenchmarkLockJob(b *testing.B) {
 // benchPool opens an adapted pgxpool on a fresh database of the test server.
 func benchPool(b *testing.B) adapter.ConnPool {
 	b.Helper()
-	admin, err := pgxpool.Connect(context.Background(), conformance.ServerDSN(b))
+	adminDSN := conformance.ServerDSN(b)
+	admin, err := pgxpool.Connect(context.Background(), adminDSN)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(admin.Close)
-	dsn := conformance.CreateDatabase(b, pgxv4.NewConnPool(admin))
+	dsn := conformance.CreateDatabase(b, pgxv4.NewConnPool(admin), adminDSN)
 	pool, err := pgxpool.Connect(context.Background(), dsn)
 	if err != nil {
 		b.Fatal(err)

@@ -1,0 +1,93 @@
+// Command gue-testworker is the worker process the reliability tests start,
+// signal and kill. It works queue -queue of the database at DATABASE_URL with
+// -workers workers. Each job records an attempt in table attempts (committed
+// on its own, so it survives a crash), optionally sleeps -sleep (cut short by
+// the job's context), then records its result in table results inside the
+// job's transaction. The first SIGTERM or SIGINT shuts down gracefully; a
+// second one stops hard.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/driver-pgxv5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func main() {
+	workers := flag.Int("workers", 4, "workers in the pool")
+	queue := flag.String("queue", "", "queue to work")
+	poll := flag.Duration("poll", 50*time.Millisecond, "poll interval")
+	sleep := flag.Duration("sleep", 0, "time each job takes")
+	grace := flag.Duration("grace", 30*time.Second, "shutdown grace period")
+	flag.Parse()
+	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
+
+	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		logger.Fatalf("parse DATABASE_URL: %v", err)
+	}
+	cfg.MaxConns = int32(*workers + 4)
+	cfg.ConnConfig.RuntimeParams["application_name"] = "gue-testworker"
+	pgxPool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		logger.Fatalf("connect: %v", err)
+	}
+	defer pgxPool.Close()
+	pool := pgxv5.NewConnPool(pgxPool)
+
+	work := func(j *gue.Job) error {
+		ctx := j.Context()
+		if _, err := pool.Exec(ctx, `INSERT INTO attempts (job_id, pid) VALUES ($1, $2)`, j.ID, os.Getpid()); err != nil {
+			return err
+		}
+		if *sleep > 0 {
+			select {
+			case <-time.After(*sleep):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		_, err := j.Tx().Exec(ctx, `INSERT INTO results (job_id) VALUES ($1)`, j.ID)
+		return err
+	}
+	p := gue.NewWorkerPool(gue.NewClient(pool), gue.WorkMap{"work": work}, *workers,
+		gue.WithPoolQueue(*queue), gue.WithPoolPollInterval(*poll), gue.WithPoolGracePeriod(*grace),
+		gue.WithPoolLogger(quietLogger{adapter.NewStdLogger(logger)}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-signals
+		logger.Print("shutting down gracefully")
+		cancel()
+		<-signals
+		logger.Print("stopping hard")
+		p.HardStop()
+	}()
+	logger.Print("started")
+	if err := p.Run(ctx); err != nil {
+		logger.Fatalf("run: %v", err)
+	}
+	logger.Print("stopped")
+}
+
+// quietLogger drops debug messages, one per job, which would flood the test
+// output.
+type quietLogger struct{ adapter.Logger }
+
+func (quietLogger) Debug(string, ...adapter.Field) {}
+
+func (q quietLogger) With(fields ...adapter.Field) adapter.Logger {
+	return quietLogger{q.Logger.With(fields...)}
+}

@@ -1,0 +1,260 @@
+package reliability_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gue-go/gue/conformance"
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/driver-pgxv5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var binary struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	conformance.Terminate()
+	terminateRestartable()
+	if binary.dir != "" {
+		os.RemoveAll(binary.dir)
+	}
+	os.Exit(code)
+}
+
+// workerBinary builds cmd/gue-testworker once per test process.
+func workerBinary(t *testing.T) string {
+	t.Helper()
+	binary.once.Do(func() {
+		binary.dir, binary.err = os.MkdirTemp("", "gue-testworker")
+		if binary.err != nil {
+			return
+		}
+		binary.path = filepath.Join(binary.dir, "gue-testworker")
+		out, err := exec.Command("go", "build", "-o", binary.path, "./cmd/gue-testworker").CombinedOutput()
+		if err != nil {
+			binary.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binary.err != nil {
+		t.Fatal(binary.err)
+	}
+	return binary.path
+}
+
+// database is one test's database, with the gue schema and the tables the
+// worker binary writes: attempts (one row per handler run, committed on its
+// own) and results (one row per job, inside the job's transaction).
+type database struct {
+	t    *testing.T
+	dsn  string
+	pool *pgxpool.Pool
+	ctx  context.Context
+}
+
+// newDatabase creates a database on the server at adminDSN.
+func newDatabase(t *testing.T, adminDSN string) *database {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, adminDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	d := &database{t: t, dsn: conformance.CreateDatabase(t, pgxv5.NewConnPool(admin), adminDSN), ctx: ctx}
+	if d.pool, err = pgxpool.New(ctx, d.dsn); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.pool.Close)
+	if err := gue.Migrate(ctx, pgxv5.NewConnPool(d.pool), ""); err != nil {
+		t.Fatal(err)
+	}
+	d.exec(`CREATE TABLE attempts (job_id bigint NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`)
+	d.exec(`CREATE TABLE results (job_id bigint NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp())`)
+	return d
+}
+
+func (d *database) exec(sql string, args ...any) {
+	d.t.Helper()
+	if _, err := d.pool.Exec(d.ctx, sql, args...); err != nil {
+		d.t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func (d *database) count(sql string, args ...any) int64 {
+	d.t.Helper()
+	var n int64
+	if err := d.pool.QueryRow(d.ctx, sql, args...).Scan(&n); err != nil {
+		d.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// enqueue adds n jobs of type "work" to queue; their IDs are 1..n in a fresh
+// database.
+func (d *database) enqueue(queue string, n int) {
+	d.t.Helper()
+	d.exec(`INSERT INTO gue_jobs (queue, job_type) SELECT $1, 'work' FROM generate_series(1, $2::int)`, queue, n)
+}
+
+// waitDrained polls until no job is left (other processes do the work, so
+// the database is the only signal) or fails after timeout.
+func (d *database) waitDrained(timeout time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for d.count(`SELECT count(*) FROM gue_jobs`) > 0 {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("jobs left after %s: %d", timeout, d.count(`SELECT count(*) FROM gue_jobs`))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// outcome counts what happened to jobs 1..n.
+type outcome struct {
+	jobs, results, lost, doubles, attempts, reexecuted int64
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("jobs=%d results=%d lost=%d doubles=%d handler runs=%d re-executed=%d",
+		o.jobs, o.results, o.lost, o.doubles, o.attempts, o.reexecuted)
+}
+
+func (d *database) outcome(n int) outcome {
+	d.t.Helper()
+	o := outcome{jobs: int64(n)}
+	o.results = d.count(`SELECT count(*) FROM results`)
+	o.lost = d.count(`SELECT count(*) FROM generate_series(1, $1::int) g WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.job_id = g)`, n)
+	o.doubles = o.results - d.count(`SELECT count(DISTINCT job_id) FROM results`)
+	o.attempts = d.count(`SELECT count(*) FROM attempts`)
+	o.reexecuted = o.attempts - d.count(`SELECT count(DISTINCT job_id) FROM attempts`)
+	return o
+}
+
+// requireExactlyOnce fails unless every job 1..n has exactly one result and
+// the queue is empty.
+func (d *database) requireExactlyOnce(o outcome) {
+	d.t.Helper()
+	if o.lost != 0 || o.doubles != 0 || o.results != o.jobs {
+		d.t.Errorf("not exactly once: %s", o)
+	}
+	if left := d.count(`SELECT count(*) FROM gue_jobs`); left != 0 {
+		d.t.Errorf("%d jobs left in the queue", left)
+	}
+}
+
+// lockedOutput is an io.Writer safe for the concurrent writes of a process's
+// stdout and stderr.
+type lockedOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedOutput) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedOutput) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// worker is one running gue-testworker process.
+type worker struct {
+	cmd  *exec.Cmd
+	out  *lockedOutput
+	done chan struct{}
+	err  error
+}
+
+// startWorker starts the worker binary on dsn with flags args. Its output is
+// logged when the test fails.
+func startWorker(t *testing.T, dsn string, args ...string) *worker {
+	t.Helper()
+	w := &worker{cmd: exec.Command(workerBinary(t), args...), out: &lockedOutput{}, done: make(chan struct{})}
+	w.cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		w.err = w.cmd.Wait()
+		close(w.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-w.done:
+		default:
+			_ = w.cmd.Process.Kill()
+			<-w.done
+		}
+		if t.Failed() {
+			out := w.out.String()
+			if len(out) > 4000 {
+				out = "..." + out[len(out)-4000:]
+			}
+			t.Logf("worker %d output:\n%s", w.cmd.Process.Pid, out)
+		}
+	})
+	return w
+}
+
+func (w *worker) signal(sig syscall.Signal) { _ = w.cmd.Process.Signal(sig) }
+
+func (w *worker) running() bool {
+	select {
+	case <-w.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// wait waits for the process to exit and returns its error, or fails after
+// timeout.
+func (w *worker) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-w.done:
+		return w.err
+	case <-time.After(timeout):
+		t.Fatalf("worker %d still running after %s", w.cmd.Process.Pid, timeout)
+		return nil
+	}
+}
+
+// stop shuts the worker down gracefully and expects a clean exit.
+func (w *worker) stop(t *testing.T) {
+	t.Helper()
+	w.signal(syscall.SIGTERM)
+	if err := w.wait(t, time.Minute); err != nil {
+		t.Errorf("worker %d exited with %v after SIGTERM", w.cmd.Process.Pid, err)
+	}
+}
+
+// logsContain reports whether any worker's output contains s.
+func logsContain(ws []*worker, s string) bool {
+	for _, w := range ws {
+		if strings.Contains(w.out.String(), s) {
+			return true
+		}
+	}
+	return false
+}

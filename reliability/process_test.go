@@ -1,0 +1,194 @@
+package reliability_test
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gue-go/gue/conformance"
+)
+
+// Scenario 1: many processes, many workers, no faults: every job exactly once.
+func TestExactlyOnceWithoutCrashes(t *testing.T) {
+	const procs, workersPerProc, jobs = 8, 16, 100_000
+	d := newDatabase(t, conformance.ServerDSN(t))
+	d.enqueue("", jobs)
+	start := time.Now()
+	ws := make([]*worker, procs)
+	for i := range ws {
+		ws[i] = startWorker(t, d.dsn, "-workers", strconv.Itoa(workersPerProc))
+	}
+	d.waitDrained(4 * time.Minute)
+	elapsed := time.Since(start)
+	for _, w := range ws {
+		w.stop(t)
+	}
+	o := d.outcome(jobs)
+	d.requireExactlyOnce(o)
+	if o.attempts != jobs {
+		t.Errorf("handlers ran %d times for %d jobs without a crash; want exactly once", o.attempts, jobs)
+	}
+	t.Logf("%d processes x %d workers: %s in %s (%.0f jobs/s)", procs, workersPerProc, o, elapsed.Round(time.Millisecond), float64(jobs)/elapsed.Seconds())
+}
+
+// Scenario 2: kill -9 a worker process every ~200ms and start a new one.
+func TestSIGKILLLosesNothing(t *testing.T) {
+	const procs, workersPerProc, jobs, minKills = 4, 4, 10_000, 20
+	d := newDatabase(t, conformance.ServerDSN(t))
+	d.enqueue("", jobs)
+	args := []string{"-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms"}
+	ws := make([]*worker, procs)
+	for i := range ws {
+		ws[i] = startWorker(t, d.dsn, args...)
+	}
+	kills := 0
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	deadline := time.Now().Add(4 * time.Minute)
+	for d.count(`SELECT count(*) FROM gue_jobs`) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs left after %d kills", kills)
+		}
+		<-ticker.C
+		i := rand.IntN(len(ws))
+		ws[i].signal(syscall.SIGKILL)
+		_ = ws[i].wait(t, 30*time.Second)
+		kills++
+		ws[i] = startWorker(t, d.dsn, args...)
+	}
+	for _, w := range ws {
+		w.stop(t)
+	}
+	o := d.outcome(jobs)
+	d.requireExactlyOnce(o)
+	if kills < minKills {
+		t.Errorf("only %d kills before the queue drained; want at least %d (make jobs slower)", kills, minKills)
+	}
+	t.Logf("%d SIGKILLs: %s", kills, o)
+}
+
+// Scenario 3a: PostgreSQL stops and starts mid-run; the workers survive,
+// reconnect and resume within 5s, and nothing is lost or doubled.
+func TestPostgresRestart(t *testing.T) {
+	const procs, workersPerProc, jobs = 2, 8, 6000
+	dsn, c := restartableServer(t)
+	d := newDatabase(t, dsn)
+	d.enqueue("", jobs)
+	args := []string{"-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms"}
+	ws := []*worker{startWorker(t, d.dsn, args...), startWorker(t, d.dsn, args...)}
+	for d.count(`SELECT count(*) FROM results`) < jobs/10 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.pool.Reset() // the test's own connections die with the server too
+	up := restartServer(t, c, d.dsn, time.Second)
+	resumed := waitForResultAfter(t, d, up)
+	d.waitDrained(4 * time.Minute)
+	for i, w := range ws {
+		if !w.running() {
+			t.Fatalf("worker process %d died with the server: %v", i, w.err)
+		}
+		w.stop(t)
+	}
+	o := d.outcome(jobs)
+	d.requireExactlyOnce(o)
+	if resumed > 5*time.Second {
+		t.Errorf("work resumed %s after PostgreSQL came back; want within 5s", resumed)
+	}
+	t.Logf("1 restart (1s down): resumed %s after the server was back; %s", resumed.Round(time.Millisecond), o)
+}
+
+// Scenario 3b: every worker backend is terminated mid-run.
+func TestTerminateBackends(t *testing.T) {
+	const procs, workersPerProc, jobs = 2, 8, 6000
+	d := newDatabase(t, conformance.ServerDSN(t))
+	d.enqueue("", jobs)
+	args := []string{"-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms"}
+	ws := []*worker{startWorker(t, d.dsn, args...), startWorker(t, d.dsn, args...)}
+	for d.count(`SELECT count(*) FROM results`) < jobs/10 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	killed := d.count(`SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'gue-testworker' AND datname = current_database()) t`)
+	at := time.Now()
+	resumed := waitForResultAfter(t, d, at)
+	d.waitDrained(4 * time.Minute)
+	for _, w := range ws {
+		w.stop(t)
+	}
+	o := d.outcome(jobs)
+	d.requireExactlyOnce(o)
+	if killed == 0 {
+		t.Error("no worker backend was terminated")
+	}
+	if resumed > 5*time.Second {
+		t.Errorf("work resumed %s after the backends were terminated; want within 5s", resumed)
+	}
+	t.Logf("%d backends terminated: resumed in %s; %s", killed, resumed.Round(time.Millisecond), o)
+}
+
+// waitForResultAfter polls until a job completes after t0 and returns how long
+// after t0 that was.
+func waitForResultAfter(t *testing.T, d *database, t0 time.Time) time.Duration {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int64
+		err := d.pool.QueryRow(d.ctx, `SELECT count(*) FROM results WHERE done_at > $1`, t0).Scan(&n)
+		if err == nil && n > 0 {
+			return time.Since(t0)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no job completed within a minute of %v (last error %v)", t0, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Scenario 5a: SIGTERM lets in-flight jobs finish and leaves no transaction.
+func TestGracefulShutdownProcess(t *testing.T) {
+	d := newDatabase(t, conformance.ServerDSN(t))
+	d.enqueue("", 4)
+	w := startWorker(t, d.dsn, "-workers", "4", "-sleep", "1s")
+	for d.count(`SELECT count(*) FROM attempts`) < 4 { // all four jobs in flight
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.stop(t)
+	o := d.outcome(4)
+	d.requireExactlyOnce(o)
+	if n := d.count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gue-testworker' AND datname = current_database()`); n != 0 {
+		t.Errorf("%d worker sessions left after a graceful shutdown", n)
+	}
+	t.Logf("graceful SIGTERM with 4 jobs in flight: %s", o)
+}
+
+// Scenario 5b: a second SIGTERM stops hard; the jobs return to the queue.
+func TestHardShutdownProcess(t *testing.T) {
+	d := newDatabase(t, conformance.ServerDSN(t))
+	d.enqueue("", 4)
+	w := startWorker(t, d.dsn, "-workers", "4", "-sleep", "10m")
+	for d.count(`SELECT count(*) FROM attempts`) < 4 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond) // let the first signal be handled on its own
+	start := time.Now()
+	w.signal(syscall.SIGTERM)
+	if err := w.wait(t, 30*time.Second); err != nil {
+		t.Errorf("exit after the second SIGTERM: %v", err)
+	}
+	stopped := time.Since(start)
+	if n := d.count(`SELECT count(*) FROM results`); n != 0 {
+		t.Errorf("%d results committed by jobs that were stopped hard", n)
+	}
+	if n := d.count(`SELECT count(*) FROM gue_jobs WHERE error_count = 0 AND run_at <= now()`); n != 4 {
+		t.Errorf("%d of 4 jobs back in the queue untouched", n)
+	}
+	// Back in the queue means lockable again at once.
+	w2 := startWorker(t, d.dsn, "-workers", "4")
+	d.waitDrained(time.Minute)
+	w2.stop(t)
+	d.requireExactlyOnce(d.outcome(4))
+	t.Logf("hard stop took %s; 4 jobs returned and were worked by the next process", stopped.Round(time.Millisecond))
+}
