@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 MODULES = $(shell go list -m -f '{{.Dir}}')
 
-.PHONY: test lint tidy quickstart test-env bench
+.PHONY: test lint tidy quickstart test-env bench fuzz
 
 ## test: every module's tests with -race, on testcontainers PostgreSQL (see README)
 test:
@@ -32,3 +32,8 @@ test-env:
 ## bench: LockJob cost at 10k and 1M ready jobs
 bench:
 	@cd driver-pgxv4 && go test -run '^$$' -bench BenchmarkLockJob -benchtime 2000x -count 1 .
+
+## fuzz: fuzz queue names, args and schema names against real PostgreSQL (FUZZTIME=30s each)
+FUZZTIME ?= 30s
+fuzz:
+	@cd reliability && for f in FuzzQueueAndArgs FuzzSchemaName; do go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) . || exit 1; done

@@ -118,7 +118,7 @@ func (c *Client) validate(j *Job) error {
 			return fmt.Errorf("gue: enqueue: %w", ErrInvalidType)
 		}
 	}
-	if len(j.Args) > 0 && !json.Valid(j.Args) {
+	if len(j.Args) > 0 && (!json.Valid(j.Args) || !utf8.Valid(j.Args)) {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, ErrInvalidArgs)
 	}
 	return nil

@@ -24,7 +24,7 @@ func WithClientLogger(logger adapter.Logger) ClientOption {
 
 // WithClientSchema sets the PostgreSQL schema holding gue_jobs; "" keeps
 // "public". Any name is accepted verbatim (it is always quoted), except one
-// with a NUL byte or longer than 63 bytes.
+// with a NUL byte or invalid UTF-8, or longer than 63 bytes.
 func WithClientSchema(schema string) ClientOption {
 	return func(c *Client) { c.schema = schema }
 }

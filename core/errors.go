@@ -9,7 +9,9 @@ var ErrMissingType = errors.New("job type must be specified")
 var (
 	// ErrNilJob is returned when a nil *Job is enqueued.
 	ErrNilJob = errors.New("job must not be nil")
-	// ErrInvalidArgs is returned when Job.Args is not valid JSON.
+	// ErrInvalidArgs is returned when Job.Args is not valid JSON in UTF-8.
+	// Args have no size limit of their own: PostgreSQL's limit for one
+	// json value (1 GB) applies.
 	ErrInvalidArgs = errors.New("job args must be valid JSON")
 	// ErrInvalidType is returned when Job.Type or Job.Queue cannot be stored
 	// as PostgreSQL text (a NUL byte or invalid UTF-8).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrInvalidSchema is returned for a schema name PostgreSQL cannot store.
@@ -18,15 +19,16 @@ func quoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
-// checkSchema validates a schema name: "" means public; a NUL byte or a name
+// checkSchema validates a schema name: "" means public; a NUL byte, invalid
+// UTF-8 or a name
 // over PostgreSQL's 63-byte identifier limit (which PostgreSQL would silently
 // truncate, pointing at another schema) is rejected.
 func checkSchema(schema string) (string, error) {
 	if schema == "" {
 		return defaultSchema, nil
 	}
-	if strings.IndexByte(schema, 0) >= 0 {
-		return "", fmt.Errorf("%w: contains a NUL byte", ErrInvalidSchema)
+	if strings.IndexByte(schema, 0) >= 0 || !utf8.ValidString(schema) {
+		return "", fmt.Errorf("%w: contains a NUL byte or invalid UTF-8", ErrInvalidSchema)
 	}
 	if len(schema) > 63 {
 		return "", fmt.Errorf("%w: %d bytes, PostgreSQL allows 63", ErrInvalidSchema, len(schema))

@@ -60,14 +60,14 @@ func workerBinary(t *testing.T) string {
 // worker binary writes: attempts (one row per handler run, committed on its
 // own) and results (one row per job, inside the job's transaction).
 type database struct {
-	t    *testing.T
+	t    testing.TB
 	dsn  string
 	pool *pgxpool.Pool
 	ctx  context.Context
 }
 
 // newDatabase creates a database on the server at adminDSN.
-func newDatabase(t *testing.T, adminDSN string) *database {
+func newDatabase(t testing.TB, adminDSN string) *database {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := pgxpool.New(ctx, adminDSN)
@@ -86,6 +86,14 @@ func newDatabase(t *testing.T, adminDSN string) *database {
 	d.exec(`CREATE TABLE attempts (job_id bigint NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`)
 	d.exec(`CREATE TABLE results (job_id bigint NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp())`)
 	return d
+}
+
+// on returns d reporting to t, for use inside a fuzz target, where the
+// *testing.F that made d must not be used.
+func (d *database) on(t testing.TB) *database {
+	c := *d
+	c.t = t
+	return &c
 }
 
 func (d *database) exec(sql string, args ...any) {
