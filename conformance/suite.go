@@ -73,6 +73,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"HardStopMethodReturnsJob", testHardStopMethodReturnsJob},
 		{"JobTimeoutRecordsError", testJobTimeoutRecordsError},
 		{"IdleInTransactionTimeout", testIdleInTransactionTimeout},
+		{"MetadataRoundTrip", testMetadataRoundTrip},
+		{"MigrateAddsMetadataToOldTable", testMigrateAddsMetadataToOldTable},
+		{"HooksSeeEveryStage", testHooksSeeEveryStage},
 		{"ClosedPool", testClosedPool},
 		{"ConcurrentWorkersExactlyOnce", func(t *testing.T, e *env) {
 			testConcurrentWorkersExactlyOnce(t, e, cfg.workers, cfg.jobs)

@@ -21,6 +21,7 @@ type Client struct {
 	logger  adapter.Logger
 	schema  string
 	q       *queries
+	hooks   []Hooks
 	err     error // a bad option, reported by every call
 }
 
@@ -89,12 +90,29 @@ func (c *Client) enqueue(ctx context.Context, j *Job, q adapter.Queryable) error
 	if len(j.Args) == 0 {
 		j.Args = []byte("[]")
 	}
+	insert := func(ctx context.Context, j *Job) error { return c.insert(ctx, j, q) }
+	if len(c.hooks) > 0 {
+		return c.wrapEnqueue(insert)(ctx, j)
+	}
+	return insert(ctx, j)
+}
+
+// insert stores a validated job through q.
+func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error {
 	var runAt any // nil lets the database use now()
 	if !j.RunAt.IsZero() {
 		runAt = j.RunAt
 	}
+	var metadata any // nil stores NULL
+	if len(j.Metadata) > 0 {
+		b, err := json.Marshal(j.Metadata)
+		if err != nil {
+			return fmt.Errorf("gue: enqueue job of type %q: metadata: %w", j.Type, err)
+		}
+		metadata = string(b)
+	}
 	var stored time.Time
-	err := q.QueryRow(ctx, c.q.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args)).Scan(&j.ID, &stored)
+	err := q.QueryRow(ctx, c.q.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata).Scan(&j.ID, &stored)
 	if err != nil {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, err)
 	}
@@ -145,6 +163,14 @@ func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
 }
 
 func (c *Client) lockJob(ctx context.Context, q *queries, queue string) (*Job, error) {
+	j, err := c.lockJobOnce(ctx, q, queue)
+	if len(c.hooks) > 0 {
+		c.locked(ctx, queue, j, err)
+	}
+	return j, err
+}
+
+func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string) (*Job, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -156,8 +182,9 @@ func (c *Client) lockJob(ctx context.Context, q *queries, queue string) (*Job, e
 		return nil, fmt.Errorf("gue: lock job: begin: %w", err)
 	}
 	j := &Job{ctx: ctx, tx: tx, pool: c.pool, q: q, backoff: c.backoff}
+	var metadata []byte
 	err = tx.QueryRow(ctx, q.lock, queue).Scan(
-		&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError,
+		&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata,
 	)
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
@@ -167,6 +194,12 @@ func (c *Client) lockJob(ctx context.Context, q *queries, queue string) (*Job, e
 		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, err)
 	}
 	j.RunAt = j.RunAt.UTC()
+	if len(metadata) > 0 {
+		if err := json.Unmarshal(metadata, &j.Metadata); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("gue: lock job %d: metadata: %w", j.ID, err)
+		}
+	}
 	return j, nil
 }
 

@@ -35,3 +35,11 @@ var ErrNilClient = errors.New("client must not be nil")
 // ran longer than the worker's job timeout (WithWorkerJobTimeout); the
 // recorded error message starts with its text.
 var ErrJobTimeout = errors.New("job timed out")
+
+// ErrUnknownJobType is the error recorded (wrapped, with the type) for a job
+// whose type has no WorkFunc in the worker's WorkMap.
+var ErrUnknownJobType = errors.New("unknown job type")
+
+// ErrWorkerStopped is the cause of a job's context (context.Cause) when its
+// worker stops hard: the grace period ran out or HardStop was called.
+var ErrWorkerStopped = errors.New("worker stopped hard")

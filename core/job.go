@@ -39,6 +39,9 @@ type Job struct {
 	ErrorCount int32
 	// LastError is the error message of the latest failure.
 	LastError sql.NullString
+	// Metadata travels with the job from enqueue to work, such as the trace
+	// context that Hooks put there. Optional; nil when the job has none.
+	Metadata map[string]string
 
 	mu        sync.Mutex
 	ctx       context.Context

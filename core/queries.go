@@ -15,8 +15,8 @@ func newQueries(schema string) *queries {
 	t := quoteIdent(schema) + ".gue_jobs"
 	return &queries{
 		schema: schema,
-		enqueue: `INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args)
-VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json)
+		enqueue: `INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata)
+VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json)
 RETURNING job_id, run_at`,
 		// A loose index scan: the recursive part steps through the distinct
 		// priorities of the queue (one index probe each) and, for each in
@@ -29,7 +29,7 @@ RETURNING job_id, run_at`,
   SELECT (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority > prio.priority ORDER BY n.priority LIMIT 1)
   FROM prio WHERE prio.priority IS NOT NULL
 )
-SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error
+SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error, j.metadata
 FROM prio CROSS JOIN LATERAL (
   SELECT * FROM ` + t + ` c
   WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()

@@ -21,10 +21,6 @@ const (
 	DefaultGracePeriod = 30 * time.Second
 )
 
-// errHardStop is the cancellation cause of a job's context when its worker
-// stops hard (grace period over, or HardStop).
-var errHardStop = errors.New("gue: worker stopped hard")
-
 // WorkFunc runs one job. Returning nil deletes the job; returning an error
 // records it on the job and reschedules the job with the Client's Backoff. A
 // panic is recovered and recorded like an error, with its stack.
@@ -48,9 +44,10 @@ type Worker struct {
 	timeout  time.Duration
 	logger   adapter.Logger
 
-	q       *queries
-	err     error
-	running sync.Mutex
+	q        *queries
+	runChain RunFunc // the Client's Work hooks around run
+	err      error
+	running  sync.Mutex
 
 	hardMu     sync.Mutex
 	hard       context.Context // cancelled by HardStop; renewed by each Run
@@ -88,6 +85,7 @@ func (w *Worker) init() {
 		return
 	}
 	w.q = w.c.q
+	w.runChain = w.c.wrapRun(w.run)
 	if w.schema != "" && w.schema != w.c.schema {
 		schema, err := checkSchema(w.schema)
 		if err != nil {
@@ -216,14 +214,13 @@ func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
 	return true
 }
 
-// work runs j's WorkFunc and completes the job according to its outcome.
+// work runs j through the Client's Work hooks and the worker's own run.
 func (w *Worker) work(ctx context.Context, j *Job) {
-	log := w.logger.With(adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
 	// The job's context keeps ctx's values but not its cancellation: ctx
 	// ending starts a graceful shutdown, which lets the job finish.
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	hardStop := func() { cancel(errHardStop) }
+	hardStop := func() { cancel(ErrWorkerStopped) }
 	stopGrace := cancelAfterGrace(ctx, w.grace, hardStop)
 	defer stopGrace()
 	stopHard := context.AfterFunc(w.hardStopped(), hardStop)
@@ -233,53 +230,63 @@ func (w *Worker) work(ctx context.Context, j *Job) {
 		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, w.timeout, ErrJobTimeout)
 		defer cancelTimeout()
 	}
-	j.mu.Lock()
-	j.ctx = jobCtx
-	j.mu.Unlock()
+	_ = w.runChain(jobCtx, j)
+}
 
-	// Completion must reach the database even when ctx is being cancelled
-	// for a graceful shutdown.
+// run is the innermost RunFunc: it runs j's WorkFunc with ctx as
+// j.Context() and completes the job according to the outcome.
+func (w *Worker) run(ctx context.Context, j *Job) error {
+	j.mu.Lock()
+	j.ctx = ctx
+	j.mu.Unlock()
+	log := w.logger.With(adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
+	// Completion must reach the database even when the job's context is
+	// cancelled.
 	doneCtx := context.WithoutCancel(ctx)
 
 	wf, ok := w.wm[j.Type]
 	if !ok || wf == nil {
+		err := fmt.Errorf("%w: %q", ErrUnknownJobType, j.Type)
 		log.Error("unknown job type")
-		w.fail(doneCtx, log, j, fmt.Sprintf("unknown job type: %q", j.Type))
-		return
+		w.fail(doneCtx, log, j, err.Error())
+		return err
 	}
-	err, panicMsg := call(wf, j)
-	if errors.Is(context.Cause(jobCtx), errHardStop) && (err != nil || panicMsg != "") {
+	err := call(wf, j)
+	if err != nil && errors.Is(context.Cause(ctx), ErrWorkerStopped) {
 		// Stopped hard: the job did not finish through no fault of its own,
 		// so it goes back to the queue untouched.
 		if rbErr := j.rollback(doneCtx); rbErr != nil {
 			log.Error("could not roll back job after hard stop", adapter.Err(rbErr))
 		}
 		log.Info("job returned to queue: worker stopped hard")
-		return
+		return fmt.Errorf("%w: %w", ErrWorkerStopped, err)
 	}
+	var panicErr *PanicError
 	switch {
-	case panicMsg != "":
-		log.Error("job panicked", adapter.F("panic", panicMsg))
-		w.fail(doneCtx, log, j, panicMsg)
+	case errors.As(err, &panicErr):
+		log.Error("job panicked", adapter.F("panic", panicErr.Error()))
+		w.fail(doneCtx, log, j, panicErr.Error())
+		return err
 	case err != nil:
 		msg := err.Error()
-		if errors.Is(context.Cause(jobCtx), ErrJobTimeout) {
+		if errors.Is(context.Cause(ctx), ErrJobTimeout) {
 			msg = fmt.Sprintf("%v after %s: %s", ErrJobTimeout, w.timeout, msg)
 		}
 		log.Error("job failed", adapter.Err(err))
 		w.fail(doneCtx, log, j, msg)
-	default:
-		if err := j.Delete(doneCtx); err != nil {
-			log.Error("could not delete finished job", adapter.Err(err))
-			w.fail(doneCtx, log, j, err.Error())
-			return
-		}
-		if err := j.Done(doneCtx); err != nil {
-			log.Error("could not commit finished job", adapter.Err(err))
-			return
-		}
-		log.Debug("job done")
+		return err
 	}
+	if err := j.Delete(doneCtx); err != nil {
+		log.Error("could not delete finished job", adapter.Err(err))
+		w.fail(doneCtx, log, j, err.Error())
+		return err
+	}
+	if err := j.Done(doneCtx); err != nil {
+		log.Error("could not commit finished job", adapter.Err(err))
+		return err
+	}
+	log.Debug("job done")
+	return nil
 }
 
 func (w *Worker) fail(ctx context.Context, log adapter.Logger, j *Job, msg string) {
@@ -288,14 +295,14 @@ func (w *Worker) fail(ctx context.Context, log adapter.Logger, j *Job, msg strin
 	}
 }
 
-// call runs wf, turning a panic into a message with the stack.
-func call(wf WorkFunc, j *Job) (err error, panicMsg string) {
+// call runs wf, turning a panic into a *PanicError with the stack.
+func call(wf WorkFunc, j *Job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			panicMsg = fmt.Sprintf("panic: %v\n\n%s", r, debug.Stack())
+			err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return wf(j), ""
+	return wf(j)
 }
 
 // cancelAfterGrace calls cancel once grace has passed after ctx is done: at

@@ -1,0 +1,131 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+)
+
+func testMetadataRoundTrip(t *testing.T, e *env) {
+	c := e.client()
+	meta := map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "ü": `"quoted"`}
+	with := e.enqueue(c, &gue.Job{Type: "t", Priority: 1, Metadata: meta})
+	without := e.enqueue(c, &gue.Job{Type: "t", Priority: 2})
+	for _, want := range []*gue.Job{with, without} {
+		j := e.lock(c, "")
+		if j == nil || j.ID != want.ID {
+			t.Fatalf("locked %+v, want job %d", j, want.ID)
+		}
+		if len(j.Metadata) != len(want.Metadata) {
+			t.Errorf("job %d metadata = %v, want %v", j.ID, j.Metadata, want.Metadata)
+		}
+		for k, v := range want.Metadata {
+			if j.Metadata[k] != v {
+				t.Errorf("job %d metadata[%q] = %q, want %q", j.ID, k, j.Metadata[k], v)
+			}
+		}
+		e.done(j)
+	}
+}
+
+// A table created before metadata existed gains the column through Migrate
+// and keeps its jobs.
+func testMigrateAddsMetadataToOldTable(t *testing.T, e *env) {
+	e.exec(`ALTER TABLE gue_jobs DROP COLUMN metadata`)
+	e.exec(`DELETE FROM gue_migrations WHERE version > 1`)
+	e.exec(`INSERT INTO gue_jobs (job_type) VALUES ('old')`)
+	if err := gue.Migrate(e.ctx, e.pool, ""); err != nil {
+		t.Fatalf("Migrate of an old table: %v", err)
+	}
+	c := e.client()
+	j := e.lock(c, "")
+	if j == nil || j.Type != "old" || j.Metadata != nil {
+		t.Fatalf("old job after migration = %+v", j)
+	}
+	e.done(j)
+	e.enqueue(c, &gue.Job{Type: "new", Metadata: map[string]string{"k": "v"}})
+	if j := e.lock(c, ""); j == nil || j.Metadata["k"] != "v" {
+		t.Fatalf("new job after migration = %+v", j)
+	} else {
+		e.done(j)
+	}
+}
+
+type ctxKey struct{}
+
+func testHooksSeeEveryStage(t *testing.T, e *env) {
+	var (
+		mu       sync.Mutex
+		enqueued []int64
+		outcomes = map[string]gue.Outcome{}
+		empty    int
+		seen     = map[string]string{}
+	)
+	hooks := gue.Hooks{
+		Enqueue: func(next gue.EnqueueFunc) gue.EnqueueFunc {
+			return func(ctx context.Context, j *gue.Job) error {
+				if j.Metadata == nil {
+					j.Metadata = map[string]string{}
+				}
+				j.Metadata["hooked"] = "yes"
+				err := next(ctx, j)
+				mu.Lock()
+				enqueued = append(enqueued, j.ID)
+				mu.Unlock()
+				return err
+			}
+		},
+		Work: func(next gue.RunFunc) gue.RunFunc {
+			return func(ctx context.Context, j *gue.Job) error {
+				err := next(context.WithValue(ctx, ctxKey{}, "from hook"), j)
+				mu.Lock()
+				outcomes[j.Type] = gue.OutcomeOf(err)
+				mu.Unlock()
+				return err
+			}
+		},
+		Locked: func(_ context.Context, _ string, j *gue.Job, err error) {
+			if j == nil && err == nil {
+				mu.Lock()
+				empty++
+				mu.Unlock()
+			}
+		},
+	}
+	c := e.client(gue.WithClientHooks(hooks), gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	record := func(j *gue.Job) {
+		v, _ := j.Context().Value(ctxKey{}).(string)
+		seen[j.Type] = v + "/" + j.Metadata["hooked"]
+	}
+	w := gue.NewWorker(c, gue.WorkMap{
+		"ok":     func(j *gue.Job) error { record(j); return nil },
+		"fails":  func(j *gue.Job) error { record(j); return errors.New("no") },
+		"panics": func(j *gue.Job) error { record(j); panic("boom") },
+	})
+	for i, typ := range []string{"ok", "fails", "panics", "unknown"} {
+		e.enqueue(c, &gue.Job{Type: typ, Priority: int16(i)})
+	}
+	for w.WorkOne(e.ctx) {
+	}
+	want := map[string]gue.Outcome{"ok": gue.OutcomeDone, "fails": gue.OutcomeError, "panics": gue.OutcomePanic, "unknown": gue.OutcomeUnknownType}
+	for typ, o := range want {
+		if outcomes[typ] != o {
+			t.Errorf("outcome of %s = %q, want %q", typ, outcomes[typ], o)
+		}
+	}
+	for _, typ := range []string{"ok", "fails", "panics"} {
+		if seen[typ] != "from hook/yes" {
+			t.Errorf("%s saw context value and metadata %q, want from hook/yes", typ, seen[typ])
+		}
+	}
+	if len(enqueued) != 4 || enqueued[0] == 0 {
+		t.Errorf("Enqueue hook saw IDs %v, want 4 set IDs", enqueued)
+	}
+	if empty != 1 {
+		t.Errorf("Locked hook saw %d empty lock attempts, want 1", empty)
+	}
+}
