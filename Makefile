@@ -23,7 +23,7 @@ tidy:
 
 ## quickstart: run the quickstart example on DATABASE_URL or a disposable PostgreSQL
 quickstart:
-	@scripts/quickstart.sh $(ARGS)
+	@EXAMPLE=$(EXAMPLE) scripts/quickstart.sh $(ARGS)
 
 ## test-env: install Docker and build the local PostgreSQL image (no registry needed)
 test-env:

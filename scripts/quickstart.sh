@@ -37,4 +37,4 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 cd examples
-go run ./quickstart "$@"
+go run "./${EXAMPLE:-quickstart}" "$@"
