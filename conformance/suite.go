@@ -76,6 +76,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"MetadataRoundTrip", testMetadataRoundTrip},
 		{"MigrateAddsMetadataToOldTable", testMigrateAddsMetadataToOldTable},
 		{"HooksSeeEveryStage", testHooksSeeEveryStage},
+		{"BatchCompletesEachJobByOutcome", testBatchCompletesEachJobByOutcome},
+		{"BatchExactlyOnce", testBatchExactlyOnce},
+		{"BatchHardStopReturnsJobs", testBatchHardStopReturnsJobs},
 		{"ClosedPool", testClosedPool},
 		{"ConcurrentWorkersExactlyOnce", func(t *testing.T, e *env) {
 			testConcurrentWorkersExactlyOnce(t, e, cfg.workers, cfg.jobs)

@@ -51,6 +51,11 @@ type Job struct {
 	backoff   Backoff
 	savepoint bool
 	finished  bool
+
+	// Set for jobs of a batch (WithPoolBatchSize) only.
+	batch     *batch
+	holdsTx   bool
+	createdAt time.Time
 }
 
 // Context returns the job's context: for a job run by a Worker, the worker's
@@ -79,6 +84,9 @@ func (j *Job) Tx() adapter.Tx {
 	if j.tx == nil || j.finished {
 		return j.tx
 	}
+	if j.batch != nil {
+		return j.batchTx()
+	}
 	if !j.savepoint {
 		// An error leaves the transaction aborted, which the caller sees on
 		// its first statement; Error then falls back to a fresh statement.
@@ -105,6 +113,9 @@ func (j *Job) Delete(ctx context.Context) error {
 	if err := j.usable(); err != nil {
 		return err
 	}
+	if j.batch != nil {
+		return nil // deleted by the statement that locked the batch
+	}
 	if err := j.releaseSavepoint(ctx); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
@@ -124,6 +135,9 @@ func (j *Job) Done(ctx context.Context) error {
 		return nil
 	}
 	j.finished = true
+	if j.batch != nil { // the batch commits once all its jobs are finished
+		return j.batchFinish(ctx, true)
+	}
 	if err := j.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("gue: commit job %d: %w", j.ID, err)
 	}
@@ -146,6 +160,15 @@ func (j *Job) Error(ctx context.Context, msg string) error {
 	delay := j.backoff(int(j.ErrorCount) + 1)
 	if delay < 0 {
 		delay = 0
+	}
+	if j.batch != nil {
+		err := j.batchFinish(ctx, false)
+		r := j.row()
+		r.ErrorCount++
+		r.LastError, r.DelayUS = &msg, delay.Microseconds()
+		j.batch.add(r)
+		j.recordFailure(msg)
+		return err
 	}
 	err := j.failInTx(ctx, msg, delay)
 	if err == nil {
@@ -224,6 +247,14 @@ func (j *Job) rollback(ctx context.Context) error {
 		return nil
 	}
 	j.finished = true
+	if j.batch != nil {
+		err := j.batchFinish(ctx, false)
+		r := j.row()
+		runAt := j.RunAt
+		r.RunAt = &runAt
+		j.batch.add(r)
+		return err
+	}
 	return j.tx.Rollback(ctx)
 }
 

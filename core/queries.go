@@ -9,6 +9,9 @@ type queries struct {
 	lock    string
 	delete  string
 	fail    string
+	// batch mode
+	lockBatch string
+	reinsert  string
 }
 
 func newQueries(schema string) *queries {
@@ -38,6 +41,30 @@ FROM prio CROSS JOIN LATERAL (
   FOR UPDATE SKIP LOCKED
 ) j
 LIMIT 1`,
+		// Locks and deletes in one statement: the deletion stays
+		// uncommitted, which keeps the rows locked, until the batch commits.
+		lockBatch: `WITH RECURSIVE prio AS (
+  (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
+  UNION ALL
+  SELECT (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority > prio.priority ORDER BY n.priority LIMIT 1)
+  FROM prio WHERE prio.priority IS NOT NULL
+), locked AS (
+  SELECT j.job_id FROM prio CROSS JOIN LATERAL (
+    SELECT c.job_id FROM ` + t + ` c
+    WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
+    ORDER BY c.run_at, c.job_id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+  ) j
+  LIMIT $2
+)
+DELETE FROM ` + t + ` d USING locked WHERE d.queue = $1 AND d.job_id = locked.job_id
+RETURNING d.job_id, d.queue, d.priority, d.run_at, d.job_type, d.args, d.error_count, d.last_error, d.metadata, d.created_at`,
+		reinsert: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, created_at, updated_at)
+SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now() + x.delay_us * interval '1 microsecond'),
+       x.job_type, x.args, x.error_count, x.last_error, x.metadata, x.created_at, now()
+FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
+     job_type text, args json, error_count integer, last_error text, metadata json, created_at timestamptz)`,
 		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		fail: `UPDATE ` + t + `
 SET error_count = error_count + 1,

@@ -42,6 +42,7 @@ type Worker struct {
 	interval time.Duration
 	grace    time.Duration
 	timeout  time.Duration
+	batch    int
 	logger   adapter.Logger
 
 	q        *queries
@@ -178,7 +179,11 @@ func (w *Worker) loop(ctx context.Context) {
 		if ctx.Err() != nil || hard.Err() != nil {
 			return
 		}
-		if w.WorkOne(ctx) {
+		if w.batch > 1 {
+			if w.workBatch(ctx, w.batch) {
+				continue
+			}
+		} else if w.WorkOne(ctx) {
 			continue
 		}
 		timer.Reset(w.interval)

@@ -23,6 +23,7 @@ type WorkerPool struct {
 	interval time.Duration
 	grace    time.Duration
 	timeout  time.Duration
+	batch    int
 
 	running sync.Mutex
 }
@@ -55,6 +56,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 			WithWorkerPollInterval(p.interval),
 			WithWorkerGracePeriod(p.grace),
 			WithWorkerJobTimeout(p.timeout),
+			WithWorkerBatchSize(p.batch),
 		)
 	}
 	return p

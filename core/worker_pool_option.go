@@ -47,3 +47,9 @@ func WithPoolGracePeriod(d time.Duration) WorkerPoolOption {
 func WithPoolJobTimeout(d time.Duration) WorkerPoolOption {
 	return func(p *WorkerPool) { p.timeout = d }
 }
+
+// WithPoolBatchSize is WithWorkerBatchSize for every worker of the pool: up to
+// poolSize × n jobs run at once. See WithWorkerBatchSize for the trade-offs.
+func WithPoolBatchSize(n int) WorkerPoolOption {
+	return func(p *WorkerPool) { p.batch = n }
+}
