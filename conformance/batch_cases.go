@@ -35,7 +35,7 @@ func testBatchCompletesEachJobByOutcome(t *testing.T, e *env) {
 	const perType = 6
 	for i := 0; i < perType; i++ {
 		for _, typ := range types {
-			e.enqueue(c, &gue.Job{Type: typ, Args: []byte(`{"i":1}`), Metadata: map[string]string{"m": typ}})
+			e.enqueue(c, &gue.Job{Type: typ, Args: []byte(`{ "i" :  1 }`), Metadata: map[string]string{"m": typ}})
 		}
 	}
 	var (
@@ -77,7 +77,7 @@ func testBatchCompletesEachJobByOutcome(t *testing.T, e *env) {
 	}
 	for _, typ := range []string{"fails-tx", "panics", "unknown"} {
 		n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_type = $1 AND error_count = 1 AND last_error <> ''
-			AND run_at > now() + interval '50 minutes' AND args::text = '{"i":1}' AND metadata->>'m' = $1`, typ)
+			AND run_at > now() + interval '50 minutes' AND args::text = '{ "i" :  1 }' AND metadata->>'m' = $1`, typ)
 		if n != perType {
 			t.Errorf("%s: %d of %d jobs rescheduled with their error, args and metadata", typ, n, perType)
 		}

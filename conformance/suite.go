@@ -79,6 +79,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"BatchCompletesEachJobByOutcome", testBatchCompletesEachJobByOutcome},
 		{"BatchExactlyOnce", testBatchExactlyOnce},
 		{"BatchHardStopReturnsJobs", testBatchHardStopReturnsJobs},
+		{"EnqueueBatch", testEnqueueBatch},
+		{"EnqueueBatchAllOrNothing", testEnqueueBatchAllOrNothing},
+		{"CapabilityCopyFrom", testCapabilityCopyFrom},
 		{"ClosedPool", testClosedPool},
 		{"ConcurrentWorkersExactlyOnce", func(t *testing.T, e *env) {
 			testConcurrentWorkersExactlyOnce(t, e, cfg.workers, cfg.jobs)

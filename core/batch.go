@@ -36,7 +36,7 @@ type reinsertRow struct {
 	RunAt      *time.Time        `json:"run_at"`
 	DelayUS    int64             `json:"delay_us"`
 	JobType    string            `json:"job_type"`
-	Args       json.RawMessage   `json:"args"`
+	Args       string            `json:"args"` // text: raw JSON would be compacted
 	ErrorCount int32             `json:"error_count"`
 	LastError  *string           `json:"last_error"`
 	Metadata   map[string]string `json:"metadata"`
@@ -52,7 +52,7 @@ func (b *batch) add(r reinsertRow) {
 // row returns the job as it was locked, for reinsertion.
 func (j *Job) row() reinsertRow {
 	r := reinsertRow{JobID: j.ID, Queue: j.Queue, Priority: j.Priority, JobType: j.Type,
-		Args: json.RawMessage(j.Args), ErrorCount: j.ErrorCount, Metadata: j.Metadata, CreatedAt: j.createdAt}
+		Args: string(j.Args), ErrorCount: j.ErrorCount, Metadata: j.Metadata, CreatedAt: j.createdAt}
 	if j.LastError.Valid {
 		msg := j.LastError.String
 		r.LastError = &msg

@@ -1,5 +1,7 @@
 package gue
 
+import "strings"
+
 // queries holds the SQL of one schema, built once per Client so that the hot
 // path never formats strings. Every statement that touches a job filters on
 // queue as well as job_id, matching the (queue, job_id) primary key.
@@ -12,6 +14,9 @@ type queries struct {
 	// batch mode
 	lockBatch string
 	reinsert  string
+	// batch enqueue
+	reserveIDs string
+	insertRows string
 }
 
 func newQueries(schema string) *queries {
@@ -62,9 +67,13 @@ DELETE FROM ` + t + ` d USING locked WHERE d.queue = $1 AND d.job_id = locked.jo
 RETURNING d.job_id, d.queue, d.priority, d.run_at, d.job_type, d.args, d.error_count, d.last_error, d.metadata, d.created_at`,
 		reinsert: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, created_at, updated_at)
 SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now() + x.delay_us * interval '1 microsecond'),
-       x.job_type, x.args, x.error_count, x.last_error, x.metadata, x.created_at, now()
+       x.job_type, x.args::json, x.error_count, x.last_error, x.metadata, x.created_at, now()
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
-     job_type text, args json, error_count integer, last_error text, metadata json, created_at timestamptz)`,
+     job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz)`,
+		reserveIDs: `SELECT nextval(pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id')), now() FROM generate_series(1, $1::int)`,
+		insertRows: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata)
+SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json
+FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text)`,
 		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		fail: `UPDATE ` + t + `
 SET error_count = error_count + 1,
@@ -74,3 +83,6 @@ SET error_count = error_count + 1,
 WHERE queue = $1 AND job_id = $2`,
 	}
 }
+
+// escapeLiteral doubles single quotes for use inside a SQL string literal.
+func escapeLiteral(s string) string { return strings.ReplaceAll(s, "'", "''") }

@@ -17,6 +17,10 @@ var (
 	_ adapter.Row        = row{}
 	_ adapter.Rows       = (*rows)(nil)
 	_ adapter.CommandTag = commandTag{}
+
+	// Optional capabilities.
+	_ adapter.CopyFromer = (*connPool)(nil)
+	_ adapter.CopyFromer = (*txAdapter)(nil)
 )
 
 // connPool implements adapter.ConnPool on a *pgxpool.Pool.
@@ -125,3 +129,9 @@ func (r *rows) Close()                 { r.r.Close() }
 type commandTag struct{ ct pgconn.CommandTag }
 
 func (c commandTag) RowsAffected() int64 { return c.ct.RowsAffected() }
+
+// CopyFrom implements adapter.CopyFromer with pgx's COPY protocol support.
+func (p *connPool) CopyFrom(ctx context.Context, table, columns []string, rows [][]any) (int64, error) {
+	n, err := p.pool.CopyFrom(ctx, pgx.Identifier(table), columns, pgx.CopyFromRows(rows))
+	return n, translate(err)
+}

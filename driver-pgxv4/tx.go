@@ -44,3 +44,9 @@ func (t *txAdapter) Query(ctx context.Context, sql string, args ...any) (adapter
 
 func (t *txAdapter) Commit(ctx context.Context) error   { return translate(t.tx.Commit(ctx)) }
 func (t *txAdapter) Rollback(ctx context.Context) error { return translate(t.tx.Rollback(ctx)) }
+
+// CopyFrom implements adapter.CopyFromer with pgx's COPY protocol support.
+func (t *txAdapter) CopyFrom(ctx context.Context, table, columns []string, rows [][]any) (int64, error) {
+	n, err := t.tx.CopyFrom(ctx, pgx.Identifier(table), columns, pgx.CopyFromRows(rows))
+	return n, translate(err)
+}

@@ -1,0 +1,89 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
+)
+
+func testEnqueueBatch(t *testing.T, e *env) {
+	c := e.client()
+	runAt := time.Now().Add(-time.Minute).UTC().Truncate(time.Microsecond)
+	jobs := []*gue.Job{
+		{Type: "a"},
+		{Type: "b", Queue: "q", Priority: -2, RunAt: runAt, Args: []byte(`{"x": [1, 2]}`), Metadata: map[string]string{"k": "v"}},
+	}
+	for i := 0; i < 98; i++ {
+		jobs = append(jobs, &gue.Job{Type: "many", Args: []byte(fmt.Sprintf(`%d`, i))})
+	}
+	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+		t.Fatalf("EnqueueBatch: %v", err)
+	}
+	ids := map[int64]bool{}
+	for _, j := range jobs {
+		if j.ID <= 0 || ids[j.ID] || j.RunAt.IsZero() {
+			t.Fatalf("job after EnqueueBatch: ID %d (duplicate %v), RunAt %v", j.ID, ids[j.ID], j.RunAt)
+		}
+		ids[j.ID] = true
+	}
+	got := e.lock(c, "q")
+	if got == nil || got.ID != jobs[1].ID || got.Priority != -2 || !got.RunAt.Equal(runAt) ||
+		string(got.Args) != `{"x": [1, 2]}` || got.Metadata["k"] != "v" {
+		t.Fatalf("locked %+v, want job %+v", got, jobs[1])
+	}
+	e.done(got)
+	first := e.lock(c, "")
+	if first == nil || first.ID != jobs[0].ID || string(first.Args) != "[]" {
+		t.Fatalf("first job of queue \"\" = %+v, want job %d with args []", first, jobs[0].ID)
+	}
+	e.done(first)
+	if n := e.jobs(); n != 98 {
+		t.Errorf("%d jobs left, want 98", n)
+	}
+}
+
+func testEnqueueBatchAllOrNothing(t *testing.T, e *env) {
+	c := e.client()
+	bad := []*gue.Job{{Type: "ok"}, {Type: "ok"}, {Type: "bad", Args: []byte("{")}}
+	if err := c.EnqueueBatch(e.ctx, bad); !errors.Is(err, gue.ErrInvalidArgs) {
+		t.Errorf("batch with invalid args: %v, want ErrInvalidArgs", err)
+	}
+	if err := c.EnqueueBatch(e.ctx, []*gue.Job{{Type: "ok"}, nil}); !errors.Is(err, gue.ErrNilJob) {
+		t.Errorf("batch with a nil job: %v, want ErrNilJob", err)
+	}
+	tx, err := e.pool.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnqueueBatchTx(e.ctx, []*gue.Job{{Type: "a"}, {Type: "b"}}, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.jobs(); n != 0 {
+		t.Errorf("%d jobs stored, want 0", n)
+	}
+}
+
+// Optional capability: adapter.CopyFromer, skipped where not implemented.
+func testCapabilityCopyFrom(t *testing.T, e *env) {
+	cf, ok := e.pool.(adapter.CopyFromer)
+	if !ok {
+		t.Skip("the adapter does not implement adapter.CopyFromer; EnqueueBatch uses INSERT")
+	}
+	e.exec(`CREATE TABLE copied (id bigint, name text, at timestamptz, doc json, note text)`)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	n, err := cf.CopyFrom(e.ctx, []string{"public", "copied"}, []string{"id", "name", "at", "doc", "note"},
+		[][]any{{int64(1), "one", now, `{"a":1}`, nil}, {int64(2), "two", now, `[]`, "x"}})
+	if err != nil || n != 2 {
+		t.Fatalf("CopyFrom = %d, %v; want 2", n, err)
+	}
+	if got := e.count(`SELECT count(*) FROM copied WHERE at = $1 AND (note IS NULL) = (id = 1) AND doc::text IN ('{"a":1}', '[]')`, now); got != 2 {
+		t.Errorf("%d rows copied faithfully, want 2", got)
+	}
+}
