@@ -1,0 +1,251 @@
+// Command bench measures gue-go against River and gue v5 on one PostgreSQL,
+// in one run: enqueue rate, "pre-insert N then work down", "continuous
+// insert + work for T", and pickup latency on an idle queue, each system on a
+// database of its own, with the same job count, worker count and no-op
+// handlers. It prints a progress line while it runs and a table with ratios
+// against River at the end.
+//
+//	cd bench && go run . -jobs 200000 -workers 50 -duration 15s
+//
+// PostgreSQL: DATABASE_URL when set (a role that may create databases),
+// otherwise a container started like the tests do (GUE_TEST_POSTGRES_IMAGE).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gue-go/gue/conformance"
+)
+
+// result is what one system measured.
+type result struct {
+	name                 string
+	enqueue, drain, cont float64 // jobs/s
+	p50, p99             time.Duration
+}
+
+func main() {
+	jobs := flag.Int("jobs", 200_000, "jobs to pre-insert and work down")
+	workers := flag.Int("workers", 50, "concurrent workers (handler slots) per system")
+	batch := flag.Int("batch", 250, "jobs per transaction in gue-go's batch mode")
+	duration := flag.Duration("duration", 15*time.Second, "length of the continuous insert + work phase")
+	samples := flag.Int("latency-samples", 200, "jobs enqueued one at a time on an idle queue for pickup latency")
+	only := flag.String("systems", "gue-go,gue-go-batch,river,gue-v5", "systems to run, comma-separated")
+	flag.Parse()
+
+	ctx := context.Background()
+	admin := os.Getenv("DATABASE_URL")
+	if admin == "" {
+		var err error
+		if admin, err = conformance.StartServer(); err != nil {
+			log.Fatal(err)
+		}
+		defer conformance.Terminate()
+	}
+	all := map[string]system{
+		"gue-go":       &gueGo{name: "gue-go default (tx per job)", workers: *workers, poll: 5 * time.Millisecond},
+		"gue-go-batch": &gueGo{name: fmt.Sprintf("gue-go batch=%d", *batch), workers: *workers, batch: *batch, poll: 5 * time.Millisecond},
+		"river":        &riverSystem{workers: *workers},
+		"gue-v5":       &gueV5{workers: *workers},
+	}
+	var results []result
+	for _, key := range strings.Split(*only, ",") {
+		s, ok := all[strings.TrimSpace(key)]
+		if !ok {
+			log.Fatalf("unknown system %q", key)
+		}
+		r, err := measure(ctx, admin, s, *jobs, *workers, *duration, *samples)
+		if err != nil {
+			log.Fatalf("%s: %v", s.Name(), err)
+		}
+		results = append(results, r)
+	}
+	report(os.Stdout, results, *jobs, *workers, *duration)
+}
+
+// progress prints a line that overwrites itself.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "\r\033[K"+format, args...)
+}
+
+func measure(ctx context.Context, adminDSN string, s system, jobs, workers int, duration time.Duration, samples int) (result, error) {
+	r := result{name: s.Name()}
+	pool, err := newDatabase(ctx, adminDSN, workers+10)
+	if err != nil {
+		return r, err
+	}
+	defer pool.Close()
+	if err := s.Setup(ctx, pool); err != nil {
+		return r, fmt.Errorf("setup: %w", err)
+	}
+
+	// 1. enqueue rate (bulk)
+	progress("%s: enqueueing %d jobs", s.Name(), jobs)
+	start := time.Now()
+	if err := s.Enqueue(ctx, jobs); err != nil {
+		return r, fmt.Errorf("enqueue: %w", err)
+	}
+	r.enqueue = float64(jobs) / time.Since(start).Seconds()
+
+	// 2. work down the backlog
+	var worked atomic.Int64
+	start = time.Now()
+	stop, err := s.Start(ctx, func() { worked.Add(1) })
+	if err != nil {
+		return r, err
+	}
+	for worked.Load() < int64(jobs) {
+		time.Sleep(5 * time.Millisecond)
+		if time.Since(start) > 10*time.Minute {
+			stop()
+			return r, fmt.Errorf("work down: %d of %d after 10 minutes", worked.Load(), jobs)
+		}
+		progress("%s: worked %d/%d (%.0f jobs/s)", s.Name(), worked.Load(), jobs, float64(worked.Load())/time.Since(start).Seconds())
+	}
+	r.drain = float64(jobs) / time.Since(start).Seconds()
+
+	// 3. continuous: a producer inserts batches of 100 while the workers run
+	base := worked.Load()
+	cctx, cancel := context.WithTimeout(ctx, duration)
+	var inserted atomic.Int64
+	producerDone := make(chan error, 1)
+	go func() {
+		for cctx.Err() == nil {
+			if err := s.Enqueue(context.WithoutCancel(cctx), 100); err != nil {
+				producerDone <- err
+				return
+			}
+			inserted.Add(100)
+		}
+		producerDone <- nil
+	}()
+	start = time.Now()
+	for cctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+		progress("%s: continuous %s: inserted %d, worked %d", s.Name(), time.Since(start).Round(time.Second), inserted.Load(), worked.Load()-base)
+	}
+	cancel()
+	r.cont = float64(worked.Load()-base) / duration.Seconds()
+	if err := <-producerDone; err != nil {
+		stop()
+		return r, fmt.Errorf("producer: %w", err)
+	}
+	stop()
+
+	// 4. pickup latency on an idle queue
+	if _, err := pool.Exec(ctx, truncateFor(s)); err != nil {
+		return r, err
+	}
+	picked := make(chan time.Time, 1)
+	stop, err = s.Start(ctx, func() {
+		select {
+		case picked <- time.Now():
+		default:
+		}
+	})
+	if err != nil {
+		return r, err
+	}
+	time.Sleep(200 * time.Millisecond) // let the workers reach their idle loop
+	lat := make([]time.Duration, 0, samples)
+	for i := 0; i < samples; i++ {
+		t0 := time.Now()
+		if err := s.Enqueue(ctx, 1); err != nil {
+			stop()
+			return r, err
+		}
+		select {
+		case t1 := <-picked:
+			lat = append(lat, t1.Sub(t0))
+		case <-time.After(30 * time.Second):
+			stop()
+			return r, fmt.Errorf("latency: job %d not picked up in 30s", i)
+		}
+		progress("%s: latency sample %d/%d", s.Name(), i+1, samples)
+		time.Sleep(20 * time.Millisecond) // stay idle between samples
+	}
+	stop()
+	slices.Sort(lat)
+	r.p50, r.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	progress("")
+	return r, nil
+}
+
+// truncateFor empties the system's job table before the latency phase.
+func truncateFor(s system) string {
+	switch s.(type) {
+	case *riverSystem:
+		return "TRUNCATE river_job"
+	}
+	return "TRUNCATE gue_jobs"
+}
+
+var dbSeq atomic.Int64
+
+// newDatabase creates a fresh database on the server and returns a pool on it.
+func newDatabase(ctx context.Context, adminDSN string, maxConns int) (*pgxpool.Pool, error) {
+	admin, err := pgxpool.New(ctx, adminDSN)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("guebench_%d_%d", time.Now().Unix(), dbSeq.Add(1))
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(adminDSN)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = "/" + name
+	cfg, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = int32(maxConns)
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+func quietSlog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func report(w io.Writer, rs []result, jobs, workers int, duration time.Duration) {
+	var river *result
+	for i := range rs {
+		if strings.HasPrefix(rs[i].name, "River") {
+			river = &rs[i]
+		}
+	}
+	ratio := func(v, base float64) string {
+		if river == nil || base == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%.2f×)", v/base)
+	}
+	fmt.Fprintf(w, "\njobs=%d workers=%d continuous=%s; ratios against River in parentheses\n\n", jobs, workers, duration)
+	fmt.Fprintln(w, "| system | enqueue jobs/s | work down jobs/s | continuous jobs/s | pickup p50 | pickup p99 |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, r := range rs {
+		var re, rd, rc float64
+		if river != nil {
+			re, rd, rc = river.enqueue, river.drain, river.cont
+		}
+		fmt.Fprintf(w, "| %s | %.0f%s | %.0f%s | %.0f%s | %s | %s |\n", r.name,
+			r.enqueue, ratio(r.enqueue, re), r.drain, ratio(r.drain, rd), r.cont, ratio(r.cont, rc),
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+	guev5 "github.com/vgarvardt/gue/v5"
+	guev5pgx "github.com/vgarvardt/gue/v5/adapter/pgxv5"
+
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/driver-pgxv5"
+)
+
+// system is one queue under test, on a database of its own.
+type system interface {
+	Name() string
+	// Setup creates the system's schema through pool.
+	Setup(ctx context.Context, pool *pgxpool.Pool) error
+	// Enqueue inserts n no-op jobs in the system's fastest bulk way.
+	Enqueue(ctx context.Context, n int) error
+	// Start runs the workers; every worked job calls done. stop waits for
+	// them to stop.
+	Start(ctx context.Context, done func()) (stop func(), err error)
+}
+
+const chunk = 5000 // jobs per bulk insert call
+
+// --- gue-go ---
+
+type gueGo struct {
+	name    string
+	workers int
+	batch   int // > 1: batch mode
+	poll    time.Duration
+	c       *gue.Client
+}
+
+func (g *gueGo) Name() string { return g.name }
+
+func (g *gueGo) Setup(ctx context.Context, pool *pgxpool.Pool) error {
+	p := pgxv5.NewConnPool(pool)
+	g.c = gue.NewClient(p)
+	return gue.Migrate(ctx, p, "")
+}
+
+func (g *gueGo) Enqueue(ctx context.Context, n int) error {
+	for n > 0 {
+		k := min(n, chunk)
+		jobs := make([]*gue.Job, k)
+		for i := range jobs {
+			jobs[i] = &gue.Job{Type: "noop"}
+		}
+		if err := g.c.EnqueueBatch(ctx, jobs); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+func (g *gueGo) Start(ctx context.Context, done func()) (func(), error) {
+	size, opts := g.workers, []gue.WorkerPoolOption{gue.WithPoolPollInterval(g.poll)}
+	if g.batch > 1 {
+		size = max(1, g.workers/g.batch)
+		opts = append(opts, gue.WithPoolBatchSize(g.batch))
+	}
+	p := gue.NewWorkerPool(g.c, gue.WorkMap{"noop": func(*gue.Job) error { done(); return nil }}, size, opts...)
+	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = p.Run(ctx) }()
+	return func() { cancel(); <-stopped }, nil
+}
+
+// --- River ---
+
+type noopArgs struct{}
+
+func (noopArgs) Kind() string { return "noop" }
+
+type noopWorker struct {
+	river.WorkerDefaults[noopArgs]
+	done func()
+}
+
+func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error { w.done(); return nil }
+
+type riverSystem struct {
+	workers  int
+	pool     *pgxpool.Pool
+	inserter *river.Client[pgx.Tx]
+}
+
+func (r *riverSystem) Name() string { return "River v0.51" }
+
+func (r *riverSystem) Setup(ctx context.Context, pool *pgxpool.Pool) error {
+	r.pool = pool
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return err
+	}
+	if _, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return err
+	}
+	r.inserter, err = river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: quietSlog()})
+	return err
+}
+
+func (r *riverSystem) Enqueue(ctx context.Context, n int) error {
+	for n > 0 {
+		k := min(n, chunk)
+		params := make([]river.InsertManyParams, k)
+		for i := range params {
+			params[i] = river.InsertManyParams{Args: noopArgs{}}
+		}
+		if _, err := r.inserter.InsertManyFast(ctx, params); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+func (r *riverSystem) Start(ctx context.Context, done func()) (func(), error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &noopWorker{done: done})
+	c, err := river.NewClient(riverpgxv5.New(r.pool), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.workers}},
+		Workers:           workers,
+		FetchCooldown:     time.Millisecond,
+		FetchPollInterval: 10 * time.Millisecond,
+		Logger:            quietSlog(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
+	return func() { _ = c.Stop(context.Background()) }, nil
+}
+
+// --- gue v5 ---
+
+type gueV5 struct {
+	workers int
+	c       *guev5.Client
+}
+
+func (g *gueV5) Name() string { return "gue v5.8 (RunAt)" }
+
+// Setup applies the schema file shipped in the gue v5 module, read from the
+// module cache (go list), so no copy of it lives here.
+func (g *gueV5) Setup(ctx context.Context, pool *pgxpool.Pool) error {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/vgarvardt/gue/v5").Output()
+	if err != nil {
+		return fmt.Errorf("locate gue v5 module: %w", err)
+	}
+	schema, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "migrations", "schema.sql"))
+	if err != nil {
+		return err
+	}
+	if _, err := pool.Exec(ctx, string(schema)); err != nil {
+		return err
+	}
+	g.c, err = guev5.NewClient(guev5pgx.NewConnPool(pool))
+	return err
+}
+
+func (g *gueV5) Enqueue(ctx context.Context, n int) error {
+	for n > 0 {
+		k := min(n, chunk)
+		jobs := make([]*guev5.Job, k)
+		for i := range jobs {
+			jobs[i] = &guev5.Job{Type: "noop"}
+		}
+		if err := g.c.EnqueueBatch(ctx, jobs); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+func (g *gueV5) Start(ctx context.Context, done func()) (func(), error) {
+	p, err := guev5.NewWorkerPool(g.c, guev5.WorkMap{"noop": func(context.Context, *guev5.Job) error { done(); return nil }},
+		g.workers, guev5.WithPoolPollInterval(10*time.Millisecond), guev5.WithPoolPollStrategy(guev5.RunAtPollStrategy))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = p.Run(ctx) }()
+	return func() { cancel(); <-stopped }, nil
+}
