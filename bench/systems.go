@@ -26,7 +26,8 @@ type system interface {
 	Name() string
 	// Setup creates the system's schema through pool.
 	Setup(ctx context.Context, pool *pgxpool.Pool) error
-	// Enqueue inserts n no-op jobs in the system's fastest bulk way.
+	// Enqueue inserts n no-op jobs in the system's fastest bulk way, or
+	// with its single-job insert when n is 1.
 	Enqueue(ctx context.Context, n int) error
 	// Start runs the workers; every worked job calls done. stop waits for
 	// them to stop.
@@ -54,6 +55,9 @@ func (g *gueGo) Setup(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 func (g *gueGo) Enqueue(ctx context.Context, n int) error {
+	if n == 1 {
+		return g.c.Enqueue(ctx, &gue.Job{Type: "noop"})
+	}
 	for n > 0 {
 		k := min(n, chunk)
 		jobs := make([]*gue.Job, k)
@@ -116,6 +120,10 @@ func (r *riverSystem) Setup(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 func (r *riverSystem) Enqueue(ctx context.Context, n int) error {
+	if n == 1 {
+		_, err := r.inserter.Insert(ctx, noopArgs{}, nil)
+		return err
+	}
 	for n > 0 {
 		k := min(n, chunk)
 		params := make([]river.InsertManyParams, k)
@@ -177,6 +185,9 @@ func (g *gueV5) Setup(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 func (g *gueV5) Enqueue(ctx context.Context, n int) error {
+	if n == 1 {
+		return g.c.Enqueue(ctx, &guev5.Job{Type: "noop"})
+	}
 	for n > 0 {
 		k := min(n, chunk)
 		jobs := make([]*guev5.Job, k)

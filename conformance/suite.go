@@ -82,6 +82,8 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"EnqueueBatch", testEnqueueBatch},
 		{"EnqueueBatchAllOrNothing", testEnqueueBatchAllOrNothing},
 		{"CapabilityCopyFrom", testCapabilityCopyFrom},
+		{"CapabilityListen", testCapabilityListen},
+		{"ListenWakesIdlePool", testListenWakesIdlePool},
 		{"ClosedPool", testClosedPool},
 		{"ConcurrentWorkersExactlyOnce", func(t *testing.T, e *env) {
 			testConcurrentWorkersExactlyOnce(t, e, cfg.workers, cfg.jobs)

@@ -44,3 +44,17 @@ func TestConstantBackoff(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+func TestJitterStaysWithinAQuarter(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for i := 0; i < 1000; i++ {
+		d := jitter(100 * time.Millisecond)
+		if d < 75*time.Millisecond || d > 125*time.Millisecond {
+			t.Fatalf("jitter(100ms) = %v, outside ±25%%", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 100 {
+		t.Errorf("only %d distinct intervals in 1000 draws", len(seen))
+	}
+}

@@ -112,7 +112,9 @@ func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error 
 		metadata = string(b)
 	}
 	var stored time.Time
-	err := q.QueryRow(ctx, c.q.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata).Scan(&j.ID, &stored)
+	var notified bool
+	err := q.QueryRow(ctx, c.q.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
+		notifyPayload(c.schema, j.Queue)).Scan(&j.ID, &stored, &notified)
 	if err != nil {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, err)
 	}

@@ -111,9 +111,25 @@ func (c *Client) enqueueBatch(ctx context.Context, jobs []*Job, tx adapter.Tx) e
 		if _, err := cf.CopyFrom(ctx, []string{c.schema, "gue_jobs"}, enqueueBatchColumns, values); err != nil {
 			return fmt.Errorf("gue: enqueue batch: copy: %w", err)
 		}
-		return nil
+	} else if err := c.insertRows(ctx, tx, values); err != nil {
+		return err
 	}
-	return c.insertRows(ctx, tx, values)
+	return c.notifyQueues(ctx, tx, jobs, now)
+}
+
+// notifyQueues announces the queues that received ready jobs, once each.
+func (c *Client) notifyQueues(ctx context.Context, tx adapter.Tx, jobs []*Job, now time.Time) error {
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		if seen[j.Queue] || j.RunAt.After(now) {
+			continue
+		}
+		seen[j.Queue] = true
+		if _, err := tx.Exec(ctx, c.q.notify, notifyPayload(c.schema, j.Queue)); err != nil {
+			return fmt.Errorf("gue: enqueue batch: notify: %w", err)
+		}
+	}
+	return nil
 }
 
 // insertRows writes rows with one INSERT ... SELECT FROM json_to_recordset,

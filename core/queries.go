@@ -8,6 +8,7 @@ import "strings"
 type queries struct {
 	schema  string
 	enqueue string
+	notify  string
 	lock    string
 	delete  string
 	fail    string
@@ -23,9 +24,15 @@ func newQueries(schema string) *queries {
 	t := quoteIdent(schema) + ".gue_jobs"
 	return &queries{
 		schema: schema,
-		enqueue: `INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata)
-VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json)
-RETURNING job_id, run_at`,
+		// A job ready now is announced to listening pools in the same round
+		// trip (NOTIFY is delivered at commit, and dropped with a rollback).
+		enqueue: `WITH ins AS (
+  INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata)
+  VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json)
+  RETURNING job_id, run_at
+)
+SELECT job_id, run_at, CASE WHEN run_at <= now() THEN pg_notify('` + notifyChannel + `', $7) END IS NULL FROM ins`,
+		notify: `SELECT pg_notify('` + notifyChannel + `', $1)`,
 		// A loose index scan: the recursive part steps through the distinct
 		// priorities of the queue (one index probe each) and, for each in
 		// turn, the lateral part seeks the ready range (run_at <= now()) of

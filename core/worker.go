@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -44,6 +45,8 @@ type Worker struct {
 	timeout  time.Duration
 	batch    int
 	logger   adapter.Logger
+	// wake, shared by the workers of a pool, is fired by its listener.
+	wake *wakeup
 
 	q        *queries
 	runChain RunFunc // the Client's Work hooks around run
@@ -186,15 +189,30 @@ func (w *Worker) loop(ctx context.Context) {
 		} else if w.WorkOne(ctx) {
 			continue
 		}
-		timer.Reset(w.interval)
+		timer.Reset(jitter(w.interval))
+		var woken <-chan struct{}
+		if w.wake != nil {
+			woken = w.wake.C()
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-hard.Done():
 			return
 		case <-timer.C:
+		case <-woken:
+			if !timer.Stop() {
+				<-timer.C
+			}
 		}
 	}
+}
+
+// jitter returns d ± 25% at random. Workers started together would otherwise
+// poll in lockstep, all at once and then none for a whole interval, which
+// makes pickup latency as bad as with a single worker.
+func jitter(d time.Duration) time.Duration {
+	return d*3/4 + time.Duration(rand.Int64N(int64(d)/2+1))
 }
 
 // WorkOne locks one ready job of the worker's queue, works it and ends its

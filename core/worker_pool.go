@@ -24,6 +24,7 @@ type WorkerPool struct {
 	grace    time.Duration
 	timeout  time.Duration
 	batch    int
+	noListen bool
 
 	running sync.Mutex
 }
@@ -112,6 +113,8 @@ func (p *WorkerPool) acquire() error {
 }
 
 func (p *WorkerPool) run(ctx context.Context) {
+	stopListening := p.listen(ctx)
+	defer stopListening()
 	var wg sync.WaitGroup
 	for _, w := range p.workers {
 		wg.Add(1)
@@ -121,4 +124,31 @@ func (p *WorkerPool) run(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// listen starts the LISTEN wake-up when the Client's pool can LISTEN, and
+// returns the func that stops it once the workers are done.
+func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
+	first := p.workers[0]
+	l, ok := first.c.pool.(adapter.Listener)
+	if !ok || p.noListen {
+		return func() {}
+	}
+	wake := newWakeup()
+	for _, w := range p.workers {
+		w.wake = wake
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		listen(lctx, l, notifyPayload(first.q.schema, first.queue), wake, first.logger)
+	}()
+	return func() {
+		cancel()
+		<-done
+		for _, w := range p.workers {
+			w.wake = nil
+		}
+	}
 }

@@ -53,3 +53,11 @@ func WithPoolJobTimeout(d time.Duration) WorkerPoolOption {
 func WithPoolBatchSize(n int) WorkerPoolOption {
 	return func(p *WorkerPool) { p.batch = n }
 }
+
+// WithPoolListen turns the LISTEN wake-up on or off (default on). When the
+// Client's pool implements adapter.Listener, the pool keeps one connection
+// LISTENing and wakes its idle workers as soon as a job is enqueued; without
+// it, or when listening fails, workers poll every poll interval.
+func WithPoolListen(on bool) WorkerPoolOption {
+	return func(p *WorkerPool) { p.noListen = !on }
+}

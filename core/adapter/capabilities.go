@@ -13,3 +13,24 @@ type CopyFromer interface {
 	// NULL.
 	CopyFrom(ctx context.Context, table []string, columns []string, rows [][]any) (int64, error)
 }
+
+// Listener is an optional capability of a ConnPool: LISTEN on a connection
+// of its own. A WorkerPool whose Client's pool implements it wakes idle
+// workers as soon as a job is enqueued, instead of waiting for their next
+// poll; polling stays as the fallback (and is the only path behind a pooler
+// in transaction mode, which cannot LISTEN: do not implement Listener there).
+type Listener interface {
+	// Listen takes a connection out of the pool and LISTENs on channel. The
+	// connection belongs to the returned ListenConn until its Close.
+	Listen(ctx context.Context, channel string) (ListenConn, error)
+}
+
+// ListenConn is a connection that LISTENs. It is not safe for concurrent use.
+type ListenConn interface {
+	// WaitForNotification blocks until a notification arrives on the
+	// channel and returns its payload, or returns the error of ctx or of a
+	// lost connection (after which the ListenConn is unusable).
+	WaitForNotification(ctx context.Context) (payload string, err error)
+	// Close stops listening and gives the connection back.
+	Close(ctx context.Context) error
+}

@@ -1,0 +1,81 @@
+package gue
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// notifyChannel is the channel enqueues NOTIFY and pools LISTEN on. The
+// payload names the schema and queue (notifyPayload), so one channel serves
+// every schema; a mismatch costs a spurious wake-up, never a lost job.
+const notifyChannel = "gue_jobs"
+
+// notifyPayload is the payload announcing a ready job in schema's queue.
+func notifyPayload(schema, queue string) string {
+	p := schema + "\x1f" + queue
+	if len(p) > 7999 { // PostgreSQL's payload limit is 8000 bytes
+		p = p[:7999]
+	}
+	return p
+}
+
+// wakeup is a broadcast: every idle worker waiting on C wakes when Fire is
+// called.
+type wakeup struct {
+	mu sync.Mutex
+	c  chan struct{}
+}
+
+func newWakeup() *wakeup { return &wakeup{c: make(chan struct{})} }
+
+// C returns the channel closed by the next Fire.
+func (w *wakeup) C() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.c
+}
+
+// Fire wakes every current waiter.
+func (w *wakeup) Fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	close(w.c)
+	w.c = make(chan struct{})
+}
+
+// listen keeps a LISTEN connection while ctx lives and fires wake for every
+// notification of payload. A lost connection is retried every second; the
+// workers poll meanwhile.
+func listen(ctx context.Context, l adapter.Listener, payload string, wake *wakeup, log adapter.Logger) {
+	for ctx.Err() == nil {
+		conn, err := l.Listen(ctx, notifyChannel)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("could not LISTEN; polling until it can", adapter.Err(err))
+			}
+		} else {
+			wake.Fire() // jobs may have arrived while not listening
+			for {
+				got, err := conn.WaitForNotification(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						log.Error("LISTEN connection lost; polling until it is back", adapter.Err(err))
+					}
+					break
+				}
+				if got == payload || !strings.Contains(got, "\x1f") {
+					wake.Fire()
+				}
+			}
+			_ = conn.Close(context.WithoutCancel(ctx))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
