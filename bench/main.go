@@ -56,8 +56,8 @@ func main() {
 		defer conformance.Terminate()
 	}
 	all := map[string]system{
-		"gue-go":       &gueGo{name: "gue-go default (tx per job)", workers: *workers, poll: 5 * time.Millisecond},
-		"gue-go-batch": &gueGo{name: fmt.Sprintf("gue-go batch=%d", *batch), workers: *workers, batch: *batch, poll: 5 * time.Millisecond},
+		"gue-go":       &gueGo{name: "gue-go default (tx per job)", workers: *workers, poll: 100 * time.Millisecond},
+		"gue-go-batch": &gueGo{name: fmt.Sprintf("gue-go batch=%d", *batch), workers: *workers, batch: *batch, poll: 100 * time.Millisecond},
 		"river":        &riverSystem{workers: *workers},
 		"gue-v5":       &gueV5{workers: *workers},
 	}

@@ -3,7 +3,6 @@ package gue
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
@@ -23,28 +22,23 @@ func notifyPayload(schema, queue string) string {
 	return p
 }
 
-// wakeup is a broadcast: every idle worker waiting on C wakes when Fire is
-// called.
-type wakeup struct {
-	mu sync.Mutex
-	c  chan struct{}
-}
+// wakeup hands a wake-up token to one idle worker. Waking one worker per
+// notification, instead of all of them, spares the database a herd of
+// lockers racing for one job; a woken worker that finds a job passes the
+// token on, so a burst of jobs still wakes the whole pool.
+type wakeup struct{ c chan struct{} }
 
-func newWakeup() *wakeup { return &wakeup{c: make(chan struct{})} }
+func newWakeup() *wakeup { return &wakeup{c: make(chan struct{}, 1)} }
 
-// C returns the channel closed by the next Fire.
-func (w *wakeup) C() <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.c
-}
+// C returns the channel idle workers receive the token from.
+func (w *wakeup) C() <-chan struct{} { return w.c }
 
-// Fire wakes every current waiter.
+// Fire leaves a token for the next idle worker, unless one is waiting.
 func (w *wakeup) Fire() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	close(w.c)
-	w.c = make(chan struct{})
+	select {
+	case w.c <- struct{}{}:
+	default:
+	}
 }
 
 // listen keeps a LISTEN connection while ctx lives and fires wake for every

@@ -182,11 +182,7 @@ func (w *Worker) loop(ctx context.Context) {
 		if ctx.Err() != nil || hard.Err() != nil {
 			return
 		}
-		if w.batch > 1 {
-			if w.workBatch(ctx, w.batch) {
-				continue
-			}
-		} else if w.WorkOne(ctx) {
+		if w.workOneOrBatch(ctx) {
 			continue
 		}
 		timer.Reset(jitter(w.interval))
@@ -204,8 +200,20 @@ func (w *Worker) loop(ctx context.Context) {
 			if !timer.Stop() {
 				<-timer.C
 			}
+			if w.workOneOrBatch(ctx) {
+				w.wake.Fire() // there may be more: wake another idle worker
+			}
 		}
 	}
+}
+
+// workOneOrBatch works one job, or one batch in batch mode, and reports
+// whether there was any.
+func (w *Worker) workOneOrBatch(ctx context.Context) bool {
+	if w.batch > 1 {
+		return w.workBatch(ctx, w.batch)
+	}
+	return w.WorkOne(ctx)
 }
 
 // jitter returns d ± 25% at random. Workers started together would otherwise
