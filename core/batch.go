@@ -181,6 +181,12 @@ func (w *Worker) workBatch(ctx context.Context, n int) bool {
 	if b == nil {
 		return false
 	}
+	if ctx.Err() != nil || w.hardStopped().Err() != nil {
+		// Shutdown began while the lock query ran: the rollback undoes the
+		// deletions and leaves the jobs to others.
+		_ = b.tx.Rollback(context.WithoutCancel(ctx))
+		return false
+	}
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		wg.Add(1)

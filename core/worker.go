@@ -241,6 +241,11 @@ func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
 	if j == nil {
 		return false
 	}
+	if ctx.Err() != nil || w.hardStopped().Err() != nil {
+		// Shutdown began while the lock query ran: leave the job to others.
+		_ = j.rollback(context.WithoutCancel(ctx))
+		return false
+	}
 	w.work(ctx, j)
 	return true
 }
