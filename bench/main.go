@@ -6,6 +6,7 @@
 // against River at the end.
 //
 //	cd bench && go run . -jobs 200000 -workers 50 -duration 15s
+//	cd bench && go run . -jobs 50000 -backlogs 10000,1000000   # flat cost against backlog
 //
 // PostgreSQL: DATABASE_URL when set (a role that may create databases),
 // otherwise a container started like the tests do (GUE_TEST_POSTGRES_IMAGE).
@@ -21,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -44,6 +46,7 @@ func main() {
 	duration := flag.Duration("duration", 15*time.Second, "length of the continuous insert + work phase")
 	samples := flag.Int("latency-samples", 200, "jobs enqueued one at a time on an idle queue for pickup latency")
 	only := flag.String("systems", "gue-go,gue-go-batch,river,gue-v5", "systems to run, comma-separated")
+	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
 	flag.Parse()
 
 	ctx := context.Background()
@@ -60,6 +63,24 @@ func main() {
 		"gue-go-batch": &gueGo{name: fmt.Sprintf("gue-go batch=%d", *batch), workers: *workers, batch: *batch, poll: 100 * time.Millisecond},
 		"river":        &riverSystem{workers: *workers},
 		"gue-v5":       &gueV5{workers: *workers},
+	}
+	if *backlogs != "" {
+		var rs []backlogResult
+		for _, key := range []string{"gue-go", "gue-go-batch"} {
+			for _, b := range strings.Split(*backlogs, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(b))
+				if err != nil {
+					log.Fatalf("-backlogs: %v", err)
+				}
+				r, err := measureBacklog(ctx, admin, all[key].(*gueGo), n, *jobs)
+				if err != nil {
+					log.Fatalf("backlog %d: %v", n, err)
+				}
+				rs = append(rs, r)
+			}
+		}
+		reportBacklog(os.Stdout, rs, *jobs)
+		return
 	}
 	var results []result
 	for _, key := range strings.Split(*only, ",") {
