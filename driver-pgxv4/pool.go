@@ -23,12 +23,44 @@ var (
 	_ adapter.CopyFromer = (*txAdapter)(nil)
 )
 
+// queryer is what *pgxpool.Pool, *pgxpool.Conn and pgx.Tx have in common.
+type queryer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryable implements adapter.Queryable on any queryer.
+type queryable struct{ q queryer }
+
+func (q queryable) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
+	ct, err := q.q.Exec(ctx, sql, args...)
+	return commandTag{ct}, translate(err)
+}
+
+func (q queryable) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
+	return row{q.q.QueryRow(ctx, sql, args...)}
+}
+
+func (q queryable) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
+	r, err := q.q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &rows{r}, nil
+}
+
 // connPool implements adapter.ConnPool on a *pgxpool.Pool.
-type connPool struct{ pool *pgxpool.Pool }
+type connPool struct {
+	queryable
+	pool *pgxpool.Pool
+}
 
 // NewConnPool returns an adapter.ConnPool that runs on pool. The adapter does
 // not own pool beyond its Close method, which closes pool.
-func NewConnPool(pool *pgxpool.Pool) adapter.ConnPool { return &connPool{pool: pool} }
+func NewConnPool(pool *pgxpool.Pool) adapter.ConnPool {
+	return &connPool{queryable: queryable{q: pool}, pool: pool}
+}
 
 // UnwrapPool returns the *pgxpool.Pool behind a ConnPool made by NewConnPool.
 func UnwrapPool(p adapter.ConnPool) (*pgxpool.Pool, bool) {
@@ -39,29 +71,12 @@ func UnwrapPool(p adapter.ConnPool) (*pgxpool.Pool, bool) {
 	return cp.pool, true
 }
 
-func (p *connPool) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
-	ct, err := p.pool.Exec(ctx, sql, args...)
-	return commandTag{ct}, translate(err)
-}
-
-func (p *connPool) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
-	return row{p.pool.QueryRow(ctx, sql, args...)}
-}
-
-func (p *connPool) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
-	r, err := p.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, translate(err)
-	}
-	return &rows{r}, nil
-}
-
 func (p *connPool) Begin(ctx context.Context) (adapter.Tx, error) {
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return nil, translate(err)
 	}
-	return &txAdapter{tx: tx}, nil
+	return NewTx(tx), nil
 }
 
 func (p *connPool) Acquire(ctx context.Context) (adapter.Conn, error) {
@@ -69,7 +84,7 @@ func (p *connPool) Acquire(ctx context.Context) (adapter.Conn, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	return &conn{c: c}, nil
+	return &conn{queryable: queryable{q: c}, c: c}, nil
 }
 
 func (p *connPool) Close() error {
@@ -78,23 +93,9 @@ func (p *connPool) Close() error {
 }
 
 // conn implements adapter.Conn on a *pgxpool.Conn.
-type conn struct{ c *pgxpool.Conn }
-
-func (c *conn) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
-	ct, err := c.c.Exec(ctx, sql, args...)
-	return commandTag{ct}, translate(err)
-}
-
-func (c *conn) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
-	return row{c.c.QueryRow(ctx, sql, args...)}
-}
-
-func (c *conn) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
-	r, err := c.c.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, translate(err)
-	}
-	return &rows{r}, nil
+type conn struct {
+	queryable
+	c *pgxpool.Conn
 }
 
 func (c *conn) Begin(ctx context.Context) (adapter.Tx, error) {
@@ -102,7 +103,7 @@ func (c *conn) Begin(ctx context.Context) (adapter.Tx, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	return &txAdapter{tx: tx}, nil
+	return NewTx(tx), nil
 }
 
 func (c *conn) Release() {

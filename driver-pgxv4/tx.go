@@ -8,11 +8,14 @@ import (
 )
 
 // txAdapter implements adapter.Tx on a pgx.Tx.
-type txAdapter struct{ tx pgx.Tx }
+type txAdapter struct {
+	queryable
+	tx pgx.Tx
+}
 
 // NewTx returns an adapter.Tx running in tx, for Client.EnqueueTx inside a
 // transaction the application began with pgx.
-func NewTx(tx pgx.Tx) adapter.Tx { return &txAdapter{tx: tx} }
+func NewTx(tx pgx.Tx) adapter.Tx { return &txAdapter{queryable: queryable{q: tx}, tx: tx} }
 
 // UnwrapTx returns the pgx.Tx behind an adapter.Tx made by this package, such
 // as Job.Tx() of a job locked through NewConnPool, so a WorkFunc can use pgx's
@@ -23,23 +26,6 @@ func UnwrapTx(tx adapter.Tx) (pgx.Tx, bool) {
 		return nil, false
 	}
 	return t.tx, true
-}
-
-func (t *txAdapter) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
-	ct, err := t.tx.Exec(ctx, sql, args...)
-	return commandTag{ct}, translate(err)
-}
-
-func (t *txAdapter) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
-	return row{t.tx.QueryRow(ctx, sql, args...)}
-}
-
-func (t *txAdapter) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
-	r, err := t.tx.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, translate(err)
-	}
-	return &rows{r}, nil
 }
 
 func (t *txAdapter) Commit(ctx context.Context) error   { return translate(t.tx.Commit(ctx)) }
