@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 MODULES = $(shell go list -m -f '{{.Dir}}')
 
-.PHONY: test lint tidy quickstart test-env bench fuzz
+.PHONY: test lint tidy quickstart test-env bench bench-compare fuzz
 
 ## test: every module's tests with -race, on testcontainers PostgreSQL (see README)
 test:
@@ -32,6 +32,10 @@ test-env:
 ## bench: LockJob cost at 10k and 1M ready jobs
 bench:
 	@cd driver-pgxv4 && go test -run '^$$' -bench BenchmarkLockJob -benchtime 2000x -count 1 .
+
+## bench-compare: gue-go against River and gue v5, side by side (about 4 minutes; see BENCHMARKS.md)
+bench-compare:
+	@cd bench && go run . -jobs 200000 -workers 50 -duration 15s -latency-samples 200
 
 ## fuzz: fuzz queue names, args and schema names against real PostgreSQL (FUZZTIME=30s each)
 FUZZTIME ?= 30s
