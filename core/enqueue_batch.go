@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
@@ -66,27 +68,24 @@ func (c *Client) validateBatch(ctx context.Context, jobs []*Job) error {
 // enqueueBatch reserves IDs from the table's sequence (so both paths know
 // them without relying on RETURNING order), then writes the rows.
 func (c *Client) enqueueBatch(ctx context.Context, jobs []*Job, tx adapter.Tx) error {
-	rows, err := tx.Query(ctx, c.q.reserveIDs, len(jobs))
-	if err != nil {
+	var ids string
+	var now time.Time
+	if err := tx.QueryRow(ctx, c.q.reserveIDs, len(jobs)).Scan(&ids, &now); err != nil {
 		return fmt.Errorf("gue: enqueue batch: reserve IDs: %w", err)
 	}
-	var now time.Time
-	i := 0
-	for rows.Next() {
-		if i < len(jobs) {
-			err = rows.Scan(&jobs[i].ID, &now)
+	for i, j := range jobs {
+		k := strings.IndexByte(ids, ',')
+		if k < 0 {
+			k = len(ids)
 		}
-		i++
-		if err != nil {
-			break
+		id, err := strconv.ParseInt(ids[:k], 10, 64)
+		if err != nil || (k == len(ids)) != (i == len(jobs)-1) {
+			return fmt.Errorf("gue: enqueue batch: reserve IDs: unexpected reply at job %d", i)
 		}
-	}
-	rows.Close()
-	if err == nil {
-		err = rows.Err()
-	}
-	if err != nil || i != len(jobs) {
-		return fmt.Errorf("gue: enqueue batch: reserve IDs: got %d of %d: %w", i, len(jobs), err)
+		j.ID = id
+		if k < len(ids) {
+			ids = ids[k+1:]
+		}
 	}
 	now = now.UTC()
 	values := make([][]any, len(jobs))

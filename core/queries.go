@@ -77,7 +77,9 @@ SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now() + x.delay_us * in
        x.job_type, x.args::json, x.error_count, x.last_error, x.metadata, x.created_at, now()
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
      job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz)`,
-		reserveIDs: `SELECT nextval(pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id')), now() FROM generate_series(1, $1::int)`,
+		// One row, not one per ID: the IDs come back as one comma-separated
+		// text value, which every driver scans the same way.
+		reserveIDs: `SELECT string_agg(nextval(pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id'))::text, ','), now() FROM generate_series(1, $1::int)`,
 		insertRows: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata)
 SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text)`,
