@@ -57,7 +57,11 @@ func WithPoolBatchSize(n int) WorkerPoolOption {
 // WithPoolListen turns the LISTEN wake-up on or off (default on). When the
 // Client's pool implements adapter.Listener, the pool keeps one connection
 // LISTENing and wakes its idle workers as soon as a job is enqueued; without
-// it, or when listening fails, workers poll every poll interval.
+// it, or when listening fails, workers poll every poll interval. The
+// listener holds one connection of the pool while the WorkerPool runs: size
+// the pool for poolSize job transactions, the listener, and whatever else
+// the handlers and the application use. Turn it off behind a pooler in
+// transaction mode, which cannot LISTEN.
 func WithPoolListen(on bool) WorkerPoolOption {
 	return func(p *WorkerPool) { p.noListen = !on }
 }
