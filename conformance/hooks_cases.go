@@ -1,13 +1,17 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
 )
 
 func testMetadataRoundTrip(t *testing.T, e *env) {
@@ -128,4 +132,38 @@ func testHooksSeeEveryStage(t *testing.T, e *env) {
 	if empty != 1 {
 		t.Errorf("Locked hook saw %d empty lock attempts, want 1", empty)
 	}
+}
+
+// The client's logger also serves the workers built on it.
+func testClientLoggerServesWorkers(t *testing.T, e *env) {
+	var buf lockedBuffer
+	c := e.client(gue.WithClientLogger(adapter.NewStdLogger(log.New(&buf, "", 0))), gue.WithClientID("client-under-test"))
+	e.enqueue(c, &gue.Job{Type: "mystery"})
+	if !gue.NewWorker(c, gue.WorkMap{}).WorkOne(e.ctx) {
+		t.Fatal("no job worked")
+	}
+	out := buf.String()
+	for _, want := range []string{"job enqueued", "unknown job type", "client-id=client-under-test"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -76,6 +76,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"MetadataRoundTrip", testMetadataRoundTrip},
 		{"MigrateAddsMetadataToOldTable", testMigrateAddsMetadataToOldTable},
 		{"HooksSeeEveryStage", testHooksSeeEveryStage},
+		{"ClientLoggerServesWorkers", testClientLoggerServesWorkers},
 		{"BatchCompletesEachJobByOutcome", testBatchCompletesEachJobByOutcome},
 		{"BatchExactlyOnce", testBatchExactlyOnce},
 		{"BatchHardStopReturnsJobs", testBatchHardStopReturnsJobs},

@@ -92,9 +92,14 @@ func (c *Client) enqueue(ctx context.Context, j *Job, q adapter.Queryable) error
 	}
 	insert := func(ctx context.Context, j *Job) error { return c.insert(ctx, j, q) }
 	if len(c.hooks) > 0 {
-		return c.wrapEnqueue(insert)(ctx, j)
+		insert = c.wrapEnqueue(insert)
 	}
-	return insert(ctx, j)
+	if err := insert(ctx, j); err != nil {
+		c.logger.Error("could not enqueue job", adapter.Err(err), adapter.F("job-type", j.Type), adapter.F("queue", j.Queue))
+		return err
+	}
+	c.logger.Debug("job enqueued", adapter.F("job-id", j.ID), adapter.F("job-type", j.Type), adapter.F("queue", j.Queue))
+	return nil
 }
 
 // insert stores a validated job through q.

@@ -17,7 +17,9 @@ func WithClientID(id string) ClientOption {
 	return func(c *Client) { c.id = id }
 }
 
-// WithClientLogger sets the client's Logger; nil keeps adapter.NoOpLogger.
+// WithClientLogger sets the client's Logger, which also serves the Workers
+// and WorkerPools built on the client unless they are given their own; nil
+// keeps adapter.NoOpLogger.
 func WithClientLogger(logger adapter.Logger) ClientOption {
 	return func(c *Client) { c.logger = logger }
 }

@@ -66,7 +66,6 @@ func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
 		id:       newID("worker"),
 		interval: DefaultPollInterval,
 		grace:    DefaultGracePeriod,
-		logger:   adapter.NoOpLogger{},
 	}
 	for _, o := range options {
 		o(w)
@@ -77,8 +76,11 @@ func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
 
 // init resolves the options that depend on the client.
 func (w *Worker) init() {
-	if w.logger == nil {
+	if w.logger == nil { // not set, or set to nil: the Client's logger
 		w.logger = adapter.NoOpLogger{}
+		if w.c != nil {
+			w.logger = w.c.logger
+		}
 	}
 	if w.interval <= 0 {
 		w.interval = DefaultPollInterval

@@ -15,7 +15,8 @@ func WithWorkerID(id string) WorkerOption {
 	return func(w *Worker) { w.id = id }
 }
 
-// WithWorkerLogger sets the worker's Logger; nil keeps adapter.NoOpLogger.
+// WithWorkerLogger sets the worker's Logger; by default (or with nil) the
+// worker logs through its Client's logger.
 func WithWorkerLogger(logger adapter.Logger) WorkerOption {
 	return func(w *Worker) { w.logger = logger }
 }

@@ -34,15 +34,11 @@ type WorkerPool struct {
 func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOption) *WorkerPool {
 	p := &WorkerPool{
 		id:       newID("pool"),
-		logger:   adapter.NoOpLogger{},
 		interval: DefaultPollInterval,
 		grace:    DefaultGracePeriod,
 	}
 	for _, o := range options {
 		o(p)
-	}
-	if p.logger == nil {
-		p.logger = adapter.NoOpLogger{}
 	}
 	if poolSize < 1 {
 		poolSize = 1

@@ -15,8 +15,8 @@ func WithPoolID(id string) WorkerPoolOption {
 	return func(p *WorkerPool) { p.id = id }
 }
 
-// WithPoolLogger sets the Logger of the pool's workers; nil keeps
-// adapter.NoOpLogger.
+// WithPoolLogger sets the Logger of the pool's workers; by default (or with
+// nil) they log through the Client's logger.
 func WithPoolLogger(logger adapter.Logger) WorkerPoolOption {
 	return func(p *WorkerPool) { p.logger = logger }
 }
