@@ -9,7 +9,8 @@
 //	cd bench && go run . -jobs 50000 -backlogs 10000,1000000   # flat cost against backlog
 //
 // PostgreSQL: DATABASE_URL when set (a role that may create databases),
-// otherwise a container started like the tests do (GUE_TEST_POSTGRES_IMAGE).
+// otherwise a container started like the tests do (GUE_TEST_POSTGRES_IMAGE)
+// but with PostgreSQL's default settings (fsync on).
 package main
 
 import (
@@ -53,7 +54,9 @@ func main() {
 	admin := os.Getenv("DATABASE_URL")
 	if admin == "" {
 		var err error
-		if admin, err = conformance.StartServer(); err != nil {
+		// PostgreSQL's default settings, as the comparison is about them,
+		// not the tests' fsync=off.
+		if admin, err = conformance.StartServerWith(); err != nil {
 			log.Fatal(err)
 		}
 		defer conformance.Terminate()

@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -49,11 +50,24 @@ func ServerDSN(tb testing.TB) string {
 // preparing DATABASE_URL for runnable examples. The server is started once
 // per process; later calls return the same DSN or error.
 func StartServer() (dsn string, err error) {
-	server.once.Do(startServer)
+	return StartServerWith(testSettings...)
+}
+
+// testSettings suit tests: durability is not under test, and process-level
+// tests run 100+ worker connections at once.
+var testSettings = []string{"fsync=off", "max_connections=300"}
+
+// StartServerWith is StartServer with the server settings (name=value, as
+// for postgres -c) of the caller's choice instead of the tests' fsync=off and
+// max_connections=300; a benchmark passes none to measure PostgreSQL's
+// defaults. Only the first call of either function in a process starts a
+// server, with its settings.
+func StartServerWith(settings ...string) (dsn string, err error) {
+	server.once.Do(func() { startServer(settings) })
 	return server.dsn, server.err
 }
 
-func startServer() {
+func startServer(settings []string) {
 	if dsn := os.Getenv(EnvDatabaseURL); dsn != "" {
 		server.dsn = dsn
 		fmt.Fprintf(os.Stderr, "conformance: using PostgreSQL from %s\n", EnvDatabaseURL)
@@ -71,9 +85,11 @@ func startServer() {
 		tcpostgres.WithUsername("gue"),
 		tcpostgres.WithPassword("gue"),
 		tcpostgres.BasicWaitStrategies(),
-		// Process-level tests run 100+ worker connections at once.
 		testcontainers.CustomizeRequestOption(func(req *testcontainers.GenericContainerRequest) error {
-			req.Cmd = []string{"postgres", "-c", "fsync=off", "-c", "max_connections=300"}
+			req.Cmd = []string{"postgres"}
+			for _, s := range settings {
+				req.Cmd = append(req.Cmd, "-c", s)
+			}
 			return nil
 		}),
 	)
@@ -86,8 +102,34 @@ func startServer() {
 	}
 	server.container = c
 	server.dsn, server.err = c.ConnectionString(ctx, "sslmode=disable")
+	if server.err == nil {
+		server.dsn = direct(ctx, c, server.dsn)
+	}
 	fmt.Fprintf(os.Stderr, "conformance: started PostgreSQL container %.12s from image %s in %s\n",
 		c.GetContainerID(), image, time.Since(start).Round(time.Millisecond))
+}
+
+// direct returns dsn pointed at the container's own address when this host
+// can reach it, as on Linux: the published port goes through docker-proxy,
+// which copies every byte in user space and costs a 2-core machine about
+// half its database round trips.
+func direct(ctx context.Context, c testcontainers.Container, dsn string) string {
+	ip, err := c.ContainerIP(ctx)
+	if err != nil || ip == "" {
+		return dsn
+	}
+	addr := net.JoinHostPort(ip, "5432")
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return dsn
+	}
+	_ = conn.Close()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	u.Host = addr
+	return u.String()
 }
 
 // Terminate stops the container started by ServerDSN, if any. Call it from

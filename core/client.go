@@ -22,7 +22,9 @@ type Client struct {
 	schema  string
 	q       *queries
 	hooks   []Hooks
-	err     error // a bad option, reported by every call
+	// syncCompletion turns off asynchronous commits of completions.
+	syncCompletion bool
+	err            error // a bad option, reported by every call
 }
 
 // NewClient returns a Client working on pool with the given options. A bad
@@ -166,18 +168,19 @@ func containsNUL(s string) bool {
 // The caller owns the returned job's transaction and must end it with Done
 // (usually after Delete) or Error; until then the job stays locked.
 func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
-	return c.lockJob(ctx, c.q, queue)
+	return c.lockJob(ctx, c.q, queue, nil)
 }
 
-func (c *Client) lockJob(ctx context.Context, q *queries, queue string) (*Job, error) {
-	j, err := c.lockJobOnce(ctx, q, queue)
+// lockJob locks as LockJob does, helped by hints when not nil.
+func (c *Client) lockJob(ctx context.Context, q *queries, queue string, hints *lockHints) (*Job, error) {
+	j, err := c.lockJobOnce(ctx, q, queue, hints)
 	if len(c.hooks) > 0 {
 		c.locked(ctx, queue, j, err)
 	}
 	return j, err
 }
 
-func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string) (*Job, error) {
+func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hints *lockHints) (*Job, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -188,11 +191,29 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string) (*Jo
 	if err != nil {
 		return nil, fmt.Errorf("gue: lock job: begin: %w", err)
 	}
-	j := &Job{ctx: ctx, tx: tx, pool: c.pool, q: q, backoff: c.backoff}
+	j := &Job{ctx: ctx, tx: tx, pool: c.pool, q: q, backoff: c.backoff, asyncOK: !c.syncCompletion}
 	var metadata []byte
-	err = tx.QueryRow(ctx, q.lock, queue).Scan(
-		&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata,
-	)
+	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata}
+	scan := func(a lockArgs) error {
+		return tx.QueryRow(ctx, q.lock, queue, a.prios, a.runAts, a.ids).Scan(dest...)
+	}
+	plan := hints.plan()
+	switch {
+	case plan.one:
+		err = tx.QueryRow(ctx, q.lockOne, queue, plan.prio, plan.pos.runAt, plan.pos.id).Scan(dest...)
+		if errors.Is(err, adapter.ErrNoRows) {
+			// Another priority may have jobs, or this one behind its hint.
+			plan.full = true
+			err = scan(noHints)
+		}
+	default:
+		err = scan(plan.args)
+		if !plan.full && errors.Is(err, adapter.ErrNoRows) {
+			// Nothing past the hints; there may be jobs behind them.
+			plan.full = true
+			err = scan(noHints)
+		}
+	}
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		if errors.Is(err, adapter.ErrNoRows) {
@@ -200,6 +221,7 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string) (*Jo
 		}
 		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, err)
 	}
+	hints.record(j, plan.full)
 	j.RunAt = j.RunAt.UTC()
 	if len(metadata) > 0 {
 		if err := json.Unmarshal(metadata, &j.Metadata); err != nil {

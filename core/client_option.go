@@ -30,3 +30,24 @@ func WithClientLogger(logger adapter.Logger) ClientOption {
 func WithClientSchema(schema string) ClientOption {
 	return func(c *Client) { c.schema = schema }
 }
+
+// WithClientAsyncCompletion sets whether a job's completion may commit
+// asynchronously (PostgreSQL's synchronous_commit = off for that one
+// transaction): Done then returns without waiting for the commit to reach
+// disk, which lets many workers finish jobs several times faster.
+//
+// It is on by default because it only ever applies to a transaction whose
+// sole change is the deletion of the job: a job whose WorkFunc called
+// Job.Tx (and so may have written its own rows) always commits as the
+// caller's settings say, as do failures. A completion lost this way, to a
+// PostgreSQL crash within a few hundred milliseconds of Done, brings the job
+// back and it runs again: the at-least-once delivery every job gets anyway.
+// The database itself stays consistent (nothing is half-committed), and a
+// later synchronous commit on the server makes the earlier ones durable too.
+//
+// Turn it off (false) when a job must not run again once Done has returned,
+// for example when the WorkFunc's outside effects are not idempotent and
+// PostgreSQL crashes are more likely than the WorkFunc's own failures.
+func WithClientAsyncCompletion(enabled bool) ClientOption {
+	return func(c *Client) { c.syncCompletion = !enabled }
+}

@@ -51,6 +51,11 @@ type Job struct {
 	backoff   Backoff
 	savepoint bool
 	finished  bool
+	// asyncOK allows Delete to commit asynchronously while txUsed is
+	// false; asyncSet records that it did, so a later Tx call can undo it.
+	asyncOK  bool
+	txUsed   bool
+	asyncSet bool
 
 	// Set for jobs of a batch (WithPoolBatchSize) only.
 	batch     *batch
@@ -87,6 +92,14 @@ func (j *Job) Tx() adapter.Tx {
 	if j.batch != nil {
 		return j.batchTx()
 	}
+	j.txUsed = true
+	if j.asyncSet {
+		// Writes may now join the deletion; they must be as durable as the
+		// caller's own transactions.
+		if _, err := j.tx.Exec(j.context(), "SET LOCAL synchronous_commit TO DEFAULT"); err == nil {
+			j.asyncSet = false
+		}
+	}
 	if !j.savepoint {
 		// An error leaves the transaction aborted, which the caller sees on
 		// its first statement; Error then falls back to a fresh statement.
@@ -119,9 +132,14 @@ func (j *Job) Delete(ctx context.Context) error {
 	if err := j.releaseSavepoint(ctx); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
-	if _, err := j.tx.Exec(ctx, j.q.delete, j.Queue, j.ID); err != nil {
+	stmt := j.q.delete
+	if j.asyncOK && !j.txUsed {
+		stmt = j.q.deleteAsync
+	}
+	if _, err := j.tx.Exec(ctx, stmt, j.Queue, j.ID); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
+	j.asyncSet = stmt == j.q.deleteAsync
 	return nil
 }
 

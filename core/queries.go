@@ -10,8 +10,16 @@ type queries struct {
 	enqueue string
 	notify  string
 	lock    string
+	// lockOne is the lock query for a queue whose hints name a single
+	// priority: a plain seek past the hint, valid while no row has a
+	// smaller priority (checked in the same statement, by an ordered probe:
+	// with NOT EXISTS the planner may pick a sequential scan).
+	lockOne string
 	delete  string
-	fail    string
+	// deleteAsync deletes like delete and also lets the transaction commit
+	// without waiting for its WAL flush (see WithClientAsyncCompletion).
+	deleteAsync string
+	fail        string
 	// batch mode
 	lockBatch string
 	reinsert  string
@@ -34,25 +42,37 @@ func newQueries(schema string) *queries {
 SELECT job_id, run_at, CASE WHEN run_at <= now() THEN pg_notify('` + notifyChannel + `', $7) END IS NULL FROM ins`,
 		notify: `SELECT pg_notify('` + notifyChannel + `', $1)`,
 		// A loose index scan: the recursive part steps through the distinct
-		// priorities of the queue (one index probe each) and, for each in
-		// turn, the lateral part seeks the ready range (run_at <= now()) of
-		// that priority. Future jobs are never walked, whatever their
-		// priority, and nothing is sorted.
-		lock: `WITH RECURSIVE prio AS (
-  (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
+		// priorities of the queue and, for each in turn, the lateral part
+		// seeks the ready range (run_at <= now()) of that priority. Future
+		// jobs are never walked, whatever their priority, and nothing is
+		// sorted. $2..$4 are the lock hints (see lock_hint.go): the
+		// priorities they name are stepped to without a probe of the table
+		// (a probe would walk the dead entries at their front), the others
+		// are found by a probe bounded by the next hinted priority, and a
+		// hinted priority's range is sought from its position onwards.
+		lock: `WITH RECURSIVE prio(priority) AS (
+  SELECT ` + nextPriority(t, "") + `
   UNION ALL
-  SELECT (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority > prio.priority ORDER BY n.priority LIMIT 1)
-  FROM prio WHERE prio.priority IS NOT NULL
+  SELECT ` + nextPriority(t, "prio.priority") + ` FROM prio WHERE prio.priority IS NOT NULL
 )
 SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error, j.metadata
 FROM prio CROSS JOIN LATERAL (
   SELECT * FROM ` + t + ` c
   WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
+    AND (c.run_at, c.job_id) > (COALESCE(($3::text::timestamptz[])[array_position($2::text::smallint[], prio.priority)], '-infinity'),
+                                COALESCE(($4::text::bigint[])[array_position($2::text::smallint[], prio.priority)], 0))
   ORDER BY c.run_at, c.job_id
   LIMIT 1
   FOR UPDATE SKIP LOCKED
 ) j
 LIMIT 1`,
+		lockOne: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata
+FROM ` + t + ` c
+WHERE c.queue = $1 AND c.priority = $2 AND c.run_at <= now() AND (c.run_at, c.job_id) > ($3, $4)
+  AND (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority < $2 ORDER BY n.priority DESC LIMIT 1) IS NULL
+ORDER BY c.run_at, c.job_id
+LIMIT 1
+FOR UPDATE SKIP LOCKED`,
 		// Locks and deletes in one statement: the deletion stays
 		// uncommitted, which keeps the rows locked, until the batch commits.
 		lockBatch: `WITH RECURSIVE prio AS (
@@ -84,6 +104,11 @@ FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smalli
 SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text)`,
 		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
+		// set_config(..., true) is SET LOCAL: it ends with the transaction,
+		// so it holds behind a transaction-mode pooler too, and it rides in
+		// the DELETE to cost no round trip of its own.
+		deleteAsync: `DELETE FROM ` + t + ` USING (SELECT set_config('synchronous_commit', 'off', true)) s
+WHERE queue = $1 AND job_id = $2`,
 		fail: `UPDATE ` + t + `
 SET error_count = error_count + 1,
     run_at = now() + $3::bigint * interval '1 microsecond',
@@ -95,3 +120,17 @@ WHERE queue = $1 AND job_id = $2`,
 
 // escapeLiteral doubles single quotes for use inside a SQL string literal.
 func escapeLiteral(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// nextPriority is the scalar subquery giving the smallest priority above
+// prev (an SQL expression; "" for no bound) that is hinted in $2 or has a row
+// in queue $1, as smallint; NULL when there is none.
+func nextPriority(table, prev string) string {
+	hinted, probed := "", ""
+	if prev != "" {
+		hinted = " WHERE h > " + prev
+		probed = " AND n.priority > " + prev
+	}
+	return `(SELECT LEAST(x.nh, (SELECT n.priority FROM ` + table + ` n
+      WHERE n.queue = $1` + probed + ` AND n.priority < COALESCE(x.nh, 32768) ORDER BY n.priority LIMIT 1))::smallint
+    FROM (SELECT min(h)::int AS nh FROM unnest($2::text::smallint[]) h` + hinted + `) x)`
+}

@@ -47,6 +47,8 @@ type Worker struct {
 	logger   adapter.Logger
 	// wake, shared by the workers of a pool, is fired by its listener.
 	wake *wakeup
+	// hints, shared by the workers of a pool, speed up the lock query.
+	hints *lockHints
 
 	q        *queries
 	runChain RunFunc // the Client's Work hooks around run
@@ -66,6 +68,7 @@ func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
 		id:       newID("worker"),
 		interval: DefaultPollInterval,
 		grace:    DefaultGracePeriod,
+		hints:    newLockHints(),
 	}
 	for _, o := range options {
 		o(w)
@@ -233,7 +236,7 @@ func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
 		w.logger.Error("worker misconfigured", adapter.Err(w.err))
 		return false
 	}
-	j, err := w.c.lockJob(ctx, w.q, w.queue)
+	j, err := w.c.lockJob(ctx, w.q, w.queue, w.hints)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.logger.Error("could not lock a job", adapter.Err(err))

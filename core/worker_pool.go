@@ -44,6 +44,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 		poolSize = 1
 	}
 	p.workers = make([]*Worker, poolSize)
+	hints := newLockHints()
 	for i := range p.workers {
 		p.workers[i] = NewWorker(c, wm,
 			WithWorkerID(p.id+"/"+strconv.Itoa(i)),
@@ -55,6 +56,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 			WithWorkerJobTimeout(p.timeout),
 			WithWorkerBatchSize(p.batch),
 		)
+		p.workers[i].hints = hints
 	}
 	return p
 }

@@ -1,0 +1,93 @@
+package conformance
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+)
+
+// A Worker remembers where its last job was and seeks past it (lock hints).
+// These cases check that what the hints skip is still found, in order.
+
+// orderWorker returns a Worker on c that records the Args of every job it
+// works, and the func that returns them.
+func orderWorker(c *gue.Client) (*gue.Worker, func() []string) {
+	var got []string
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		got = append(got, string(j.Args))
+		return nil
+	}})
+	return w, func() []string { return got }
+}
+
+func (e *env) enqueueArgs(c *gue.Client, name string, prio int16, runAt time.Time) {
+	e.t.Helper()
+	e.enqueue(c, &gue.Job{Type: "t", Priority: prio, RunAt: runAt, Args: []byte(`"` + name + `"`)})
+}
+
+// workAll works jobs one at a time until none is ready and returns how many.
+func workAll(e *env, w *gue.Worker) int {
+	n := 0
+	for w.WorkOne(e.ctx) {
+		n++
+	}
+	return n
+}
+
+// A job that lands behind the position a worker reached (its RunAt is in
+// the past) is still worked.
+func testLockHintsFindJobsBehindThem(t *testing.T, e *env) {
+	c := e.client()
+	w, got := orderWorker(c)
+	e.enqueueArgs(c, "a", 0, time.Time{})
+	e.enqueueArgs(c, "b", 0, time.Time{})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("no job worked")
+	}
+	e.enqueueArgs(c, "late", 0, time.Now().Add(-time.Hour))
+	if n := workAll(e, w); n != 2 {
+		t.Fatalf("worked %d more jobs, want 2 (got %v)", n, got())
+	}
+	if e.jobs() != 0 {
+		t.Errorf("%d jobs left, want 0", e.jobs())
+	}
+}
+
+// A job of a higher priority (smaller number) enqueued while a worker is
+// on a lower one is worked next, whether its priority is new to the worker
+// or one it worked before, and whether it sorts before or between the
+// priorities it knows.
+func testLockHintsKeepPriorityOrder(t *testing.T, e *env) {
+	c := e.client()
+	w, got := orderWorker(c)
+	for i := range 3 {
+		e.enqueueArgs(c, fmt.Sprint("p5-", i), 5, time.Time{})
+	}
+	e.enqueueArgs(c, "p-10-future", -10, time.Now().Add(time.Hour))
+	step := func(want string) {
+		t.Helper()
+		if !w.WorkOne(e.ctx) {
+			t.Fatalf("no job worked, want %s (so far %v)", want, got())
+		}
+		if g := got(); g[len(g)-1] != `"`+want+`"` {
+			t.Fatalf("worked %s, want %s (so far %v)", g[len(g)-1], want, g)
+		}
+	}
+	step("p5-0")
+	e.enqueueArgs(c, "p1", 1, time.Time{})
+	step("p1") // new priority, below the only one known
+	step("p5-1")
+	e.enqueueArgs(c, "p3", 3, time.Time{})
+	step("p3") // new priority, between two known ones
+	e.enqueueArgs(c, "p1-again", 1, time.Time{})
+	step("p1-again") // known priority, after its position
+	step("p5-2")
+	if w.WorkOne(e.ctx) {
+		t.Fatalf("worked %v, want the future job left alone", got())
+	}
+	if e.jobs() != 1 {
+		t.Errorf("%d jobs left, want the future one", e.jobs())
+	}
+}
