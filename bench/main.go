@@ -8,9 +8,11 @@
 //	cd bench && go run . -jobs 200000 -workers 50 -duration 15s
 //	cd bench && go run . -jobs 50000 -backlogs 10000,1000000   # flat cost against backlog
 //
-// PostgreSQL: DATABASE_URL when set (a role that may create databases),
-// otherwise a container started like the tests do (GUE_TEST_POSTGRES_IMAGE)
-// but with PostgreSQL's default settings (fsync on).
+// PostgreSQL: DATABASE_URL when set (a role that may create databases);
+// otherwise a throwaway server with PostgreSQL's default settings: from the
+// machine's own server binaries on loopback when installed (-server local),
+// else a container started like the tests do (-server container,
+// GUE_TEST_POSTGRES_IMAGE).
 package main
 
 import (
@@ -48,18 +50,35 @@ func main() {
 	samples := flag.Int("latency-samples", 200, "jobs enqueued one at a time on an idle queue for pickup latency")
 	only := flag.String("systems", "gue-go,gue-go-batch,river,gue-v5", "systems to run, comma-separated")
 	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
+	server := flag.String("server", "auto", "PostgreSQL when DATABASE_URL is unset: local (the machine's own server binaries, on loopback), container (as the tests), or auto (local when installed)")
 	flag.Parse()
 
 	ctx := context.Background()
 	admin := os.Getenv("DATABASE_URL")
-	if admin == "" {
-		var err error
+	switch {
+	case admin != "":
+	case *server == "local" || (*server == "auto" && findServerBin() != ""):
+		bin := findServerBin()
+		if bin == "" {
+			log.Fatal("-server local: no /usr/lib/postgresql/*/bin/initdb on this machine")
+		}
+		s, dsn, err := startLocalServer(ctx, bin)
+		if err != nil {
+			log.Fatalf("local PostgreSQL from %s: %v", bin, err)
+		}
+		defer s.stop()
+		admin = dsn
+		fmt.Fprintf(os.Stderr, "bench: PostgreSQL from %s on loopback, default settings\n", bin)
+	case *server == "auto" || *server == "container":
 		// PostgreSQL's default settings, as the comparison is about them,
 		// not the tests' fsync=off.
+		var err error
 		if admin, err = conformance.StartServerWith(); err != nil {
 			log.Fatal(err)
 		}
 		defer conformance.Terminate()
+	default:
+		log.Fatalf("-server %q: want auto, local or container", *server)
 	}
 	all := map[string]system{
 		"gue-go":       &gueGo{name: "gue-go default (tx per job)", workers: *workers, poll: 100 * time.Millisecond},

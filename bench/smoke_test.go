@@ -45,3 +45,32 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
+
+// TestLocalServer starts and stops the loopback server the bench prefers,
+// where this machine has PostgreSQL's server binaries.
+func TestLocalServer(t *testing.T) {
+	bin := findServerBin()
+	if bin == "" {
+		t.Skip("no PostgreSQL server binaries in /usr/lib/postgresql")
+	}
+	ctx := context.Background()
+	s, dsn, err := startLocalServer(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := newDatabase(ctx, dsn, 2)
+	if err != nil {
+		s.stop()
+		t.Fatal(err)
+	}
+	var fsync string
+	err = pool.QueryRow(ctx, `SHOW fsync`).Scan(&fsync)
+	pool.Close()
+	s.stop()
+	if err != nil || fsync != "on" {
+		t.Errorf("SHOW fsync = %q, %v; want on (default settings)", fsync, err)
+	}
+	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
+		t.Errorf("server directory %s left behind: %v", s.dir, err)
+	}
+}
