@@ -34,7 +34,8 @@ type system interface {
 	Start(ctx context.Context, done func()) (stop func(), err error)
 }
 
-const chunk = 5000 // jobs per bulk insert call
+// chunk is the number of jobs per bulk insert call (-enqueue-batch).
+var chunk = 5000
 
 // --- gue-go ---
 

@@ -88,6 +88,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"EnqueueBatchAllOrNothing", testEnqueueBatchAllOrNothing},
 		{"CapabilityCopyFrom", testCapabilityCopyFrom},
 		{"CapabilityListen", testCapabilityListen},
+		{"CapabilityPipeline", testCapabilityPipeline},
 		{"ListenWakesIdlePool", testListenWakesIdlePool},
 		{"ClosedPool", testClosedPool},
 		{"ConcurrentWorkersExactlyOnce", func(t *testing.T, e *env) {

@@ -187,32 +187,32 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hint
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("gue: lock job: %w", err)
 	}
-	tx, err := c.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("gue: lock job: begin: %w", err)
+	plan := hints.plan()
+	first, firstArgs := q.lock, []any{queue, plan.args.prios, plan.args.runAts, plan.args.ids}
+	if plan.one {
+		first, firstArgs = q.lockOne, []any{queue, plan.prio, plan.pos.runAt, plan.pos.id}
+	}
+	// BEGIN goes out with the first lock query when the pool can pipeline.
+	var tx adapter.Tx
+	var row adapter.Row
+	if pl, ok := c.pool.(adapter.Pipeliner); ok {
+		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
+	} else {
+		var err error
+		if tx, err = c.pool.Begin(ctx); err != nil {
+			return nil, fmt.Errorf("gue: lock job: begin: %w", err)
+		}
+		row = tx.QueryRow(ctx, first, firstArgs...)
 	}
 	j := &Job{ctx: ctx, tx: tx, pool: c.pool, q: q, backoff: c.backoff, asyncOK: !c.syncCompletion}
 	var metadata []byte
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata}
-	scan := func(a lockArgs) error {
-		return tx.QueryRow(ctx, q.lock, queue, a.prios, a.runAts, a.ids).Scan(dest...)
-	}
-	plan := hints.plan()
-	switch {
-	case plan.one:
-		err = tx.QueryRow(ctx, q.lockOne, queue, plan.prio, plan.pos.runAt, plan.pos.id).Scan(dest...)
-		if errors.Is(err, adapter.ErrNoRows) {
-			// Another priority may have jobs, or this one behind its hint.
-			plan.full = true
-			err = scan(noHints)
-		}
-	default:
-		err = scan(plan.args)
-		if !plan.full && errors.Is(err, adapter.ErrNoRows) {
-			// Nothing past the hints; there may be jobs behind them.
-			plan.full = true
-			err = scan(noHints)
-		}
+	err := row.Scan(dest...)
+	if !plan.full && errors.Is(err, adapter.ErrNoRows) {
+		// Nothing past the hints: another priority may have jobs, or this
+		// one behind its hint.
+		plan.full = true
+		err = tx.QueryRow(ctx, q.lock, queue, noHints.prios, noHints.runAts, noHints.ids).Scan(dest...)
 	}
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))

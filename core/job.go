@@ -56,6 +56,9 @@ type Job struct {
 	asyncOK  bool
 	txUsed   bool
 	asyncSet bool
+	// pendingDelete defers Delete to Done, which then sends the DELETE with
+	// the COMMIT (adapter.PipelineTx) while Tx is unused.
+	pendingDelete bool
 
 	// Set for jobs of a batch (WithPoolBatchSize) only.
 	batch     *batch
@@ -93,6 +96,9 @@ func (j *Job) Tx() adapter.Tx {
 		return j.batchTx()
 	}
 	j.txUsed = true
+	if err := j.flushDelete(j.context()); err != nil {
+		return j.tx // the caller sees the aborted transaction
+	}
 	if j.asyncSet {
 		// Writes may now join the deletion; they must be as durable as the
 		// caller's own transactions.
@@ -132,6 +138,10 @@ func (j *Job) Delete(ctx context.Context) error {
 	if err := j.releaseSavepoint(ctx); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
+	if _, ok := j.tx.(adapter.PipelineTx); ok && !j.txUsed {
+		j.pendingDelete = true
+		return nil
+	}
 	stmt := j.q.delete
 	if j.asyncOK && !j.txUsed {
 		stmt = j.q.deleteAsync
@@ -156,6 +166,29 @@ func (j *Job) Done(ctx context.Context) error {
 	if j.batch != nil { // the batch commits once all its jobs are finished
 		return j.batchFinish(ctx, true)
 	}
+	if j.pendingDelete {
+		j.pendingDelete = false
+		stmt := j.q.delete
+		if j.asyncOK {
+			stmt = j.q.deleteAsync
+		}
+		if err := j.tx.(adapter.PipelineTx).ExecCommit(ctx, stmt, j.Queue, j.ID); err != nil {
+			err = fmt.Errorf("gue: delete and commit job %d: %w", j.ID, err)
+			// As when a Delete of its own fails: the job stays, and the
+			// failure is recorded on a fresh connection so that the job is
+			// not retried at once with no trace of why. Harmless if the
+			// commit went through after all: no row is left to update.
+			if j.pool != nil {
+				delay := max(j.backoff(int(j.ErrorCount)+1), 0)
+				msg := sanitizeText(err.Error())
+				if _, err2 := j.pool.Exec(ctx, j.q.fail, j.Queue, j.ID, delay.Microseconds(), msg); err2 == nil {
+					j.recordFailure(msg)
+				}
+			}
+			return err
+		}
+		return nil
+	}
 	if err := j.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("gue: commit job %d: %w", j.ID, err)
 	}
@@ -172,6 +205,9 @@ func (j *Job) Error(ctx context.Context, msg string) error {
 	defer j.mu.Unlock()
 	if err := j.usable(); err != nil {
 		return err
+	}
+	if err := j.flushDelete(ctx); err != nil {
+		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
 	j.finished = true
 	msg = sanitizeText(msg)
@@ -220,6 +256,17 @@ func (j *Job) failInTx(ctx context.Context, msg string, delay time.Duration) err
 		}
 	}
 	_, err := j.tx.Exec(ctx, j.q.fail, j.Queue, j.ID, delay.Microseconds(), msg)
+	return err
+}
+
+// flushDelete runs a Delete that was deferred to Done, for callers that use
+// the transaction before that. Callers hold mu.
+func (j *Job) flushDelete(ctx context.Context) error {
+	if !j.pendingDelete {
+		return nil
+	}
+	j.pendingDelete = false
+	_, err := j.tx.Exec(ctx, j.q.delete, j.Queue, j.ID)
 	return err
 }
 

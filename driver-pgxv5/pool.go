@@ -21,6 +21,9 @@ var (
 	// Optional capabilities.
 	_ adapter.CopyFromer = (*connPool)(nil)
 	_ adapter.CopyFromer = (*txAdapter)(nil)
+	_ adapter.Pipeliner  = (*connPool)(nil)
+	_ adapter.PipelineTx = (*pipeTx)(nil)
+	_ adapter.CopyFromer = (*pipeTx)(nil)
 )
 
 // queryer is what *pgxpool.Pool, *pgxpool.Conn and pgx.Tx have in common.

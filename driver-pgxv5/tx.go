@@ -19,13 +19,17 @@ func NewTx(tx pgx.Tx) adapter.Tx { return &txAdapter{queryable: queryable{q: tx}
 
 // UnwrapTx returns the pgx.Tx behind an adapter.Tx made by this package, such
 // as Job.Tx() of a job locked through NewConnPool, so a WorkFunc can use pgx's
-// full API (CopyFrom, SendBatch, ...) inside the job's transaction.
+// full API (CopyFrom, SendBatch, ...) inside the job's transaction. It
+// reports false for other Tx types, and for a job's transaction that has
+// ended or whose connection failed.
 func UnwrapTx(tx adapter.Tx) (pgx.Tx, bool) {
-	t, ok := tx.(*txAdapter)
-	if !ok {
-		return nil, false
+	switch t := tx.(type) {
+	case *txAdapter:
+		return t.tx, true
+	case *pipeTx:
+		return t.pgxTx()
 	}
-	return t.tx, true
+	return nil, false
 }
 
 func (t *txAdapter) Commit(ctx context.Context) error   { return translate(t.tx.Commit(ctx)) }

@@ -34,3 +34,27 @@ type ListenConn interface {
 	// Close stops listening and gives the connection back.
 	Close(ctx context.Context) error
 }
+
+// Pipeliner is an optional capability of a ConnPool: a transaction that
+// costs two round trips to the server instead of four, by sending BEGIN
+// together with its first query and its last statement together with
+// COMMIT. A worker uses it for jobs whose WorkFunc does not call Job.Tx,
+// which is most of the cost of a job in one-transaction-per-job mode.
+type Pipeliner interface {
+	// BeginQueryRow takes a connection from the pool and sends BEGIN and
+	// sql with args in one round trip. The returned PipelineTx is never nil
+	// and must be ended (Commit, Rollback or ExecCommit) whatever Scan
+	// returns, even ErrNoRows; the row must be scanned before the
+	// PipelineTx is used.
+	BeginQueryRow(ctx context.Context, sql string, args ...any) (PipelineTx, Row)
+}
+
+// PipelineTx is a Tx begun by a Pipeliner.
+type PipelineTx interface {
+	Tx
+	// ExecCommit sends sql with args and COMMIT in one round trip and ends
+	// the transaction. If sql fails, the transaction is rolled back and
+	// the error returned; if the commit turns into a rollback (the
+	// transaction had failed before), an error is returned too.
+	ExecCommit(ctx context.Context, sql string, args ...any) error
+}
