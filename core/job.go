@@ -126,6 +126,9 @@ func (j *Job) context() context.Context {
 
 // Delete deletes the job's row inside its transaction. The deletion takes
 // effect when Done commits; until then nothing else can see or lock the job.
+// With an adapter that implements adapter.Pipeliner, the DELETE statement is
+// sent together with Done's COMMIT (one round trip instead of two) unless Tx
+// is called in between; an error of the deletion is then Done's.
 func (j *Job) Delete(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -155,7 +158,9 @@ func (j *Job) Delete(ctx context.Context) error {
 
 // Done commits the job's transaction, releasing its lock and making Delete
 // (and anything written through Tx) permanent. It is safe to call more than
-// once: later calls, and calls after Error, return nil.
+// once: later calls, and calls after Error, return nil. If a deletion sent
+// with the commit fails (see Delete), the job stays and the failure is
+// recorded on it as Error would, so that it is retried after its backoff.
 func (j *Job) Done(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()

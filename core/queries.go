@@ -98,8 +98,11 @@ SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now() + x.delay_us * in
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
      job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz)`,
 		// One row, not one per ID: the IDs come back as one comma-separated
-		// text value, which every driver scans the same way.
-		reserveIDs: `SELECT string_agg(nextval(pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id'))::text, ','), now() FROM generate_series(1, $1::int)`,
+		// text value, which every driver scans the same way. The sequence is
+		// looked up once (OFFSET 0 keeps the planner from folding the lookup
+		// into the per-ID call, which made reserving 7 times slower).
+		reserveIDs: `SELECT string_agg(nextval(s.seq)::text, ','), now()
+FROM (SELECT pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id')::regclass AS seq OFFSET 0) s, generate_series(1, $1::int)`,
 		insertRows: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata)
 SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text)`,
