@@ -80,6 +80,7 @@ func main() {
 			log.Fatalf("local PostgreSQL from %s: %v", bin, err)
 		}
 		defer s.stop()
+		atExit = append(atExit, s.stop)
 		admin = dsn
 		fmt.Fprintf(os.Stderr, "bench: PostgreSQL from %s on loopback, default settings\n", bin)
 	case *server == "auto" || *server == "container":
@@ -90,6 +91,7 @@ func main() {
 			log.Fatal(err)
 		}
 		defer conformance.Terminate()
+		atExit = append(atExit, conformance.Terminate)
 	default:
 		log.Fatalf("-server %q: want auto, local or container", *server)
 	}
@@ -105,11 +107,11 @@ func main() {
 			for _, b := range strings.Split(*backlogs, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(b))
 				if err != nil {
-					log.Fatalf("-backlogs: %v", err)
+					fatalf("-backlogs: %v", err)
 				}
 				r, err := measureBacklog(ctx, admin, all[key].(*gueGo), n, *jobs)
 				if err != nil {
-					log.Fatalf("backlog %d: %v", n, err)
+					fatalf("backlog %d: %v", n, err)
 				}
 				rs = append(rs, r)
 			}
@@ -121,15 +123,29 @@ func main() {
 	for _, key := range strings.Split(*only, ",") {
 		s, ok := all[strings.TrimSpace(key)]
 		if !ok {
-			log.Fatalf("unknown system %q", key)
+			fatalf("unknown system %q", key)
 		}
 		r, err := measure(ctx, admin, s, *jobs, *workers, *duration, *samples)
 		if err != nil {
-			log.Fatalf("%s: %v", s.Name(), err)
+			fatalf("%s: %v", s.Name(), err)
 		}
 		results = append(results, r)
 	}
 	report(os.Stdout, results, *jobs, *workers, *duration)
+}
+
+// atExit stops what main started (a local server, a container) when fatalf
+// ends the process, which skips main's deferred calls.
+var atExit []func()
+
+// fatalf logs, runs atExit and exits with status 1.
+func fatalf(format string, args ...any) {
+	fmt.Fprintln(os.Stderr)
+	log.Printf(format, args...)
+	for i := len(atExit) - 1; i >= 0; i-- {
+		atExit[i]()
+	}
+	os.Exit(1)
 }
 
 // progress prints a line that overwrites itself.

@@ -111,8 +111,8 @@ func startServer(settings []string) {
 
 // direct returns dsn pointed at the container's own address when this host
 // can reach it, as on Linux: the published port goes through docker-proxy,
-// which copies every byte in user space and costs a 2-core machine about
-// half its database round trips.
+// a process that copies every byte in user space, on the same two cores
+// that run the tests and the server.
 func direct(ctx context.Context, c testcontainers.Container, dsn string) string {
 	ip, err := c.ContainerIP(ctx)
 	if err != nil || ip == "" {

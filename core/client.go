@@ -208,6 +208,15 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hint
 	var metadata []byte
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata}
 	err := row.Scan(dest...)
+	if plan.one && errors.Is(err, adapter.ErrNoRows) {
+		// Rows at a smaller priority stopped lockOne: the general query
+		// steps over them when they are not ready yet.
+		plan = hints.general()
+		err = tx.QueryRow(ctx, q.lock, queue, plan.args.prios, plan.args.runAts, plan.args.ids).Scan(dest...)
+		if err == nil {
+			hints.fastMissed()
+		}
+	}
 	if !plan.full && errors.Is(err, adapter.ErrNoRows) {
 		// Nothing past the hints: another priority may have jobs, or this
 		// one behind its hint.

@@ -44,6 +44,10 @@ type lockHints struct {
 	mu       sync.Mutex
 	pos      map[int16]lockPos
 	lastFull time.Time
+	// slowOnly is set when lockOne found nothing but the general query did
+	// (rows at a smaller priority, such as jobs scheduled for later): until
+	// the next scan from the front, lockOne would only cost a round trip.
+	slowOnly bool
 }
 
 func newLockHints() *lockHints { return &lockHints{pos: make(map[int16]lockPos)} }
@@ -79,13 +83,34 @@ func (h *lockHints) plan() lockPlan {
 	defer h.mu.Unlock()
 	if len(h.pos) == 0 || time.Since(h.lastFull) >= hintRescanEvery {
 		h.lastFull = time.Now()
+		h.slowOnly = false
 		return lockPlan{full: true, args: noHints}
 	}
-	if len(h.pos) == 1 {
+	if len(h.pos) == 1 && !h.slowOnly {
 		for prio, pos := range h.pos {
 			return lockPlan{one: true, prio: prio, pos: pos}
 		}
 	}
+	return lockPlan{args: h.argsLocked()}
+}
+
+// general returns a plan of the general hinted query.
+func (h *lockHints) general() lockPlan {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return lockPlan{args: h.argsLocked()}
+}
+
+// fastMissed records that lockOne found nothing where the general query
+// found a job.
+func (h *lockHints) fastMissed() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.slowOnly = true
+}
+
+// argsLocked returns the hints as lock query arguments; callers hold mu.
+func (h *lockHints) argsLocked() lockArgs {
 	var p, r, i strings.Builder
 	p.WriteByte('{')
 	r.WriteByte('{')
@@ -107,7 +132,7 @@ func (h *lockHints) plan() lockPlan {
 	p.WriteByte('}')
 	r.WriteByte('}')
 	i.WriteByte('}')
-	return lockPlan{args: lockArgs{p.String(), r.String(), i.String()}}
+	return lockArgs{p.String(), r.String(), i.String()}
 }
 
 // record notes that j was locked. A job found from the front moves its
