@@ -46,6 +46,28 @@ func testEnqueueBatch(t *testing.T, e *env) {
 	}
 }
 
+// Batches past 1,000 jobs take another path (COPY where the adapter has it).
+func testEnqueueBatchLarge(t *testing.T, e *env) {
+	c := e.client()
+	jobs := make([]*gue.Job, 2500)
+	for i := range jobs {
+		jobs[i] = &gue.Job{Type: "t", Queue: fmt.Sprint("q", i%3), Args: []byte(fmt.Sprint(i))}
+	}
+	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+		t.Fatalf("EnqueueBatch: %v", err)
+	}
+	ids := map[int64]bool{}
+	for _, j := range jobs {
+		ids[j.ID] = true
+	}
+	if len(ids) != len(jobs) || e.jobs() != int64(len(jobs)) {
+		t.Fatalf("%d distinct IDs, %d rows; want %d of each", len(ids), e.jobs(), len(jobs))
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE args::text = (job_id - $1)::text AND queue = 'q' || ((job_id - $1) % 3)`, jobs[0].ID); n != int64(len(jobs)) {
+		t.Errorf("%d rows match their job's ID, queue and args, want %d", n, len(jobs))
+	}
+}
+
 func testEnqueueBatchAllOrNothing(t *testing.T, e *env) {
 	c := e.client()
 	bad := []*gue.Job{{Type: "ok"}, {Type: "ok"}, {Type: "bad", Args: []byte("{")}}

@@ -86,6 +86,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"BatchHardStopReturnsJobs", testBatchHardStopReturnsJobs},
 		{"EnqueueBatch", testEnqueueBatch},
 		{"EnqueueBatchAllOrNothing", testEnqueueBatchAllOrNothing},
+		{"EnqueueBatchLarge", testEnqueueBatchLarge},
 		{"CapabilityCopyFrom", testCapabilityCopyFrom},
 		{"CapabilityListen", testCapabilityListen},
 		{"CapabilityPipeline", testCapabilityPipeline},

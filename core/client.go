@@ -217,11 +217,11 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hint
 			hints.fastMissed()
 		}
 	}
-	if !plan.full && errors.Is(err, adapter.ErrNoRows) {
-		// Nothing past the hints: another priority may have jobs, or this
-		// one behind its hint.
+	if !plan.full && errors.Is(err, adapter.ErrNoRows) && hints.rescanAfterMiss() {
+		// Nothing past the hints: there may be jobs behind them.
 		plan.full = true
 		err = tx.QueryRow(ctx, q.lock, queue, noHints.prios, noHints.runAts, noHints.ids).Scan(dest...)
+		hints.rescanned(err == nil)
 	}
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))

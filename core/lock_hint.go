@@ -22,12 +22,17 @@ import (
 // commit than later jobs took to be worked, it was enqueued with a RunAt in
 // the past, or a worker died holding it — is found by a lock query that
 // starts from the front, which runs whenever the hinted one finds nothing
-// and at least once every hintRescanEvery.
+// (in a pool, at most once every emptyRescanGap while such scans keep
+// finding nothing) and at least once every hintRescanEvery.
 const (
 	hintRescanEvery = time.Second
 	// maxHints bounds the memory of a pool; priorities past it are still
 	// worked, from the front.
 	maxHints = 64
+	// emptyRescanGap is how long after an empty scan from the front the
+	// workers of a pool take a miss of the hinted query at its word: an
+	// idle pool's workers would otherwise each walk the dead entries.
+	emptyRescanGap = 50 * time.Millisecond
 )
 
 type lockPos struct {
@@ -48,9 +53,18 @@ type lockHints struct {
 	// (rows at a smaller priority, such as jobs scheduled for later): until
 	// the next scan from the front, lockOne would only cost a round trip.
 	slowOnly bool
+	// emptyAt is when a scan from the front, run because the hinted one
+	// found nothing, found nothing either. Such scans walk every dead entry
+	// and an idle pool's workers would otherwise all run them in a row.
+	emptyAt time.Time
+	// emptyGap is emptyRescanGap for a pool's hints, 0 for a lone worker's
+	// (whose WorkOne then always finds a ready job if there is one).
+	emptyGap time.Duration
 }
 
-func newLockHints() *lockHints { return &lockHints{pos: make(map[int16]lockPos)} }
+func newLockHints(emptyGap time.Duration) *lockHints {
+	return &lockHints{pos: make(map[int16]lockPos), emptyGap: emptyGap}
+}
 
 // lockArgs is the hint part of the lock query's arguments: PostgreSQL array
 // literals of priorities, positions' RunAt and positions' ID, in one order.
@@ -99,6 +113,32 @@ func (h *lockHints) general() lockPlan {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return lockPlan{args: h.argsLocked()}
+}
+
+// rescanAfterMiss reports whether a lock attempt whose hinted query found
+// nothing should scan from the front: yes, unless such a scan of this pool
+// found nothing within emptyRescanGap.
+func (h *lockHints) rescanAfterMiss() bool {
+	if h == nil {
+		return true
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h == nil || time.Since(h.emptyAt) >= h.emptyGap
+}
+
+// rescanned records the outcome of a scan from the front after a miss.
+func (h *lockHints) rescanned(found bool) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if found {
+		h.emptyAt = time.Time{}
+	} else {
+		h.emptyAt = time.Now()
+	}
 }
 
 // fastMissed records that lockOne found nothing where the general query

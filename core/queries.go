@@ -26,6 +26,9 @@ type queries struct {
 	// batch enqueue
 	reserveIDs string
 	insertRows string
+	// insertRowsNotify is insertRows plus the NOTIFY of each payload in the
+	// JSON array $2, for a pipelined batch.
+	insertRowsNotify string
 }
 
 func newQueries(schema string) *queries {
@@ -106,6 +109,15 @@ FROM (SELECT pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id')::regcl
 		insertRows: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata)
 SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text)`,
+		insertRowsNotify: `WITH ins AS (
+  INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata)
+  SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json
+  FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text)
+  RETURNING 1
+), notified AS (
+  SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($2::json) p
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM notified)`,
 		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		// set_config(..., true) is SET LOCAL: it ends with the transaction,
 		// so it holds behind a transaction-mode pooler too, and it rides in

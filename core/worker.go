@@ -68,7 +68,7 @@ func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
 		id:       newID("worker"),
 		interval: DefaultPollInterval,
 		grace:    DefaultGracePeriod,
-		hints:    newLockHints(),
+		hints:    newLockHints(0),
 	}
 	for _, o := range options {
 		o(w)

@@ -44,7 +44,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 		poolSize = 1
 	}
 	p.workers = make([]*Worker, poolSize)
-	hints := newLockHints()
+	hints := newLockHints(emptyRescanGap)
 	for i := range p.workers {
 		p.workers[i] = NewWorker(c, wm,
 			WithWorkerID(p.id+"/"+strconv.Itoa(i)),
