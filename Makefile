@@ -33,7 +33,7 @@ test-env:
 bench:
 	@cd driver-pgxv4 && go test -run '^$$' -bench BenchmarkLockJob -benchtime 2000x -count 1 .
 
-## bench-compare: gue-go against River and gue v5, side by side (about 4 minutes; see BENCHMARKS.md)
+## bench-compare: gue-go against River and gue v5, side by side (about 2.5 minutes; see BENCHMARKS.md)
 bench-compare:
 	@cd bench && go run . -jobs 200000 -workers 50 -duration 15s -latency-samples 200
 
