@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gue-go/gue/conformance"
+	gue "github.com/gue-go/gue/core"
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/driver-pgxv5"
 	"github.com/jackc/pgx/v5"
@@ -77,5 +78,63 @@ func TestUnwrap(t *testing.T) {
 	}
 	if _, ok := pgxv5.UnwrapTx(nil); ok {
 		t.Error("UnwrapTx(nil) reported success")
+	}
+}
+
+// A job's transaction comes from the pipelining path; its pgx.Tx must still
+// be the job's transaction, with pgx's savepoints, and end with the job.
+func TestUnwrapJobTx(t *testing.T) {
+	ctx := context.Background()
+	pool := opener(false)(t, conformance.NewDatabase(t, opener(false)))
+	if err := gue.Migrate(ctx, pool, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE written (v int)`); err != nil {
+		t.Fatal(err)
+	}
+	c := gue.NewClient(pool)
+	if err := c.Enqueue(ctx, &gue.Job{Type: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.LockJob(ctx, "")
+	if err != nil || j == nil {
+		t.Fatalf("LockJob = %v, %v", j, err)
+	}
+	ptx, ok := pgxv5.UnwrapTx(j.Tx())
+	if !ok {
+		t.Fatal("UnwrapTx failed on a job's Tx")
+	}
+	if _, err := ptx.Exec(ctx, `INSERT INTO written VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	nested, err := ptx.Begin(ctx) // a savepoint
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nested.Exec(ctx, `INSERT INTO written VALUES (2)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := nested.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var seen int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM written`).Scan(&seen); err != nil || seen != 0 {
+		t.Fatalf("rows seen outside the job's transaction before Done: %d, %v; want 0", seen, err)
+	}
+	if err := j.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Done(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rows, jobs int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM written WHERE v = 1), (SELECT count(*) FROM gue_jobs)`).Scan(&rows, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || jobs != 0 {
+		t.Errorf("after Done: %d rows written, %d jobs; want 1, 0", rows, jobs)
+	}
+	if _, err := ptx.Exec(ctx, `SELECT 1`); err == nil {
+		t.Error("the job's pgx.Tx still runs statements after Done")
 	}
 }
