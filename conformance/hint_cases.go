@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
 )
 
 // A Worker remembers where its last job was and seeks past it (lock hints).
@@ -90,4 +92,54 @@ func testLockHintsKeepPriorityOrder(t *testing.T, e *env) {
 	if e.jobs() != 1 {
 		t.Errorf("%d jobs left, want the future one", e.jobs())
 	}
+}
+
+// An idle pool woken for a job that sorts behind its hints (RunAt in the
+// past) works it at once, even right after its workers found the queue
+// empty; the poll interval here is an hour.
+func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env) {
+	if _, ok := e.pool.(adapter.Listener); !ok {
+		t.Skip("the adapter does not implement adapter.Listener; worker pools poll")
+	}
+	// Empty lock attempts are reported, so that the second job goes in right
+	// after the pool looked again and found nothing.
+	empty := make(chan struct{}, 64)
+	c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, _ string, j *gue.Job, err error) {
+		if j == nil && err == nil {
+			select {
+			case empty <- struct{}{}:
+			default:
+			}
+		}
+	}}))
+	picked := make(chan string, 2)
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error { picked <- string(j.Args); return nil }}, 2,
+		gue.WithPoolPollInterval(time.Hour))
+	ctx, cancel := context.WithCancel(e.ctx)
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitPicked := func(want string) {
+		t.Helper()
+		select {
+		case got := <-picked:
+			if got != `"`+want+`"` {
+				t.Fatalf("worked %s, want %s", got, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("job %s not picked up within 20s; the poll interval is an hour", want)
+		}
+	}
+	<-empty // both workers have looked and found nothing
+	<-empty
+	e.enqueueArgs(c, "now", 0, time.Time{})
+	waitPicked("now")
+	<-empty // a worker looked again after it and found nothing
+	e.enqueueArgs(c, "an-hour-ago", 0, time.Now().Add(-time.Hour))
+	waitPicked("an-hour-ago")
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"PriorityOrder", testPriorityOrder},
 		{"LockHintsFindJobsBehindThem", testLockHintsFindJobsBehindThem},
 		{"LockHintsKeepPriorityOrder", testLockHintsKeepPriorityOrder},
+		{"LockHintsWakeFindsJobBehindThem", testLockHintsWakeFindsJobBehindThem},
 		{"DelayedJobWaitsForRunAt", testDelayedJobWaitsForRunAt},
 		{"ErrorRecordsAndReschedules", testErrorRecordsAndReschedules},
 		{"ErrorRollsBackHandlerWrites", testErrorRollsBackHandlerWrites},

@@ -168,19 +168,20 @@ func containsNUL(s string) bool {
 // The caller owns the returned job's transaction and must end it with Done
 // (usually after Delete) or Error; until then the job stays locked.
 func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
-	return c.lockJob(ctx, c.q, queue, nil)
+	return c.lockJob(ctx, c.q, queue, nil, false)
 }
 
-// lockJob locks as LockJob does, helped by hints when not nil.
-func (c *Client) lockJob(ctx context.Context, q *queries, queue string, hints *lockHints) (*Job, error) {
-	j, err := c.lockJobOnce(ctx, q, queue, hints)
+// lockJob locks as LockJob does, helped by hints when not nil; busy is
+// lockHints.rescanAfterMiss's.
+func (c *Client) lockJob(ctx context.Context, q *queries, queue string, hints *lockHints, busy bool) (*Job, error) {
+	j, err := c.lockJobOnce(ctx, q, queue, hints, busy)
 	if len(c.hooks) > 0 {
 		c.locked(ctx, queue, j, err)
 	}
 	return j, err
 }
 
-func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hints *lockHints) (*Job, error) {
+func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hints *lockHints, busy bool) (*Job, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -217,7 +218,7 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hint
 			hints.fastMissed()
 		}
 	}
-	if !plan.full && errors.Is(err, adapter.ErrNoRows) && hints.rescanAfterMiss() {
+	if !plan.full && errors.Is(err, adapter.ErrNoRows) && hints.rescanAfterMiss(busy) {
 		// Nothing past the hints: there may be jobs behind them.
 		plan.full = true
 		err = tx.QueryRow(ctx, q.lock, queue, noHints.prios, noHints.runAts, noHints.ids).Scan(dest...)

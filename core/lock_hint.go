@@ -22,8 +22,9 @@ import (
 // commit than later jobs took to be worked, it was enqueued with a RunAt in
 // the past, or a worker died holding it — is found by a lock query that
 // starts from the front, which runs whenever the hinted one finds nothing
-// (in a pool, at most once every emptyRescanGap while such scans keep
-// finding nothing) and at least once every hintRescanEvery.
+// (for the workers of a pool coming straight from a job, at most once every
+// emptyRescanGap while such scans keep finding nothing) and at least once
+// every hintRescanEvery.
 const (
 	hintRescanEvery = time.Second
 	// maxHints bounds the memory of a pool; priorities past it are still
@@ -116,15 +117,17 @@ func (h *lockHints) general() lockPlan {
 }
 
 // rescanAfterMiss reports whether a lock attempt whose hinted query found
-// nothing should scan from the front: yes, unless such a scan of this pool
-// found nothing within emptyRescanGap.
-func (h *lockHints) rescanAfterMiss() bool {
-	if h == nil {
+// nothing should scan from the front: yes, unless the worker comes straight
+// from a job (busy) and such a scan of this pool found nothing within
+// emptyGap. A worker woken by a notification or by its poll always looks,
+// so a job behind the hints waits for no poll interval.
+func (h *lockHints) rescanAfterMiss(busy bool) bool {
+	if h == nil || !busy {
 		return true
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h == nil || time.Since(h.emptyAt) >= h.emptyGap
+	return time.Since(h.emptyAt) >= h.emptyGap
 }
 
 // rescanned records the outcome of a scan from the front after a miss.

@@ -183,11 +183,12 @@ func (w *Worker) loop(ctx context.Context) {
 	hard := w.hardStopped()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	busy := false // the last attempt worked a job
 	for {
 		if ctx.Err() != nil || hard.Err() != nil {
 			return
 		}
-		if w.workOneOrBatch(ctx) {
+		if busy = w.workOneOrBatch(ctx, busy); busy {
 			continue
 		}
 		timer.Reset(jitter(w.interval))
@@ -205,7 +206,7 @@ func (w *Worker) loop(ctx context.Context) {
 			if !timer.Stop() {
 				<-timer.C
 			}
-			if w.workOneOrBatch(ctx) {
+			if busy = w.workOneOrBatch(ctx, false); busy {
 				w.wake.Fire() // there may be more: wake another idle worker
 			}
 		}
@@ -213,12 +214,13 @@ func (w *Worker) loop(ctx context.Context) {
 }
 
 // workOneOrBatch works one job, or one batch in batch mode, and reports
-// whether there was any.
-func (w *Worker) workOneOrBatch(ctx context.Context) bool {
+// whether there was any. busy says the worker comes straight from a job
+// rather than from a wake-up or a poll (see lockHints.rescanAfterMiss).
+func (w *Worker) workOneOrBatch(ctx context.Context, busy bool) bool {
 	if w.batch > 1 {
 		return w.workBatch(ctx, w.batch)
 	}
-	return w.WorkOne(ctx)
+	return w.workOne(ctx, busy)
 }
 
 // jitter returns d ± 25% at random. Workers started together would otherwise
@@ -232,11 +234,15 @@ func jitter(d time.Duration) time.Duration {
 // transaction. It reports whether a job was found; it never panics because of
 // a WorkFunc, and errors are logged and recorded on the job.
 func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
+	return w.workOne(ctx, false)
+}
+
+func (w *Worker) workOne(ctx context.Context, busy bool) (didWork bool) {
 	if w.err != nil {
 		w.logger.Error("worker misconfigured", adapter.Err(w.err))
 		return false
 	}
-	j, err := w.c.lockJob(ctx, w.q, w.queue, w.hints)
+	j, err := w.c.lockJob(ctx, w.q, w.queue, w.hints, busy)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.logger.Error("could not lock a job", adapter.Err(err))
