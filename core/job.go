@@ -145,10 +145,7 @@ func (j *Job) Delete(ctx context.Context) error {
 		j.pendingDelete = true
 		return nil
 	}
-	stmt := j.q.delete
-	if j.asyncOK && !j.txUsed {
-		stmt = j.q.deleteAsync
-	}
+	stmt := j.deleteStmt()
 	if _, err := j.tx.Exec(ctx, stmt, j.Queue, j.ID); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
@@ -173,23 +170,13 @@ func (j *Job) Done(ctx context.Context) error {
 	}
 	if j.pendingDelete {
 		j.pendingDelete = false
-		stmt := j.q.delete
-		if j.asyncOK {
-			stmt = j.q.deleteAsync
-		}
-		if err := j.tx.(adapter.PipelineTx).ExecCommit(ctx, stmt, j.Queue, j.ID); err != nil {
+		if err := j.tx.(adapter.PipelineTx).ExecCommit(ctx, j.deleteStmt(), j.Queue, j.ID); err != nil {
 			err = fmt.Errorf("gue: delete and commit job %d: %w", j.ID, err)
 			// As when a Delete of its own fails: the job stays, and the
 			// failure is recorded on a fresh connection so that the job is
 			// not retried at once with no trace of why. Harmless if the
 			// commit went through after all: no row is left to update.
-			if j.pool != nil {
-				delay := max(j.backoff(int(j.ErrorCount)+1), 0)
-				msg := sanitizeText(err.Error())
-				if _, err2 := j.pool.Exec(ctx, j.q.fail, j.Queue, j.ID, delay.Microseconds(), msg); err2 == nil {
-					j.recordFailure(msg)
-				}
-			}
+			_ = j.failFresh(ctx, sanitizeText(err.Error()), max(j.backoff(int(j.ErrorCount)+1), 0))
 			return err
 		}
 		return nil
@@ -211,9 +198,9 @@ func (j *Job) Error(ctx context.Context, msg string) error {
 	if err := j.usable(); err != nil {
 		return err
 	}
-	if err := j.flushDelete(ctx); err != nil {
-		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
-	}
+	// A failed flush leaves the transaction aborted, which the fallback
+	// below handles like any other.
+	_ = j.flushDelete(ctx)
 	j.finished = true
 	msg = sanitizeText(msg)
 	delay := j.backoff(int(j.ErrorCount) + 1)
@@ -241,14 +228,32 @@ func (j *Job) Error(ctx context.Context, msg string) error {
 	// lock, and record the failure in a statement of its own so the job is
 	// not retried at once with no trace of why.
 	_ = j.tx.Rollback(context.WithoutCancel(ctx))
-	if j.pool == nil {
-		return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
-	}
-	if _, err2 := j.pool.Exec(ctx, j.q.fail, j.Queue, j.ID, delay.Microseconds(), msg); err2 != nil {
+	if err2 := j.failFresh(ctx, msg, delay); err2 != nil {
 		return fmt.Errorf("gue: record error of job %d: %w", j.ID, errors.Join(err, err2))
+	}
+	return nil
+}
+
+// failFresh records a failure on the job in a statement of its own, outside
+// the job's transaction (which has ended or is unusable).
+func (j *Job) failFresh(ctx context.Context, msg string, delay time.Duration) error {
+	if j.pool == nil {
+		return errors.New("no pool to record it through")
+	}
+	if _, err := j.pool.Exec(ctx, j.q.fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
+		return err
 	}
 	j.recordFailure(msg)
 	return nil
+}
+
+// deleteStmt is the DELETE of the job: one that commits asynchronously
+// while that is allowed and the transaction holds no writes through Tx.
+func (j *Job) deleteStmt() string {
+	if j.asyncOK && !j.txUsed {
+		return j.q.deleteAsync
+	}
+	return j.q.delete
 }
 
 func (j *Job) failInTx(ctx context.Context, msg string, delay time.Duration) error {
