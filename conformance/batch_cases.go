@@ -10,6 +10,20 @@ import (
 	gue "github.com/gue-go/gue/core"
 )
 
+// runPool runs p until the test ends, then stops it and fails the test if
+// Run returned an error.
+func runPool(t *testing.T, p *gue.WorkerPool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 // runPoolUntil runs p until done is closed (or a minute passes), then stops
 // it and waits for Run to return.
 func runPoolUntil(t *testing.T, p *gue.WorkerPool, done <-chan struct{}) {

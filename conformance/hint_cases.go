@@ -115,15 +115,7 @@ func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env) {
 	picked := make(chan string, 2)
 	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error { picked <- string(j.Args); return nil }}, 2,
 		gue.WithPoolPollInterval(time.Hour))
-	ctx, cancel := context.WithCancel(e.ctx)
-	stopped := make(chan error)
-	go func() { stopped <- p.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Error(err)
-		}
-	}()
+	runPool(t, p)
 	waitPicked := func(want string) {
 		t.Helper()
 		select {

@@ -38,15 +38,7 @@ func testListenWakesIdlePool(t *testing.T, e *env) {
 	picked := make(chan struct{}, 2)
 	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error { picked <- struct{}{}; return nil }}, 2,
 		gue.WithPoolQueue("listen"), gue.WithPoolPollInterval(time.Hour))
-	ctx, cancel := context.WithCancel(e.ctx)
-	stopped := make(chan error)
-	go func() { stopped <- p.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Error(err)
-		}
-	}()
+	runPool(t, p)
 	for i := 0; i < 2; i++ { // the second while the pool is idle and listening
 		e.enqueue(c, &gue.Job{Type: "t", Queue: "listen"})
 		select {
