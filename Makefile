@@ -10,11 +10,13 @@ MODULES = $(shell go list -m -f '{{.Dir}}')
 test:
 	@scripts/gotest.sh $(MODULES)
 
-## lint: gofmt, go vet, and core's zero-require rule
+## lint: gofmt, go vet, core's zero-require rule, the test runner's self-check, drivers' go.mod hygiene
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./...); done
 	@if grep -Eq '^[[:space:]]*require' core/go.mod; then echo "core/go.mod must have no require line"; exit 1; fi
+	@scripts/gotest-selfcheck.sh
+	@scripts/check-driver-modules.sh
 	@echo "lint ok"
 
 ## tidy: go mod tidy in every module, standalone (GOWORK=off), as users build them
@@ -31,7 +33,7 @@ test-env:
 
 ## bench: LockJob cost at 10k and 1M ready jobs
 bench:
-	@cd driver-pgxv4 && go test -run '^$$' -bench BenchmarkLockJob -benchtime 2000x -count 1 .
+	@cd conformance/drivertest && go test -run '^$$' -bench BenchmarkLockJob -benchtime 2000x -count 1 ./pgxv4
 
 ## bench-compare: gue-go against River and gue v5, side by side (about 2.5 minutes; see BENCHMARKS.md)
 bench-compare:

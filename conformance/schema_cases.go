@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -63,5 +64,30 @@ func testMigrateIdempotentAndConcurrent(t *testing.T, e *env) {
 	sql, err := gue.SchemaSQL(schema)
 	if err != nil || !strings.Contains(sql, `"concurrent_migrate".gue_jobs`) {
 		t.Errorf("SchemaSQL = %q, %v", sql, err)
+	}
+}
+
+// Every entry point of the engine, on a database or schema never migrated,
+// says so with gue.ErrNotMigrated and the schema's name, whatever the
+// driver's own wording (pgx's pipelined "error preprocessing batch", say).
+func testNotMigrated(t *testing.T, e *env) {
+	// A database of its own: e's is migrated into public already.
+	pool := e.open(t, NewDatabase(t, e.open))
+	for _, schema := range []string{"", "never_migrated"} {
+		c := gue.NewClient(pool, gue.WithClientSchema(schema), gue.WithClientLogger(nil))
+		want := `"public"`
+		if schema != "" {
+			want = `"` + schema + `"`
+		}
+		check := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, gue.ErrNotMigrated) || !strings.Contains(err.Error(), "gue.Migrate") || !strings.Contains(err.Error(), want) {
+				t.Errorf("schema %q: %s = %v; want gue.ErrNotMigrated naming gue.Migrate and %s", schema, what, err, want)
+			}
+		}
+		check("Enqueue", c.Enqueue(e.ctx, &gue.Job{Type: "t"}))
+		_, err := c.LockJob(e.ctx, "")
+		check("LockJob", err)
+		check("EnqueueBatch", c.EnqueueBatch(e.ctx, []*gue.Job{{Type: "t"}, {Type: "t"}}))
 	}
 }

@@ -66,6 +66,7 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 		{"AsyncCompletionCanBeTurnedOff", testAsyncCompletionCanBeTurnedOff},
 		{"CustomSchema", testCustomSchema},
 		{"MigrateIdempotentAndConcurrent", testMigrateIdempotentAndConcurrent},
+		{"NotMigrated", testNotMigrated},
 		{"WorkerDeletesDoneJob", testWorkerDeletesDoneJob},
 		{"WorkerRecordsHandlerError", testWorkerRecordsHandlerError},
 		{"WorkerRecordsPanic", testWorkerRecordsPanic},

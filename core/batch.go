@@ -112,7 +112,7 @@ func (c *Client) lockBatch(ctx context.Context, q *queries, queue string, n int)
 	if err != nil || len(jobs) == 0 {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		if err != nil {
-			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, err)
+			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(q.schema, err))
 		}
 		return nil, nil, nil
 	}
@@ -174,10 +174,11 @@ func (w *Worker) workBatch(ctx context.Context, n int) bool {
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			w.logger.Error("could not lock jobs", adapter.Err(err))
+			w.c.outage.failed(w.logger, err)
 		}
 		return false
 	}
+	w.c.outage.succeeded(w.logger)
 	if b == nil {
 		return false
 	}

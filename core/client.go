@@ -24,7 +24,10 @@ type Client struct {
 	hooks   []Hooks
 	// syncCompletion turns off asynchronous commits of completions.
 	syncCompletion bool
-	err            error // a bad option, reported by every call
+	// outage makes the workers of this Client report a failing lock query
+	// once per outage, not once per poll per worker.
+	outage outage
+	err    error // a bad option, reported by every call
 }
 
 // NewClient returns a Client working on pool with the given options. A bad
@@ -35,7 +38,7 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 		pool:    pool,
 		backoff: DefaultExponentialBackoff,
 		id:      newID("client"),
-		logger:  adapter.NoOpLogger{},
+		logger:  adapter.DefaultLogger(),
 		schema:  defaultSchema,
 	}
 	for _, o := range options {
@@ -45,7 +48,7 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 		c.backoff = DefaultExponentialBackoff
 	}
 	if c.logger == nil {
-		c.logger = adapter.NoOpLogger{}
+		c.logger = adapter.DefaultLogger()
 	}
 	c.logger = c.logger.With(adapter.F("client-id", c.id))
 	schema, err := checkSchema(c.schema)
@@ -123,7 +126,7 @@ func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error 
 	err := q.QueryRow(ctx, c.q.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
 		notifyPayload(c.schema, j.Queue)).Scan(&j.ID, &stored, &notified)
 	if err != nil {
-		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, err)
+		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, notMigrated(c.schema, err))
 	}
 	if j.RunAt.IsZero() {
 		j.RunAt = stored.UTC()
@@ -132,7 +135,8 @@ func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error 
 }
 
 // validate rejects input PostgreSQL would reject with a less clear error, or
-// that could never be worked.
+// that could never be worked. ErrMissingType comes back bare (gue v2
+// compares it with ==), the others wrapped with "gue: enqueue".
 func (c *Client) validate(j *Job) error {
 	if j == nil {
 		return fmt.Errorf("gue: enqueue: %w", ErrNilJob)
@@ -229,7 +233,7 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hint
 		if errors.Is(err, adapter.ErrNoRows) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, err)
+		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(q.schema, err))
 	}
 	hints.record(j, plan.full)
 	j.RunAt = j.RunAt.UTC()

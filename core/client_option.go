@@ -18,8 +18,9 @@ func WithClientID(id string) ClientOption {
 }
 
 // WithClientLogger sets the client's Logger, which also serves the Workers
-// and WorkerPools built on the client unless they are given their own; nil
-// keeps adapter.NoOpLogger.
+// and WorkerPools built on the client unless they are given their own. The
+// default (and nil) is adapter.DefaultLogger(): log/slog's default logger, so
+// errors are visible; pass adapter.NoOpLogger{} to silence the engine.
 func WithClientLogger(logger adapter.Logger) ClientOption {
 	return func(c *Client) { c.logger = logger }
 }

@@ -58,7 +58,7 @@ func (c *Client) EnqueueBatchTx(ctx context.Context, jobs []*Job, tx adapter.Tx)
 func (c *Client) validateBatch(ctx context.Context, jobs []*Job) error {
 	for i, j := range jobs {
 		if err := c.validate(j); err != nil {
-			return fmt.Errorf("gue: enqueue batch: job %d: %w", i, err)
+			return &batchJobError{index: i, err: err}
 		}
 	}
 	if c.err != nil {
@@ -76,7 +76,7 @@ func (c *Client) enqueueBatch(ctx context.Context, jobs []*Job, tx adapter.Tx) e
 	var ids string
 	var now time.Time
 	if err := tx.QueryRow(ctx, c.q.reserveIDs, len(jobs)).Scan(&ids, &now); err != nil {
-		return fmt.Errorf("gue: enqueue batch: reserve IDs: %w", err)
+		return fmt.Errorf("gue: enqueue batch: reserve IDs: %w", notMigrated(c.schema, err))
 	}
 	now = now.UTC()
 	values, err := batchValues(jobs, ids, now)
@@ -85,7 +85,7 @@ func (c *Client) enqueueBatch(ctx context.Context, jobs []*Job, tx adapter.Tx) e
 	}
 	if cf, ok := tx.(adapter.CopyFromer); ok {
 		if _, err := cf.CopyFrom(ctx, []string{c.schema, "gue_jobs"}, enqueueBatchColumns, values); err != nil {
-			return fmt.Errorf("gue: enqueue batch: copy: %w", err)
+			return fmt.Errorf("gue: enqueue batch: copy: %w", notMigrated(c.schema, err))
 		}
 	} else if err := c.insertRows(ctx, tx, values); err != nil {
 		return err
@@ -106,7 +106,7 @@ func (c *Client) enqueueBatchPipelined(ctx context.Context, pl adapter.Pipeliner
 	var now time.Time
 	if err := row.Scan(&ids, &now); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return fmt.Errorf("gue: enqueue batch: reserve IDs: %w", err)
+		return fmt.Errorf("gue: enqueue batch: reserve IDs: %w", notMigrated(c.schema, err))
 	}
 	now = now.UTC()
 	values, err := batchValues(jobs, ids, now)
@@ -122,7 +122,7 @@ func (c *Client) enqueueBatchPipelined(ctx context.Context, pl adapter.Pipeliner
 		return err
 	}
 	if err := tx.ExecCommit(ctx, c.q.insertRowsNotify, string(rows), string(payloads)); err != nil {
-		return fmt.Errorf("gue: enqueue batch: insert: %w", err)
+		return fmt.Errorf("gue: enqueue batch: insert: %w", notMigrated(c.schema, err))
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ func (c *Client) insertRows(ctx context.Context, tx adapter.Tx, values [][]any) 
 		return err
 	}
 	if _, err := tx.Exec(ctx, c.q.insertRows, string(b)); err != nil {
-		return fmt.Errorf("gue: enqueue batch: insert: %w", err)
+		return fmt.Errorf("gue: enqueue batch: insert: %w", notMigrated(c.schema, err))
 	}
 	return nil
 }
@@ -231,3 +231,24 @@ func recordsJSON(values [][]any) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// batchJobError is the error of one job of an EnqueueBatch call: its message
+// names the job's index once, without repeating the single-job error's own
+// "gue: enqueue" prefix, and it unwraps to that error.
+type batchJobError struct {
+	index int
+	err   error
+}
+
+func (e *batchJobError) Error() string {
+	msg := e.err.Error()
+	for _, prefix := range []string{"gue: enqueue: ", "gue: enqueue ", "gue: "} {
+		if strings.HasPrefix(msg, prefix) {
+			msg = msg[len(prefix):]
+			break
+		}
+	}
+	return fmt.Sprintf("gue: enqueue batch: job %d: %s", e.index, msg)
+}
+
+func (e *batchJobError) Unwrap() error { return e.err }

@@ -2,31 +2,41 @@ package gue
 
 import "errors"
 
-// ErrMissingType is returned by Enqueue and EnqueueTx for a job with no Type.
-var ErrMissingType = errors.New("job type must be specified")
+// The engine's sentinel errors. Each is returned wrapped, with detail and a
+// "gue:" prefix, so compare with errors.Is. Bad input never writes anything.
 
-// Errors of bad input; returned wrapped, with detail, and nothing is written.
-var (
-	// ErrNilJob is returned when a nil *Job is enqueued.
-	ErrNilJob = errors.New("job must not be nil")
-	// ErrInvalidArgs is returned when Job.Args is not valid JSON in UTF-8.
-	// Args have no size limit of their own: PostgreSQL's limit for one
-	// json value (1 GB) applies.
-	ErrInvalidArgs = errors.New("job args must be valid JSON")
-	// ErrInvalidType is returned when Job.Type or Job.Queue cannot be stored
-	// as PostgreSQL text (a NUL byte or invalid UTF-8).
-	ErrInvalidType = errors.New("job type and queue must be valid UTF-8 without NUL bytes")
-	// ErrNilTx is returned by EnqueueTx when the transaction is nil.
-	ErrNilTx = errors.New("transaction must not be nil")
-	// ErrNilPool is returned when a Client or Migrate has no ConnPool.
-	ErrNilPool = errors.New("connection pool must not be nil")
-	// ErrJobFinished is returned by Job methods that need the job's
-	// transaction after Done or Error has ended it.
-	ErrJobFinished = errors.New("job is already finished")
-	// ErrAlreadyStarted is returned by Start and Run of a Worker or
-	// WorkerPool that is already running.
-	ErrAlreadyStarted = errors.New("already started")
-)
+// ErrMissingType is returned by Enqueue and EnqueueTx for a job with no Type:
+// the sentinel itself, as gue v2 documents (err == ErrMissingType holds), so
+// its text carries the "gue:" prefix. EnqueueBatch wraps it with the job's
+// index.
+var ErrMissingType = errors.New("gue: job type must be specified")
+
+// ErrNilJob is returned when a nil *Job is enqueued.
+var ErrNilJob = errors.New("job must not be nil")
+
+// ErrInvalidArgs is returned when Job.Args is not valid JSON in UTF-8. Args
+// have no size limit of their own: PostgreSQL's limit for one json value
+// (1 GB) applies.
+var ErrInvalidArgs = errors.New("job args must be valid JSON")
+
+// ErrInvalidType is returned when Job.Type or Job.Queue cannot be stored as
+// PostgreSQL text (a NUL byte or invalid UTF-8).
+var ErrInvalidType = errors.New("job type and queue must be valid UTF-8 without NUL bytes")
+
+// ErrNilTx is returned by EnqueueTx and EnqueueBatchTx when the transaction
+// is nil.
+var ErrNilTx = errors.New("transaction must not be nil")
+
+// ErrNilPool is returned when a Client or Migrate has no ConnPool.
+var ErrNilPool = errors.New("connection pool must not be nil")
+
+// ErrJobFinished is returned by Job methods that need the job's transaction
+// after Done or Error has ended it.
+var ErrJobFinished = errors.New("job is already finished")
+
+// ErrAlreadyStarted is returned by Start and Run of a Worker or WorkerPool
+// that is already running.
+var ErrAlreadyStarted = errors.New("already started")
 
 // ErrNilClient is returned by Workers and WorkerPools built without a Client.
 var ErrNilClient = errors.New("client must not be nil")
@@ -43,3 +53,12 @@ var ErrUnknownJobType = errors.New("unknown job type")
 // ErrWorkerStopped is the cause of a job's context (context.Cause) when its
 // worker stops hard: the grace period ran out or HardStop was called.
 var ErrWorkerStopped = errors.New("worker stopped hard")
+
+// ErrInvalidSchema is returned for a schema name PostgreSQL cannot store: a
+// NUL byte, invalid UTF-8, or more than 63 bytes.
+var ErrInvalidSchema = errors.New("invalid schema name")
+
+// ErrNotMigrated is returned (wrapping the driver's error) when gue's table
+// or its schema does not exist: gue.Migrate was not run for the schema the
+// Client or Worker uses. The message names the schema.
+var ErrNotMigrated = errors.New("gue's tables do not exist; run gue.Migrate for this schema first")

@@ -1,14 +1,10 @@
 package gue
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 )
-
-// ErrInvalidSchema is returned for a schema name PostgreSQL cannot store.
-var ErrInvalidSchema = errors.New("invalid schema name")
 
 // defaultSchema is used when no schema is configured.
 const defaultSchema = "public"

@@ -3,6 +3,7 @@ package gue
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -180,4 +181,15 @@ func appliedVersions(ctx context.Context, tx adapter.Tx, q string) (map[int]bool
 		return nil, fmt.Errorf("gue: migrate %s: read versions: %w", q, err)
 	}
 	return applied, nil
+}
+
+// notMigrated returns err wrapped in ErrNotMigrated, naming schema, when err
+// says that gue's table or its schema does not exist (a statement of the
+// engine's own failed with undefined_table or invalid_schema_name); it
+// returns err unchanged otherwise.
+func notMigrated(schema string, err error) error {
+	if errors.Is(err, adapter.ErrUndefinedTable) || errors.Is(err, adapter.ErrUndefinedSchema) {
+		return fmt.Errorf("%w: run gue.Migrate(ctx, pool, %q): %w", ErrNotMigrated, schema, err)
+	}
+	return err
 }

@@ -80,7 +80,7 @@ func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
 // init resolves the options that depend on the client.
 func (w *Worker) init() {
 	if w.logger == nil { // not set, or set to nil: the Client's logger
-		w.logger = adapter.NoOpLogger{}
+		w.logger = adapter.DefaultLogger()
 		if w.c != nil {
 			w.logger = w.c.logger
 		}
@@ -178,8 +178,8 @@ func (w *Worker) hardStopped() context.Context {
 
 // loop polls: straight on after a job, PollInterval after finding none.
 func (w *Worker) loop(ctx context.Context) {
-	w.logger.Info("worker started")
-	defer w.logger.Info("worker stopped")
+	w.logger.Debug("worker started")
+	defer w.logger.Debug("worker stopped")
 	hard := w.hardStopped()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -245,10 +245,11 @@ func (w *Worker) workOne(ctx context.Context, busy bool) (didWork bool) {
 	j, err := w.c.lockJob(ctx, w.q, w.queue, w.hints, busy)
 	if err != nil {
 		if ctx.Err() == nil {
-			w.logger.Error("could not lock a job", adapter.Err(err))
+			w.c.outage.failed(w.logger, err)
 		}
 		return false
 	}
+	w.c.outage.succeeded(w.logger)
 	if j == nil {
 		return false
 	}

@@ -23,5 +23,5 @@ func translate(err error) error {
 		// database/sql does not export this error; its text is stable.
 		return fmt.Errorf("%w: %w", adapter.ErrPoolClosed, err)
 	}
-	return err
+	return adapter.WrapSQLState(adapter.SQLState(err), err)
 }

@@ -9,6 +9,7 @@ import (
 
 	gue "github.com/gue-go/gue/core"
 	"github.com/gue-go/gue/driver-libpq"
+	_ "github.com/lib/pq" // registers database/sql driver "postgres"
 )
 
 // Enqueue a job inside the application's transaction and work it with a

@@ -21,5 +21,5 @@ func translate(err error) error {
 	case errors.Is(err, pgx.ErrClosedPool):
 		return fmt.Errorf("%w: %w", adapter.ErrPoolClosed, err)
 	}
-	return err
+	return adapter.WrapSQLState(adapter.SQLState(err), err)
 }

@@ -22,5 +22,5 @@ func translate(err error) error {
 	case errors.Is(err, puddle.ErrClosedPool):
 		return fmt.Errorf("%w: %w", adapter.ErrPoolClosed, err)
 	}
-	return err
+	return adapter.WrapSQLState(adapter.SQLState(err), err)
 }

@@ -20,7 +20,7 @@ func TestExactlyOnceWithoutCrashes(t *testing.T) {
 	for i := range ws {
 		ws[i] = startWorker(t, d.dsn, "-workers", strconv.Itoa(workersPerProc))
 	}
-	d.waitDrained(4 * time.Minute)
+	d.waitDrained()
 	elapsed := time.Since(start)
 	for _, w := range ws {
 		w.stop(t)
@@ -33,9 +33,13 @@ func TestExactlyOnceWithoutCrashes(t *testing.T) {
 	t.Logf("%d processes x %d workers: %s in %s (%.0f jobs/s)", procs, workersPerProc, o, elapsed.Round(time.Millisecond), float64(jobs)/elapsed.Seconds())
 }
 
-// Scenario 2: kill -9 a worker process every ~200ms and start a new one.
+// Scenario 2: kill -9 a worker process, start a new one, and again, each
+// time once more jobs have finished (and at least 200ms later): killing is
+// paced by progress, so that a loaded machine gets as many kills in as an
+// idle one instead of killing processes before they ever lock a job. After
+// maxKills the rest drains without kills.
 func TestSIGKILLLosesNothing(t *testing.T) {
-	const procs, workersPerProc, jobs, minKills = 4, 4, 10_000, 20
+	const procs, workersPerProc, jobs, minKills, maxKills = 4, 4, 10_000, 20, 150
 	d := newDatabase(t, conformance.ServerDSN(t))
 	d.enqueue("", jobs)
 	args := []string{"-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms"}
@@ -43,21 +47,28 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	for i := range ws {
 		ws[i] = startWorker(t, d.dsn, args...)
 	}
+	start := time.Now()
 	kills := 0
 	ticker := time.NewTicker(200 * time.Millisecond)
 	defer ticker.Stop()
-	deadline := time.Now().Add(4 * time.Minute)
-	for d.count(`SELECT count(*) FROM gue_jobs`) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("jobs left after %d kills", kills)
-		}
+	p := d.progress()
+	for p.left > 0 && kills < maxKills {
 		<-ticker.C
+		before := p.left
+		if !p.check(d) {
+			t.Fatalf("no progress after %d kills: %d jobs left, none finished in the last %s", kills, p.left, stallLimit)
+		}
+		if p.left == before {
+			continue // nothing finished since the last kill: wait for work
+		}
 		i := rand.IntN(len(ws))
 		ws[i].signal(syscall.SIGKILL)
-		_ = ws[i].wait(t, 30*time.Second)
+		_ = ws[i].wait(t, time.Minute)
 		kills++
 		ws[i] = startWorker(t, d.dsn, args...)
 	}
+	d.waitDrained()
+	elapsed := time.Since(start)
 	for _, w := range ws {
 		w.stop(t)
 	}
@@ -66,11 +77,16 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	if kills < minKills {
 		t.Errorf("only %d kills before the queue drained; want at least %d (make jobs slower)", kills, minKills)
 	}
-	t.Logf("%d SIGKILLs: %s", kills, o)
+	// Each kill can re-run at most the jobs in flight in that process.
+	if limit := int64(kills * workersPerProc); o.reexecuted > limit {
+		t.Errorf("%d re-executions for %d kills of processes with %d workers; at most %d can be explained by the kills", o.reexecuted, kills, workersPerProc, limit)
+	}
+	t.Logf("%d SIGKILLs in %s: %s", kills, elapsed.Round(time.Millisecond), o)
 }
 
 // Scenario 3a: PostgreSQL stops and starts mid-run; the workers survive,
-// reconnect and resume within 5s, and nothing is lost or doubled.
+// reconnect and resume, and nothing is lost or doubled. How long resuming
+// took is reported, not asserted: only no progress at all fails.
 func TestPostgresRestart(t *testing.T) {
 	const procs, workersPerProc, jobs = 2, 8, 6000
 	dsn, c := restartableServer(t)
@@ -84,7 +100,7 @@ func TestPostgresRestart(t *testing.T) {
 	d.pool.Reset() // the test's own connections die with the server too
 	up := restartServer(t, c, d.dsn, time.Second)
 	resumed := waitForResultAfter(t, d, up)
-	d.waitDrained(4 * time.Minute)
+	d.waitDrained()
 	for i, w := range ws {
 		if !w.running() {
 			t.Fatalf("worker process %d died with the server: %v", i, w.err)
@@ -93,8 +109,10 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	o := d.outcome(jobs)
 	d.requireExactlyOnce(o)
-	if resumed > 5*time.Second {
-		t.Errorf("work resumed %s after PostgreSQL came back; want within 5s", resumed)
+	// A job re-runs only if its transaction died with the server: at most
+	// one per worker.
+	if limit := int64(procs * workersPerProc); o.reexecuted > limit {
+		t.Errorf("%d re-executions after one restart with %d workers; at most %d can be explained", o.reexecuted, procs*workersPerProc, limit)
 	}
 	t.Logf("1 restart (1s down): resumed %s after the server was back; %s", resumed.Round(time.Millisecond), o)
 }
@@ -113,7 +131,7 @@ func TestTerminateBackends(t *testing.T) {
 		WHERE application_name = 'gue-testworker' AND datname = current_database()) t`)
 	at := time.Now()
 	resumed := waitForResultAfter(t, d, at)
-	d.waitDrained(4 * time.Minute)
+	d.waitDrained()
 	for _, w := range ws {
 		w.stop(t)
 	}
@@ -122,17 +140,17 @@ func TestTerminateBackends(t *testing.T) {
 	if killed == 0 {
 		t.Error("no worker backend was terminated")
 	}
-	if resumed > 5*time.Second {
-		t.Errorf("work resumed %s after the backends were terminated; want within 5s", resumed)
+	if o.reexecuted > killed {
+		t.Errorf("%d re-executions after %d backends were terminated; at most one per backend can be explained", o.reexecuted, killed)
 	}
 	t.Logf("%d backends terminated: resumed in %s; %s", killed, resumed.Round(time.Millisecond), o)
 }
 
 // waitForResultAfter polls until a job completes after t0 and returns how long
-// after t0 that was.
+// after t0 that was; it fails when none has for stallLimit.
 func waitForResultAfter(t *testing.T, d *database, t0 time.Time) time.Duration {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(stallLimit)
 	for {
 		var n int64
 		err := d.pool.QueryRow(d.ctx, `SELECT count(*) FROM results WHERE done_at > $1`, t0).Scan(&n)
@@ -140,7 +158,7 @@ func waitForResultAfter(t *testing.T, d *database, t0 time.Time) time.Duration {
 			return time.Since(t0)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no job completed within a minute of %v (last error %v)", t0, err)
+			t.Fatalf("no job completed within %s of %v (last error %v)", stallLimit, t0, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -172,7 +190,7 @@ func TestHardShutdownProcess(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	w.signal(syscall.SIGTERM)
-	time.Sleep(200 * time.Millisecond) // let the first signal be handled on its own
+	w.waitOutput(t, "shutting down gracefully") // the first signal, handled on its own
 	start := time.Now()
 	w.signal(syscall.SIGTERM)
 	if err := w.wait(t, 30*time.Second); err != nil {
@@ -187,7 +205,7 @@ func TestHardShutdownProcess(t *testing.T) {
 	}
 	// Back in the queue means lockable again at once.
 	w2 := startWorker(t, d.dsn, "-workers", "4")
-	d.waitDrained(time.Minute)
+	d.waitDrained()
 	w2.stop(t)
 	d.requireExactlyOnce(d.outcome(4))
 	t.Logf("hard stop took %s; 4 jobs returned and were worked by the next process", stopped.Round(time.Millisecond))

@@ -2,25 +2,61 @@
 # Runs "go test -race" in each module directory given (on the PostgreSQL that
 # GUE_TEST_DATABASE_URL or GUE_TEST_POSTGRES_IMAGE names, else see below), prints the test results
 # without the noise of -v, and ends with one line "N passed, N failed, N skipped".
+#
+# It exits non-zero when any module's "go test" does: a failing test, a
+# package that does not compile, a panic, a -timeout hit, a test binary killed
+# by a signal. scripts/gotest-selfcheck.sh (run by "make lint") proves it.
+# GUE_GOTEST_TIMEOUT overrides go test's -timeout (default 20m).
 set -uo pipefail
 # With no PostgreSQL chosen, prepare Docker and the locally built image, so the
 # command works on a fresh machine without a container registry.
 if [ -z "${GUE_TEST_DATABASE_URL:-}" ] && [ -z "${GUE_TEST_POSTGRES_IMAGE:-}" ]; then
   # shellcheck source=test-env.sh
   . "$(dirname "$0")/test-env.sh" || exit 1
-  set +e
+fi
+set +e
+here=$(cd "$(dirname "$0")" && pwd)
+# Runnable examples of the driver modules read DATABASE_URL: give them one
+# server for the whole run (see scripts/example-db.sh).
+if [ -z "${DATABASE_URL:-}" ]; then
+  # shellcheck source=example-db.sh
+  . "$here/example-db.sh" || exit 1
 fi
 log=$(mktemp /tmp/gue-gotest.XXXXXX)
+rcfile=$(mktemp /tmp/gue-gotest-rc.XXXXXX)
 status=0
+extra_failed=0
+failed_modules=()
 for dir in "$@"; do
-  echo "== $(awk '/^module/ {print $2}' "$dir/go.mod")"
-  (cd "$dir" && go test -race -count=1 -v -timeout 20m ./... 2>&1) | tee -a "$log" \
-    | grep -E '^\s*--- (FAIL|SKIP)|^(ok|FAIL|PASS|panic:)|^conformance:|^\s+\S+_test\.go:[0-9]+:|\[no test files\]' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  module=$(awk '/^module/ {print $2}' "$dir/go.mod")
+  echo "== $module"
+  modlog=$(mktemp /tmp/gue-gotest-mod.XXXXXX)
+  # The exit status of go test travels through a file: a pipeline's status is
+  # tee's or grep's, and grep "fails" whenever it filters everything out.
+  (cd "$dir" && go test -race -count=1 -v -timeout "${GUE_GOTEST_TIMEOUT:-20m}" ./... 2>&1; echo $? >"$rcfile") \
+    | tee "$modlog" \
+    | grep -E '^\s*--- (FAIL|SKIP)|^(ok|FAIL|PASS|panic:)|^conformance:|^\s+\S+_test\.go:[0-9]+:|\[no test files\]|\[build failed\]|^#'
+  rc=$(cat "$rcfile" 2>/dev/null)
+  # Belt and braces: a FAIL line or a panic in the output fails the module
+  # even if the exit status was somehow lost.
+  if [ "${rc:-1}" != 0 ] || grep -qE '^\s*--- FAIL|^FAIL|^panic:' "$modlog"; then
+    status=1
+    failed_modules+=("$module (go test exit ${rc:-unknown})")
+    # A build failure, panic or timeout may leave no "--- FAIL" line: count
+    # the module itself so the closing line never says 0 failed.
+    grep -qE '^\s*--- FAIL' "$modlog" || extra_failed=$((extra_failed + 1))
+  fi
+  cat "$modlog" >>"$log"
+  rm -f "$modlog"
 done
+rm -f "$rcfile"
 passed=$(grep -cE '^\s*--- PASS' "$log")
-failed=$(grep -cE '^\s*--- FAIL' "$log")
+failed=$(( $(grep -cE '^\s*--- FAIL' "$log") + extra_failed ))
 skipped=$(grep -cE '^\s*--- SKIP' "$log")
 echo "full output: $log"
+if [ "$status" != 0 ]; then
+  echo "FAILED modules:"
+  printf '  %s\n' "${failed_modules[@]}"
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -10,9 +10,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
   if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
     echo "[quickstart] installing postgresql-15 from Debian" >&2
-    sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
-    $sudo_ apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq postgresql-15 >/dev/null
+    scripts/apt-install.sh postgresql-15
     bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   fi
   dir=$(mktemp -d /tmp/gue-quickstart.XXXXXX)

@@ -22,16 +22,10 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-apt_updated=0
 ensure_pkg() { # ensure_pkg COMMAND PACKAGE
   command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "$apt_updated" = 0 ]; then
-    log "apt-get update"
-    as_root apt-get update -qq
-    apt_updated=1
-  fi
-  log "installing $2"
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$2" >/dev/null
+  log "installing $2 (apt)"
+  "$_gue_here/apt-install.sh" "$2"
 }
 
 # The docker client may exist without an engine, so look for dockerd itself.

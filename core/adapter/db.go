@@ -14,6 +14,12 @@ var (
 	ErrTxClosed = errors.New("tx is closed")
 	// ErrPoolClosed is returned by ConnPool methods called after Close.
 	ErrPoolClosed = errors.New("connection pool is closed")
+	// ErrUndefinedTable marks a server error with SQLSTATE 42P01
+	// (undefined_table). See WrapSQLState.
+	ErrUndefinedTable = errors.New("undefined table")
+	// ErrUndefinedSchema marks a server error with SQLSTATE 3F000
+	// (invalid_schema_name). See WrapSQLState.
+	ErrUndefinedSchema = errors.New("undefined schema")
 )
 
 // Row is the result of Queryable.QueryRow.

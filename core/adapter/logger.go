@@ -34,7 +34,8 @@ type Logger interface {
 	With(fields ...Field) Logger
 }
 
-// NoOpLogger discards every message. It is the engine's default Logger.
+// NoOpLogger discards every message: pass it to WithClientLogger (or a
+// worker or pool option) to silence the engine. The default is DefaultLogger.
 type NoOpLogger struct{}
 
 // Debug discards the message.

@@ -1,9 +1,8 @@
-package libpq_test
+package libpqtest
 
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,14 +13,8 @@ import (
 	_ "github.com/lib/pq"              // registers database/sql driver "postgres"
 )
 
-// TestMain points DATABASE_URL at the test server for the runnable example
-// and stops the server's container at the end.
+// TestMain stops the test server's container at the end.
 func TestMain(m *testing.M) {
-	if dsn, err := conformance.StartServer(); err == nil {
-		os.Setenv("DATABASE_URL", dsn)
-	} else {
-		fmt.Fprintln(os.Stderr, err)
-	}
 	code := m.Run()
 	conformance.Terminate()
 	os.Exit(code)

@@ -1,4 +1,4 @@
-package pgxv4_test
+package pgxv4test
 
 import (
 	"context"

@@ -1,8 +1,7 @@
-package pgxv5_test
+package pgxv5test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,14 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// TestMain points DATABASE_URL at the test server for the runnable examples
-// and stops the server's container at the end.
+// TestMain stops the test server's container at the end.
 func TestMain(m *testing.M) {
-	if dsn, err := conformance.StartServer(); err == nil {
-		os.Setenv("DATABASE_URL", dsn)
-	} else {
-		fmt.Fprintln(os.Stderr, err)
-	}
 	code := m.Run()
 	conformance.Terminate()
 	os.Exit(code)
