@@ -91,3 +91,42 @@ func testNotMigrated(t *testing.T, e *env) {
 		check("EnqueueBatch", c.EnqueueBatch(e.ctx, []*gue.Job{{Type: "t"}, {Type: "t"}}))
 	}
 }
+
+// Migrate changes nothing in a gue_jobs table that is not gue-go's (here
+// gue v5's shape: text IDs, bytea args) and names the mismatches.
+func testMigrateRefusesForeignTable(t *testing.T, e *env) {
+	e.exec(`CREATE SCHEMA gue_v5`)
+	e.exec(`CREATE TABLE gue_v5.gue_jobs (
+		job_id TEXT NOT NULL PRIMARY KEY, priority SMALLINT NOT NULL, run_at TIMESTAMPTZ NOT NULL,
+		job_type TEXT NOT NULL, args BYTEA NOT NULL, error_count INTEGER NOT NULL DEFAULT 0,
+		last_error TEXT, queue TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL)`)
+	err := gue.Migrate(e.ctx, e.pool, "gue_v5")
+	if err == nil || !strings.Contains(err.Error(), `"args" is bytea, want json`) || !strings.Contains(err.Error(), `"job_id" is text, want bigint`) {
+		t.Fatalf("Migrate over gue v5's table = %v; want an error naming the mismatched columns", err)
+	}
+	if n := e.count(`SELECT count(*) FROM pg_attribute WHERE attrelid = 'gue_v5.gue_jobs'::regclass AND attname = 'metadata'`); n != 0 {
+		t.Error("Migrate added a metadata column to the foreign table")
+	}
+	if n := e.count(`SELECT count(*) FROM pg_class WHERE relname IN ('gue_jobs_lock_idx', 'gue_migrations') AND relnamespace = 'gue_v5'::regnamespace`); n != 0 {
+		t.Error("Migrate created its index or its versions table beside the foreign table")
+	}
+}
+
+// A recorded version whose objects are gone is applied again.
+func testMigrateRecreatesDroppedTable(t *testing.T, e *env) {
+	if err := gue.Migrate(e.ctx, e.pool, "dropped"); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(`DROP TABLE dropped.gue_jobs`)
+	if err := gue.Migrate(e.ctx, e.pool, "dropped"); err != nil {
+		t.Fatalf("Migrate after the table was dropped: %v", err)
+	}
+	c := e.client(gue.WithClientSchema("dropped"))
+	e.enqueue(c, &gue.Job{Type: "t", Metadata: map[string]string{"k": "v"}})
+	if n := e.count(`SELECT count(*) FROM dropped.gue_jobs WHERE metadata->>'k' = 'v'`); n != 1 {
+		t.Errorf("%d jobs in the recreated table; want 1 with its metadata", n)
+	}
+	if n := e.count(`SELECT count(*) FROM pg_class WHERE relname = 'gue_jobs_lock_idx' AND relnamespace = 'dropped'::regnamespace`); n != 1 {
+		t.Error("the lock index was not recreated")
+	}
+}

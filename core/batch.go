@@ -3,6 +3,7 @@ package gue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -25,22 +26,29 @@ type batch struct {
 
 	mu       sync.Mutex
 	reinsert []reinsertRow
+	// broken is set by the first job that found the shared transaction
+	// unusable (its connection cut by a job timeout, say). That job is
+	// charged; failures of jobs after it are its consequences.
+	broken bool
 }
 
 // reinsertRow is a job to insert back at the end of the batch: failed (with
 // a new error count, message and delay) or returned untouched (hard stop).
 type reinsertRow struct {
-	JobID      int64             `json:"job_id"`
-	Queue      string            `json:"queue"`
-	Priority   int16             `json:"priority"`
-	RunAt      *time.Time        `json:"run_at"`
-	DelayUS    int64             `json:"delay_us"`
-	JobType    string            `json:"job_type"`
-	Args       string            `json:"args"` // text: raw JSON would be compacted
-	ErrorCount int32             `json:"error_count"`
-	LastError  *string           `json:"last_error"`
-	Metadata   map[string]string `json:"metadata"`
-	CreatedAt  time.Time         `json:"created_at"`
+	JobID      int64           `json:"job_id"`
+	Queue      string          `json:"queue"`
+	Priority   int16           `json:"priority"`
+	RunAt      *time.Time      `json:"run_at"`
+	DelayUS    int64           `json:"delay_us"`
+	JobType    string          `json:"job_type"`
+	Args       string          `json:"args"` // text: raw JSON would be compacted
+	ErrorCount int32           `json:"error_count"`
+	LastError  *string         `json:"last_error"`
+	Metadata   json.RawMessage `json:"metadata"` // as stored; null for none
+	CreatedAt  time.Time       `json:"created_at"`
+	// collateral marks a failure that followed the breaking of the batch's
+	// transaction by another job: not recorded if the batch fails.
+	collateral bool
 }
 
 func (b *batch) add(r reinsertRow) {
@@ -49,10 +57,28 @@ func (b *batch) add(r reinsertRow) {
 	b.reinsert = append(b.reinsert, r)
 }
 
+// addFailed queues r for reinsertion with one more failure, msg, to be
+// retried after delay. finishErr is the error of the job's batchFinish: one
+// means that the shared transaction is unusable.
+func (b *batch) addFailed(r reinsertRow, msg string, delay time.Duration, finishErr error) {
+	r.ErrorCount++
+	r.LastError, r.DelayUS = &msg, max(delay, 0).Microseconds()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r.collateral = b.broken
+	if finishErr != nil && !errors.Is(finishErr, errTxFailed) {
+		b.broken = true
+	}
+	b.reinsert = append(b.reinsert, r)
+}
+
 // row returns the job as it was locked, for reinsertion.
 func (j *Job) row() reinsertRow {
 	r := reinsertRow{JobID: j.ID, Queue: j.Queue, Priority: j.Priority, JobType: j.Type,
-		Args: string(j.Args), ErrorCount: j.ErrorCount, Metadata: j.Metadata, CreatedAt: j.createdAt}
+		Args: string(j.Args), ErrorCount: j.ErrorCount, CreatedAt: j.createdAt}
+	if j.Metadata != nil {
+		r.Metadata, _ = json.Marshal(j.Metadata) // a map of strings always marshals
+	}
 	if j.LastError.Valid {
 		msg := j.LastError.String
 		r.LastError = &msg
@@ -76,14 +102,28 @@ func (j *Job) batchTx() adapter.Tx {
 // batchFinish ends the job's use of the shared transaction: its savepoint is
 // released (keep is true) or rolled back, and the transaction handed on.
 // Callers hold j.mu.
+//
+// A savepoint that cannot be released because a statement of the job's
+// failed (the handler ignored the error and returned nil) is rolled back
+// instead, which heals the shared transaction: the job alone pays, with an
+// error wrapping errTxFailed, and the rest of the batch commits.
 func (j *Job) batchFinish(ctx context.Context, keep bool) error {
 	var err error
 	if j.savepoint {
-		if !keep {
-			_, err = j.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName)
-		}
-		if err == nil {
-			_, err = j.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName)
+		if keep {
+			if _, err = j.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName); err != nil {
+				cause := err
+				if _, err = j.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err == nil {
+					_, err = j.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName)
+				}
+				if err == nil {
+					err = fmt.Errorf("%w: %w", errTxFailed, cause)
+				}
+			}
+		} else {
+			if _, err = j.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err == nil {
+				_, err = j.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName)
+			}
 		}
 		j.savepoint = false
 	}
@@ -94,8 +134,27 @@ func (j *Job) batchFinish(ctx context.Context, keep bool) error {
 	return err
 }
 
+// errTxFailed is the failure charged to a job of a batch whose statements
+// through Job.Tx failed although its WorkFunc returned nil.
+var errTxFailed = errors.New("a statement through Job.Tx failed; the job's writes were rolled back")
+
+// recordFailures records the failures of a batch whose commit failed, each
+// on a fresh connection: the rollback brought the jobs back, and without a
+// recorded failure the job that broke the shared transaction (a job timeout
+// that cut its connection, say) would take the whole batch down again at
+// once, forever. The batch's other jobs run again, once.
+func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, q *queries) {
+	for _, r := range b.reinsert {
+		if r.LastError == nil || r.collateral {
+			continue // returned by a hard stop (the rollback did it), or failed because another job broke the batch
+		}
+		_, _ = pool.Exec(ctx, q.fail, r.Queue, r.JobID, r.DelayUS, *r.LastError)
+	}
+}
+
 // lockBatch locks (and deletes, uncommitted) up to n ready jobs of queue in
-// a new transaction. It returns nil when none is ready.
+// a new transaction. It returns nil when none is ready. Jobs that cannot be
+// decoded are not returned but queued on the batch for reinsertion, failed.
 func (c *Client) lockBatch(ctx context.Context, q *queries, queue string, n int) (*batch, []*Job, error) {
 	if c.err != nil {
 		return nil, nil, c.err
@@ -109,7 +168,9 @@ func (c *Client) lockBatch(ctx context.Context, q *queries, queue string, n int)
 	}
 	b := &batch{tx: tx}
 	jobs, err := c.scanBatch(ctx, b, q, queue, n)
-	if err != nil || len(jobs) == 0 {
+	// A batch of undecodable jobs only has failures to record: it is
+	// returned (with no job to run) so that they are committed.
+	if err != nil || (len(jobs) == 0 && len(b.reinsert) == 0) {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(q.schema, err))
@@ -134,10 +195,15 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, q *queries, queue stri
 			return nil, err
 		}
 		j.RunAt = j.RunAt.UTC()
-		if len(metadata) > 0 {
-			if err := json.Unmarshal(metadata, &j.Metadata); err != nil {
-				return nil, fmt.Errorf("job %d: metadata: %w", j.ID, err)
-			}
+		if err := decodeMetadata(metadata, &j.Metadata); err != nil {
+			// Charged to this job alone: it goes back failed, as stored,
+			// and the rest of the batch runs.
+			msg := sanitizeText(fmt.Sprintf("gue: job %d cannot be decoded: %v", j.ID, err))
+			r := j.row()
+			r.Metadata = json.RawMessage(metadata)
+			b.addFailed(r, msg, c.backoff(int(j.ErrorCount)+1), nil)
+			c.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.F("job-id", j.ID), adapter.Err(err))
+			continue
 		}
 		jobs = append(jobs, j)
 	}
@@ -158,6 +224,55 @@ func (b *batch) finish(ctx context.Context, q *queries) error {
 		}
 	}
 	return b.tx.Commit(ctx)
+}
+
+// abandonAfter is how long the handlers of a batch get to return after a
+// hard stop cancelled their contexts before the batch stops waiting for them.
+const abandonAfter = 2 * time.Second
+
+// waitOrAbandon waits for the batch's handlers. After a hard stop it waits
+// abandonAfter more at most: then every job still running is returned to
+// the queue untouched (its reinsertion is queued, its Job ended, so that its
+// handler can no longer use the transaction) and the batch commits the jobs
+// that finished, instead of holding them uncommitted, and Run, forever for a
+// handler that ignores its context.
+func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*Job) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-w.hardStopped().Done():
+	}
+	timer := time.NewTimer(abandonAfter)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return
+	case <-timer.C:
+	}
+	for _, j := range jobs {
+		if j.abandon(context.WithoutCancel(ctx)) {
+			w.logger.Error("job's handler ignored the hard stop; job returned to the queue and its handler left running",
+				adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
+		}
+	}
+	// A job that could not be abandoned holds the batch's transaction (or
+	// is finishing): committing now could use its connection concurrently.
+	for _, j := range jobs {
+		j.mu.Lock()
+		finished := j.finished
+		j.mu.Unlock()
+		if !finished {
+			w.logger.Error("job's handler ignored the hard stop while holding the batch's transaction; waiting for it",
+				adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
+			<-done
+			return
+		}
+	}
 }
 
 // workBatch locks up to n jobs in one transaction, works them concurrently
@@ -196,9 +311,10 @@ func (w *Worker) workBatch(ctx context.Context, n int) bool {
 			w.work(ctx, j)
 		}()
 	}
-	wg.Wait()
+	w.waitOrAbandon(ctx, &wg, jobs)
 	if err := b.finish(context.WithoutCancel(ctx), w.q); err != nil {
-		w.logger.Error("could not commit batch; its jobs will run again", adapter.Err(err), adapter.F("jobs", len(jobs)))
+		w.logger.Error("could not commit batch; its failed jobs are recorded, the others will run again", adapter.Err(err), adapter.F("jobs", len(jobs)))
+		b.recordFailures(context.WithoutCancel(ctx), w.c.pool, w.q)
 	}
 	return true
 }

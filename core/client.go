@@ -110,8 +110,9 @@ func (c *Client) enqueue(ctx context.Context, j *Job, q adapter.Queryable) error
 // insert stores a validated job through q.
 func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error {
 	var runAt any // nil lets the database use now()
-	if !j.RunAt.IsZero() {
-		runAt = j.RunAt
+	given := j.givenRunAt()
+	if !given.IsZero() {
+		runAt = given
 	}
 	var metadata any // nil stores NULL
 	if len(j.Metadata) > 0 {
@@ -128,8 +129,9 @@ func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error 
 	if err != nil {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, notMigrated(c.schema, err))
 	}
-	if j.RunAt.IsZero() {
+	if given.IsZero() {
 		j.RunAt = stored.UTC()
+		j.filledRunAt = j.RunAt
 	}
 	return nil
 }
@@ -151,6 +153,11 @@ func (c *Client) validate(j *Job) error {
 	}
 	if len(j.Args) > 0 && (!json.Valid(j.Args) || !utf8.Valid(j.Args)) {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, ErrInvalidArgs)
+	}
+	if !j.RunAt.IsZero() {
+		if y := j.RunAt.UTC().Year(); y < 1 || y > 9999 {
+			return fmt.Errorf("gue: enqueue job of type %q: %w (got %v)", j.Type, ErrInvalidRunAt, j.RunAt)
+		}
 	}
 	return nil
 }
@@ -176,14 +183,32 @@ func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
 }
 
 // lockJob locks as LockJob does, helped by hints when not nil; busy is
-// lockHints.rescanAfterMiss's.
+// lockHints.rescanAfterMiss's. A job whose row cannot be decoded is charged
+// with the failure (see undecodable) and the next job is locked instead, so
+// that one bad row never blocks its queue.
 func (c *Client) lockJob(ctx context.Context, q *queries, queue string, hints *lockHints, busy bool) (*Job, error) {
-	j, err := c.lockJobOnce(ctx, q, queue, hints, busy)
+	var j *Job
+	var err error
+	for range maxUndecodableInARow {
+		if j, err = c.lockJobOnce(ctx, q, queue, hints, busy); !errors.Is(err, errUndecodable) {
+			break
+		}
+		c.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.Err(err))
+	}
 	if len(c.hooks) > 0 {
 		c.locked(ctx, queue, j, err)
 	}
 	return j, err
 }
+
+// maxUndecodableInARow bounds how many undecodable jobs one lockJob charges
+// before it gives up and returns the error.
+const maxUndecodableInARow = 8
+
+// errUndecodable marks the error of a lock attempt that locked a job whose
+// row could not be decoded (metadata that is not a JSON object of strings,
+// written by hand or by another program) and recorded that as its failure.
+var errUndecodable = errors.New("job row cannot be decoded")
 
 func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hints *lockHints, busy bool) (*Job, error) {
 	if c.err != nil {
@@ -235,15 +260,29 @@ func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hint
 		}
 		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(q.schema, err))
 	}
-	hints.record(j, plan.full)
+	hints.record(j.Priority, lockPos{j.RunAt, j.ID}, plan)
 	j.RunAt = j.RunAt.UTC()
-	if len(metadata) > 0 {
-		if err := json.Unmarshal(metadata, &j.Metadata); err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("gue: lock job %d: metadata: %w", j.ID, err)
+	if err := decodeMetadata(metadata, &j.Metadata); err != nil {
+		// Charged to this job, in its own transaction, like a failed run:
+		// it backs off and the queue goes on.
+		msg := fmt.Sprintf("gue: job %d cannot be decoded: %v", j.ID, err)
+		if ferr := j.Error(context.WithoutCancel(ctx), msg); ferr != nil {
+			return nil, fmt.Errorf("gue: lock job from queue %q: %s; recording it failed: %w", queue, msg, ferr)
 		}
+		return nil, fmt.Errorf("gue: lock job from queue %q: %w: %s", queue, errUndecodable, msg)
 	}
 	return j, nil
+}
+
+// decodeMetadata decodes a row's metadata column (NULL or empty: none).
+func decodeMetadata(raw []byte, m *map[string]string) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, m); err != nil {
+		return fmt.Errorf("metadata %.200s: %w", raw, err)
+	}
+	return nil
 }
 
 // newID returns prefix-<random hex>, used for default client and worker IDs.

@@ -131,6 +131,7 @@ func (c *Client) enqueueBatchPipelined(ctx context.Context, pl adapter.Pipeliner
 // when zero) and Args ([] when empty), and returns the rows to write, in
 // the order of enqueueBatchColumns.
 func batchValues(jobs []*Job, ids string, now time.Time) ([][]any, error) {
+	reserved := make([]int64, len(jobs))
 	for i, j := range jobs {
 		k := strings.IndexByte(ids, ',')
 		if k < 0 {
@@ -140,18 +141,24 @@ func batchValues(jobs []*Job, ids string, now time.Time) ([][]any, error) {
 		if err != nil || (k == len(ids)) != (i == len(jobs)-1) {
 			return nil, fmt.Errorf("gue: enqueue batch: reserve IDs: unexpected reply at job %d", i)
 		}
-		j.ID = id
+		j.ID, reserved[i] = id, id
 		if k < len(ids) {
 			ids = ids[k+1:]
 		}
 	}
 	values := make([][]any, len(jobs))
 	for i, j := range jobs {
+		if j.ID != reserved[i] {
+			// The same *Job twice: one struct cannot hold two IDs, and the
+			// INSERT would fail on the primary key.
+			return nil, fmt.Errorf("gue: enqueue batch: job %d appears twice in the batch (the same *Job); give each job a struct of its own", i)
+		}
 		if len(j.Args) == 0 {
 			j.Args = []byte("[]")
 		}
-		if j.RunAt.IsZero() {
+		if j.givenRunAt().IsZero() {
 			j.RunAt = now
+			j.filledRunAt = now
 		}
 		var metadata any
 		if len(j.Metadata) > 0 {
@@ -167,12 +174,12 @@ func batchValues(jobs []*Job, ids string, now time.Time) ([][]any, error) {
 }
 
 // readyPayloads returns the NOTIFY payloads of the queues that received
-// ready jobs, once each.
+// ready jobs (or jobs due within notifyAhead), once each.
 func (c *Client) readyPayloads(jobs []*Job, now time.Time) []string {
 	seen := map[string]bool{}
 	payloads := []string{}
 	for _, j := range jobs {
-		if seen[j.Queue] || j.RunAt.After(now) {
+		if seen[j.Queue] || j.RunAt.After(now.Add(notifyAhead)) {
 			continue
 		}
 		seen[j.Queue] = true

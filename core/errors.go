@@ -23,6 +23,10 @@ var ErrInvalidArgs = errors.New("job args must be valid JSON")
 // PostgreSQL text (a NUL byte or invalid UTF-8).
 var ErrInvalidType = errors.New("job type and queue must be valid UTF-8 without NUL bytes")
 
+// ErrInvalidRunAt is returned when Job.RunAt is outside the years 1 to 9999,
+// which not every driver can send to PostgreSQL; nothing is written.
+var ErrInvalidRunAt = errors.New("job RunAt must be within the years 1 to 9999")
+
 // ErrNilTx is returned by EnqueueTx and EnqueueBatchTx when the transaction
 // is nil.
 var ErrNilTx = errors.New("transaction must not be nil")

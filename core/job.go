@@ -43,6 +43,10 @@ type Job struct {
 	// context that Hooks put there. Optional; nil when the job has none.
 	Metadata map[string]string
 
+	// filledRunAt is the RunAt that Enqueue filled in for a zero RunAt: the
+	// same struct enqueued again gets a fresh one, not the old time.
+	filledRunAt time.Time
+
 	mu        sync.Mutex
 	ctx       context.Context
 	tx        adapter.Tx
@@ -59,6 +63,8 @@ type Job struct {
 	// pendingDelete defers Delete to Done, which then sends the DELETE with
 	// the COMMIT (adapter.PipelineTx) while Tx is unused.
 	pendingDelete bool
+	// deleted records a Delete, which Error must undo (see Error).
+	deleted bool
 
 	// Set for jobs of a batch (WithPoolBatchSize) only.
 	batch     *batch
@@ -116,6 +122,15 @@ func (j *Job) Tx() adapter.Tx {
 	return j.tx
 }
 
+// givenRunAt is the RunAt the caller asked for: zero when RunAt is still the
+// time a previous Enqueue of this struct filled in.
+func (j *Job) givenRunAt() time.Time {
+	if !j.filledRunAt.IsZero() && j.RunAt.Equal(j.filledRunAt) {
+		return time.Time{}
+	}
+	return j.RunAt
+}
+
 // context returns the context for the job's own statements; callers hold mu.
 func (j *Job) context() context.Context {
 	if j.ctx == nil {
@@ -142,7 +157,7 @@ func (j *Job) Delete(ctx context.Context) error {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
 	if _, ok := j.tx.(adapter.PipelineTx); ok && !j.txUsed {
-		j.pendingDelete = true
+		j.pendingDelete, j.deleted = true, true
 		return nil
 	}
 	stmt := j.deleteStmt()
@@ -150,6 +165,7 @@ func (j *Job) Delete(ctx context.Context) error {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
 	j.asyncSet = stmt == j.q.deleteAsync
+	j.deleted = true
 	return nil
 }
 
@@ -166,7 +182,17 @@ func (j *Job) Done(ctx context.Context) error {
 	}
 	j.finished = true
 	if j.batch != nil { // the batch commits once all its jobs are finished
-		return j.batchFinish(ctx, true)
+		err := j.batchFinish(ctx, true)
+		if err != nil {
+			// Charged to this job: its statement through Tx failed (the
+			// batch goes on) or broke the shared transaction (the batch
+			// fails, and this failure is recorded on a fresh connection).
+			msg := sanitizeText(err.Error())
+			j.batch.addFailed(j.row(), msg, j.backoff(int(j.ErrorCount)+1), err)
+			j.recordFailure(msg)
+			return fmt.Errorf("gue: job %d: %w", j.ID, err)
+		}
+		return nil
 	}
 	if j.pendingDelete {
 		j.pendingDelete = false
@@ -192,11 +218,24 @@ func (j *Job) Done(ctx context.Context) error {
 // Client's Backoff for the new error count. Writes made through Tx are
 // rolled back (to the savepoint Tx took), the rest commits. Calling Done
 // afterwards is not needed and returns nil.
+//
+// Error after Delete (and before Done) undoes the Delete: the whole
+// transaction is rolled back, with every write made through Tx, and the
+// failure is recorded on the job, which stays in the queue.
 func (j *Job) Error(ctx context.Context, msg string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := j.usable(); err != nil {
 		return err
+	}
+	if j.deleted && j.batch == nil {
+		j.finished, j.pendingDelete = true, false
+		msg = sanitizeText(msg)
+		_ = j.tx.Rollback(context.WithoutCancel(ctx))
+		if err := j.failFresh(ctx, msg, max(j.backoff(int(j.ErrorCount)+1), 0)); err != nil {
+			return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
+		}
+		return nil
 	}
 	// A failed flush leaves the transaction aborted, which the fallback
 	// below handles like any other.
@@ -209,10 +248,7 @@ func (j *Job) Error(ctx context.Context, msg string) error {
 	}
 	if j.batch != nil {
 		err := j.batchFinish(ctx, false)
-		r := j.row()
-		r.ErrorCount++
-		r.LastError, r.DelayUS = &msg, delay.Microseconds()
-		j.batch.add(r)
+		j.batch.addFailed(j.row(), msg, delay, err)
 		j.recordFailure(msg)
 		return err
 	}
@@ -318,6 +354,11 @@ func (j *Job) usable() error {
 func (j *Job) rollback(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	return j.rollbackLocked(ctx)
+}
+
+// rollbackLocked is rollback for callers that hold mu.
+func (j *Job) rollbackLocked(ctx context.Context) error {
 	if j.tx == nil || j.finished {
 		return nil
 	}
@@ -331,6 +372,21 @@ func (j *Job) rollback(ctx context.Context) error {
 		return err
 	}
 	return j.tx.Rollback(ctx)
+}
+
+// abandon returns a batch job whose handler is still running to the queue,
+// as rollback does, and reports whether it did: not for a finished job, nor
+// for one whose handler holds the batch's transaction (it may be using the
+// connection at this very moment) or is inside one of the job's methods.
+func (j *Job) abandon(ctx context.Context) bool {
+	if !j.mu.TryLock() {
+		return false
+	}
+	defer j.mu.Unlock()
+	if j.tx == nil || j.finished || j.holdsTx {
+		return false
+	}
+	return j.rollbackLocked(ctx) == nil
 }
 
 // sanitizeText makes s storable as PostgreSQL text, which rejects NUL bytes

@@ -1,6 +1,7 @@
 package gue
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,12 @@ type lockHints struct {
 	// emptyGap is emptyRescanGap for a pool's hints, 0 for a lone worker's
 	// (whose WorkOne then always finds a ready job if there is one).
 	emptyGap time.Duration
+	// gen counts the times a scan from the front moved a position back.
+	// Hinted locks planned in an earlier generation do not move positions:
+	// they were in flight when the position went back, and letting them
+	// push it forward again would leave the jobs just found behind it to
+	// starve (only found by the next scan from the front, one a second).
+	gen uint64
 }
 
 func newLockHints(emptyGap time.Duration) *lockHints {
@@ -85,6 +92,8 @@ type lockPlan struct {
 	prio int16
 	pos  lockPos
 	args lockArgs
+	// gen is the hints' generation the plan was made in (see record).
+	gen uint64
 }
 
 // plan returns how to lock next. It scans from the front when the hints are
@@ -99,21 +108,21 @@ func (h *lockHints) plan() lockPlan {
 	if len(h.pos) == 0 || time.Since(h.lastFull) >= hintRescanEvery {
 		h.lastFull = time.Now()
 		h.slowOnly = false
-		return lockPlan{full: true, args: noHints}
+		return lockPlan{full: true, args: noHints, gen: h.gen}
 	}
 	if len(h.pos) == 1 && !h.slowOnly {
 		for prio, pos := range h.pos {
-			return lockPlan{one: true, prio: prio, pos: pos}
+			return lockPlan{one: true, prio: prio, pos: pos, gen: h.gen}
 		}
 	}
-	return lockPlan{args: h.argsLocked()}
+	return lockPlan{args: h.argsLocked(), gen: h.gen}
 }
 
 // general returns a plan of the general hinted query.
 func (h *lockHints) general() lockPlan {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return lockPlan{args: h.argsLocked()}
+	return lockPlan{args: h.argsLocked(), gen: h.gen}
 }
 
 // rescanAfterMiss reports whether a lock attempt whose hinted query found
@@ -168,7 +177,7 @@ func (h *lockHints) argsLocked() lockArgs {
 		first = false
 		p.WriteString(strconv.Itoa(int(prio)))
 		r.WriteByte('"')
-		r.WriteString(pos.runAt.UTC().Format(time.RFC3339Nano))
+		r.WriteString(pgTimestamp(pos.runAt))
 		r.WriteByte('"')
 		i.WriteString(strconv.FormatInt(pos.id, 10))
 	}
@@ -178,20 +187,40 @@ func (h *lockHints) argsLocked() lockArgs {
 	return lockArgs{p.String(), r.String(), i.String()}
 }
 
-// record notes that j was locked. A job found from the front moves its
-// priority's position wherever it is, back too; a hinted one only forward,
-// as concurrent workers report out of order.
-func (h *lockHints) record(j *Job, full bool) {
+// record notes that a job at pos of priority prio was locked with plan p.
+// A job found from the front moves its priority's position wherever it is,
+// back too (starting a new generation when it moves back); a hinted one only
+// forward, as concurrent workers report out of order, and not at all when
+// it was planned before the latest move back.
+func (h *lockHints) record(prio int16, pos lockPos, p lockPlan) {
 	if h == nil {
 		return
 	}
-	pos := lockPos{j.RunAt, j.ID}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	old, ok := h.pos[j.Priority]
+	old, ok := h.pos[prio]
 	switch {
 	case !ok && len(h.pos) >= maxHints:
-	case !ok, full, pos.after(old):
-		h.pos[j.Priority] = pos
+	case p.full:
+		if ok && old.after(pos) {
+			h.gen++
+		}
+		h.pos[prio] = pos
+	case p.gen != h.gen:
+	case !ok, pos.after(old):
+		h.pos[prio] = pos
 	}
+}
+
+// pgTimestamp formats t as PostgreSQL reads timestamptz input, years before
+// 1 AD included (Go's year 0 is 1 BC), to microseconds: RFC 3339 has no
+// such years, and PostgreSQL rejects "0000-..." outright.
+func pgTimestamp(t time.Time) string {
+	t = t.UTC()
+	year, era := t.Year(), ""
+	if year <= 0 {
+		year, era = 1-year, " BC"
+	}
+	return fmt.Sprintf("%04d-%02d-%02d %02d:%02d:%02d.%06d+00%s",
+		year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1000, era)
 }

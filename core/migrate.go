@@ -106,6 +106,11 @@ func migrationLockKey(schema string) int64 {
 // Migrate creates schema (when missing), the jobs table and its indexes, and
 // applies any later migrations not yet applied there. "" means public.
 //
+// It checks an existing gue_jobs table first and changes nothing when the
+// table is not gue-go's (another gue version's, say): the error names each
+// mismatched column. A recorded version whose objects are gone (the table
+// dropped by hand) is applied again.
+//
 // It is idempotent and safe to call from several processes at once: all work
 // happens in one transaction that first takes a transaction-level advisory
 // lock on the schema, and applied versions are recorded in the
@@ -144,6 +149,14 @@ func Migrate(ctx context.Context, pool adapter.ConnPool, schema string) (err err
 	if err != nil {
 		return err
 	}
+	shape, err := readShape(ctx, tx, q)
+	if err != nil {
+		return err
+	}
+	if err = shape.check(q); err != nil {
+		return err
+	}
+	shape.gone(applied)
 	for _, m := range migrations() {
 		if applied[m.version] {
 			continue
@@ -153,7 +166,7 @@ func Migrate(ctx context.Context, pool adapter.ConnPool, schema string) (err err
 				return fmt.Errorf("gue: migrate %s: version %d (%s): %w", q, m.version, m.name, err)
 			}
 		}
-		if _, err = tx.Exec(ctx, "INSERT INTO "+q+".gue_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+		if _, err = tx.Exec(ctx, "INSERT INTO "+q+".gue_migrations (version, name) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING", m.version, m.name); err != nil {
 			return fmt.Errorf("gue: migrate %s: record version %d: %w", q, m.version, err)
 		}
 	}

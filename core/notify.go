@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gue-go/gue/core/adapter"
 )
@@ -13,11 +14,25 @@ import (
 // every schema; a mismatch costs a spurious wake-up, never a lost job.
 const notifyChannel = "gue_jobs"
 
+// notifyAhead is how far in the future a job's RunAt may be for its enqueue
+// to NOTIFY: clients' clocks run a little ahead of the server's, and a woken
+// worker that finds nothing ready looks again within notifyAhead (instead
+// of a whole poll interval later). It must match the interval in the
+// enqueue statement.
+const notifyAhead = time.Second
+
 // notifyPayload is the payload announcing a ready job in schema's queue.
+// PostgreSQL's limit is 8000 bytes; a longer one is cut at a character
+// boundary (PostgreSQL rejects a cut UTF-8 sequence), which at worst wakes
+// the pool of another long queue name with the same first 7,999 bytes.
 func notifyPayload(schema, queue string) string {
 	p := schema + "\x1f" + queue
-	if len(p) > 7999 { // PostgreSQL's payload limit is 8000 bytes
-		p = p[:7999]
+	if len(p) > 7999 {
+		cut := 7999
+		for cut > 0 && !utf8.RuneStart(p[cut]) {
+			cut--
+		}
+		p = p[:cut]
 	}
 	return p
 }

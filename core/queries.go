@@ -37,12 +37,16 @@ func newQueries(schema string) *queries {
 		schema: schema,
 		// A job ready now is announced to listening pools in the same round
 		// trip (NOTIFY is delivered at commit, and dropped with a rollback).
+		// "Now" is the statement's clock, not the transaction's start: a
+		// RunAt of time.Now() in a transaction that began earlier is ready.
+		// A job due within a second (notifyAhead: a client clock slightly
+		// ahead of the server's) is announced too; see Worker.loop.
 		enqueue: `WITH ins AS (
   INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata)
   VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json)
   RETURNING job_id, run_at
 )
-SELECT job_id, run_at, CASE WHEN run_at <= now() THEN pg_notify('` + notifyChannel + `', $7) END IS NULL FROM ins`,
+SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() + interval '1 second' THEN pg_notify('` + notifyChannel + `', $7) END IS NULL FROM ins`,
 		notify: `SELECT pg_notify('` + notifyChannel + `', $1)`,
 		// A loose index scan: the recursive part steps through the distinct
 		// priorities of the queue and, for each in turn, the lateral part
@@ -96,7 +100,7 @@ FOR UPDATE SKIP LOCKED`,
 DELETE FROM ` + t + ` d USING locked WHERE d.queue = $1 AND d.job_id = locked.job_id
 RETURNING d.job_id, d.queue, d.priority, d.run_at, d.job_type, d.args, d.error_count, d.last_error, d.metadata, d.created_at`,
 		reinsert: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, created_at, updated_at)
-SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now() + x.delay_us * interval '1 microsecond'),
+SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, clock_timestamp() + x.delay_us * interval '1 microsecond'),
        x.job_type, x.args::json, x.error_count, x.last_error, x.metadata, x.created_at, now()
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
      job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz)`,
@@ -104,7 +108,7 @@ FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smalli
 		// text value, which every driver scans the same way. The sequence is
 		// looked up once (OFFSET 0 keeps the planner from folding the lookup
 		// into the per-ID call, which made reserving 7 times slower).
-		reserveIDs: `SELECT string_agg(nextval(s.seq)::text, ','), now()
+		reserveIDs: `SELECT string_agg(nextval(s.seq)::text, ','), clock_timestamp()
 FROM (SELECT pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id')::regclass AS seq OFFSET 0) s, generate_series(1, $1::int)`,
 		insertRows: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata)
 SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json
@@ -124,9 +128,12 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM notified)`,
 		// the DELETE to cost no round trip of its own.
 		deleteAsync: `DELETE FROM ` + t + ` USING (SELECT set_config('synchronous_commit', 'off', true)) s
 WHERE queue = $1 AND job_id = $2`,
+		// The backoff counts from the failure (clock_timestamp), not from
+		// the start of the job's transaction (now()): a job that ran longer
+		// than its backoff would otherwise be retried at once.
 		fail: `UPDATE ` + t + `
 SET error_count = error_count + 1,
-    run_at = now() + $3::bigint * interval '1 microsecond',
+    run_at = clock_timestamp() + $3::bigint * interval '1 microsecond',
     last_error = $4,
     updated_at = now()
 WHERE queue = $1 AND job_id = $2`,

@@ -183,7 +183,8 @@ func (w *Worker) loop(ctx context.Context) {
 	hard := w.hardStopped()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	busy := false // the last attempt worked a job
+	busy := false      // the last attempt worked a job
+	wokenMiss := false // a wake-up found nothing ready: the job may be due within notifyAhead
 	for {
 		if ctx.Err() != nil || hard.Err() != nil {
 			return
@@ -191,7 +192,12 @@ func (w *Worker) loop(ctx context.Context) {
 		if busy = w.workOneOrBatch(ctx, busy); busy {
 			continue
 		}
-		timer.Reset(jitter(w.interval))
+		wait := jitter(w.interval)
+		if wokenMiss {
+			wait = min(wait, notifyAhead)
+			wokenMiss = false
+		}
+		timer.Reset(wait)
 		var woken <-chan struct{}
 		if w.wake != nil {
 			woken = w.wake.C()
@@ -208,6 +214,8 @@ func (w *Worker) loop(ctx context.Context) {
 			}
 			if busy = w.workOneOrBatch(ctx, false); busy {
 				w.wake.Fire() // there may be more: wake another idle worker
+			} else {
+				wokenMiss = true
 			}
 		}
 	}

@@ -129,7 +129,7 @@ func (p *WorkerPool) run(ctx context.Context) {
 func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
 	first := p.workers[0]
 	l, ok := first.c.pool.(adapter.Listener)
-	if !ok || p.noListen {
+	if !p.fits(ok && !p.noListen) || !ok || p.noListen {
 		return func() {}
 	}
 	wake := newWakeup()
@@ -149,4 +149,31 @@ func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
 			w.wake = nil
 		}
 	}
+}
+
+// fits checks, when the Client's pool tells its size (adapter.Sizer), that
+// every worker gets a connection, plus one for LISTEN when listening. It
+// logs the numbers when they do not fit, and reports whether to listen: a
+// listener that would leave a worker without a connection is dropped (the
+// workers poll), since with MaxConns 1 it would hold the only connection
+// and no job would ever run.
+func (p *WorkerPool) fits(listening bool) (listen bool) {
+	first := p.workers[0]
+	s, ok := first.c.pool.(adapter.Sizer)
+	if !ok || s.MaxConns() <= 0 {
+		return listening
+	}
+	size, workers := s.MaxConns(), len(p.workers)
+	need := workers
+	if listening {
+		need++
+	}
+	if size >= need {
+		return listening
+	}
+	first.logger.Error("connection pool too small for this worker pool: each busy worker holds a connection, "+
+		"LISTEN holds one more, and a handler that calls Enqueue (or uses the pool outside j.Tx) borrows another; "+
+		"size the pool to at least 2×workers+1",
+		adapter.F("max-conns", size), adapter.F("workers", workers), adapter.F("listen", false))
+	return false // a listener here would take a worker's connection
 }

@@ -10,6 +10,7 @@ import (
 // Compile-time checks of the ports each type implements.
 var (
 	_ adapter.ConnPool   = NewConnPool(nil)
+	_ adapter.Sizer      = (*connPool)(nil)
 	_ adapter.Tx         = NewTx(nil)
 	_ adapter.Conn       = (*conn)(nil)
 	_ adapter.Row        = row{}
@@ -124,3 +125,6 @@ func (r *rows) Close()                 { _ = r.r.Close() }
 type commandTag int64
 
 func (c commandTag) RowsAffected() int64 { return int64(c) }
+
+// MaxConns implements adapter.Sizer: the pool's configured maximum.
+func (p *connPool) MaxConns() int { return p.db.Stats().MaxOpenConnections }

@@ -10,6 +10,7 @@ import (
 // Compile-time checks of the ports each type implements.
 var (
 	_ adapter.ConnPool   = NewConnPool(nil)
+	_ adapter.Sizer      = (*connPool)(nil)
 	_ adapter.Tx         = NewTx(nil)
 	_ adapter.Conn       = (*conn)(nil)
 	_ adapter.Row        = row{}
@@ -128,3 +129,6 @@ func (r *rows) Close()                 { r.r.Close() }
 type commandTag pgx.CommandTag
 
 func (c commandTag) RowsAffected() int64 { return pgx.CommandTag(c).RowsAffected() }
+
+// MaxConns implements adapter.Sizer: the pool's configured maximum.
+func (p *connPool) MaxConns() int { return p.pool.Stat().MaxConnections }

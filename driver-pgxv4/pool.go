@@ -19,6 +19,7 @@ var (
 	_ adapter.CommandTag = commandTag{}
 
 	// Optional capabilities.
+	_ adapter.Sizer      = (*connPool)(nil)
 	_ adapter.CopyFromer = (*connPool)(nil)
 	_ adapter.CopyFromer = (*txAdapter)(nil)
 )
@@ -136,3 +137,6 @@ func (p *connPool) CopyFrom(ctx context.Context, table, columns []string, rows [
 	n, err := p.pool.CopyFrom(ctx, pgx.Identifier(table), columns, pgx.CopyFromRows(rows))
 	return n, translate(err)
 }
+
+// MaxConns implements adapter.Sizer: the pool's configured maximum.
+func (p *connPool) MaxConns() int { return int(p.pool.Config().MaxConns) }

@@ -35,7 +35,7 @@ for dir in "$@"; do
   # tee's or grep's, and grep "fails" whenever it filters everything out.
   (cd "$dir" && go test -race -count=1 -v -timeout "${GUE_GOTEST_TIMEOUT:-20m}" ./... 2>&1; echo $? >"$rcfile") \
     | tee "$modlog" \
-    | grep -E '^\s*--- (FAIL|SKIP)|^(ok|FAIL|PASS|panic:)|^conformance:|^\s+\S+_test\.go:[0-9]+:|\[no test files\]|\[build failed\]|^#'
+    | grep -E '^\s*--- (FAIL|SKIP)|^(ok|FAIL|PASS|panic:)|^conformance:|^\s+\S+\.go:[0-9]+:|\[no test files\]|\[build failed\]|^#'
   rc=$(cat "$rcfile" 2>/dev/null)
   # Belt and braces: a FAIL line or a panic in the output fails the module
   # even if the exit status was somehow lost.

@@ -58,3 +58,13 @@ type PipelineTx interface {
 	// transaction had failed before), an error is returned too.
 	ExecCommit(ctx context.Context, sql string, args ...any) error
 }
+
+// Sizer is an optional capability of a ConnPool: how many connections it
+// opens at most. A WorkerPool checks at start that its workers and its
+// LISTEN connection fit: one that would not leave every worker a connection
+// polls instead of listening, and the pool logs the numbers.
+type Sizer interface {
+	// MaxConns returns the most connections the pool opens at once; 0
+	// means no limit.
+	MaxConns() int
+}

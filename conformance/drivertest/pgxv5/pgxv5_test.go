@@ -1,9 +1,14 @@
 package pgxv5test
 
 import (
+	"bytes"
 	"context"
+	"log"
 	"os"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gue-go/gue/conformance"
 	gue "github.com/gue-go/gue/core"
@@ -130,4 +135,79 @@ func TestUnwrapJobTx(t *testing.T) {
 	if _, err := ptx.Exec(ctx, `SELECT 1`); err == nil {
 		t.Error("the job's pgx.Tx still runs statements after Done")
 	}
+}
+
+// A pgxpool too small for the pool's workers and its LISTEN connection: the
+// pool says so and polls, and every job runs (with MaxConns 1 the listener
+// used to hold the only connection and no job ran).
+func TestPoolTooSmallStillWorks(t *testing.T) {
+	ctx := context.Background()
+	dsn := conformance.NewDatabase(t, opener(false))
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	small, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(small.Close)
+	pool := pgxv5.NewConnPool(small)
+	if err := gue.Migrate(ctx, pool, ""); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	c := gue.NewClient(pool, gue.WithClientLogger(adapter.NewStdLogger(log.New(&logs, "", 0))))
+	jobs := make([]*gue.Job, 50)
+	for i := range jobs {
+		jobs[i] = &gue.Job{Type: "t"}
+	}
+	if err := c.EnqueueBatch(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	ran := 0
+	all := make(chan struct{})
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if ran++; ran == len(jobs) {
+			close(all)
+		}
+		return nil
+	}}, 4, gue.WithPoolPollInterval(50*time.Millisecond))
+	runCtx, cancel := context.WithCancel(ctx)
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(runCtx) }()
+	select {
+	case <-all:
+	case <-time.After(time.Minute):
+		t.Errorf("%d of %d jobs ran in a minute with MaxConns 1 and 4 workers", ran, len(jobs))
+	}
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); !strings.Contains(out, "connection pool too small") || !strings.Contains(out, "max-conns=1") {
+		t.Errorf("no warning with the numbers about the pool's size; logs:\n%s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
