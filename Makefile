@@ -10,13 +10,14 @@ MODULES = $(shell go list -m -f '{{.Dir}}')
 test:
 	@scripts/gotest.sh $(MODULES)
 
-## lint: gofmt, go vet, core's zero-require rule, the test runner's self-check, drivers' go.mod hygiene
+## lint: gofmt, go vet, core's zero-require rule, the test runner's self-check, drivers' go.mod hygiene and pgx v4/v5 drift
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./...); done
 	@if grep -Eq '^[[:space:]]*require' core/go.mod; then echo "core/go.mod must have no require line"; exit 1; fi
 	@scripts/gotest-selfcheck.sh
 	@scripts/check-driver-modules.sh
+	@scripts/check-driver-drift.sh
 	@echo "lint ok"
 
 ## tidy: go mod tidy in every module, standalone (GOWORK=off), as users build them

@@ -3,10 +3,20 @@ package conformance
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gue-go/gue/core/adapter"
 )
+
+// adapterCases is the suite's Adapter group.
+var adapterCases = []testCase{
+	{"NoRows", testAdapterNoRows},
+	{"TxClosed", testAdapterTxClosed},
+	{"TxOutlivesBeginContext", testAdapterTxOutlivesBeginContext},
+	{"QueryRows", testAdapterQueryRows},
+	{"Acquire", testAdapterAcquire},
+}
 
 // The port contracts of package adapter, checked on the adapter directly.
 
@@ -15,6 +25,18 @@ func testAdapterNoRows(t *testing.T, e *env) {
 	err := e.pool.QueryRow(e.ctx, `SELECT 1::bigint WHERE false`).Scan(&n)
 	if !errors.Is(err, adapter.ErrNoRows) {
 		t.Errorf("Scan of an empty result: %v, want adapter.ErrNoRows", err)
+	}
+	// gue v2 users compare with ==: a bare "no rows" is the sentinel itself.
+	if err != adapter.ErrNoRows { //nolint:errorlint // the point of the check
+		t.Errorf("Scan of an empty result: %#v; want adapter.ErrNoRows itself", err)
+	}
+	tx, err := e.pool.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(e.ctx)
+	if err := tx.QueryRow(e.ctx, `SELECT 1::bigint WHERE false`).Scan(&n); err != adapter.ErrNoRows { //nolint:errorlint
+		t.Errorf("Scan of an empty result in a transaction: %#v; want adapter.ErrNoRows itself", err)
 	}
 }
 
@@ -28,6 +50,8 @@ func testAdapterTxClosed(t *testing.T, e *env) {
 	}
 	if _, err := tx.Exec(e.ctx, `SELECT 1`); !errors.Is(err, adapter.ErrTxClosed) {
 		t.Errorf("Exec after Commit: %v, want adapter.ErrTxClosed", err)
+	} else if msg := err.Error(); strings.Count(msg, "closed")+strings.Count(msg, "done") > 1 {
+		t.Errorf("Exec after Commit says it twice: %q", msg)
 	}
 	if err := tx.Rollback(e.ctx); !errors.Is(err, adapter.ErrTxClosed) {
 		t.Errorf("Rollback after Commit: %v, want adapter.ErrTxClosed", err)

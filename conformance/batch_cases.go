@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,36 +11,14 @@ import (
 	gue "github.com/gue-go/gue/core"
 )
 
-// runPool runs p until the test ends, then stops it and fails the test if
-// Run returned an error.
-func runPool(t *testing.T, p *gue.WorkerPool) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error)
-	go func() { stopped <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Error(err)
-		}
-	})
-}
-
-// runPoolUntil runs p until done is closed (or a minute passes), then stops
-// it and waits for Run to return.
-func runPoolUntil(t *testing.T, p *gue.WorkerPool, done <-chan struct{}) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error)
-	go func() { stopped <- p.Run(ctx) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Error("timed out waiting for the jobs")
-	}
-	cancel()
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
+// batchCases is the suite's Batch group.
+var batchCases = []testCase{
+	{"CompletesEachJobByOutcome", testBatchCompletesEachJobByOutcome},
+	{"ExactlyOnce", testBatchExactlyOnce},
+	{"HardStopReturnsJobs", testBatchHardStopReturnsJobs},
+	{"SwallowedTxErrorChargesJob", testBatchSwallowedTxErrorChargesJob},
+	{"TimeoutInTxChargesJob", testBatchTimeoutInTxChargesJob},
+	{"HardStopAbandonsStuckHandler", testBatchHardStopAbandonsStuckHandler},
 }
 
 func testBatchCompletesEachJobByOutcome(t *testing.T, e *env) {
@@ -167,5 +146,149 @@ func testBatchHardStopReturnsJobs(t *testing.T, e *env) {
 	}
 	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE error_count = 0 AND run_at <= now() AND metadata->>'k' = 'v'`); n != 3 {
 		t.Errorf("%d of 3 jobs back in the queue untouched", n)
+	}
+}
+
+// Batch mode: a job whose statement through Tx fails, but whose handler
+// returns nil, pays alone; the batch's other jobs commit once.
+func testBatchSwallowedTxErrorChargesJob(t *testing.T, e *env) {
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	var mu sync.Mutex
+	runs := map[int64]int{}
+	for i := 0; i < 10; i++ {
+		e.enqueue(c, &gue.Job{Type: "t", Args: []byte(`{"bad": ` + map[bool]string{true: "true", false: "false"}[i == 3] + `}`)})
+	}
+	all := make(chan struct{})
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		if strings.Contains(string(j.Args), "true") {
+			_, _ = j.Tx().Exec(j.Context(), `SELECT 1/0`) // error ignored
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if runs[j.ID]++; len(runs) == 10 {
+			select {
+			case <-all:
+			default:
+				close(all)
+			}
+		}
+		return nil
+	}}, 1, gue.WithPoolBatchSize(10), gue.WithPoolPollInterval(10*time.Millisecond))
+	runPoolUntil(t, p, all)
+	waitFor(t, "the batch's commit", func() bool { return e.jobs() <= 1 })
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE error_count = 1 AND last_error LIKE '%Job.Tx%'`); n != 1 {
+		t.Errorf("%d jobs charged with the failed statement; want the one that ran it", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("job %d ran %d times; want once", id, n)
+		}
+	}
+}
+
+// Batch mode: a job timeout during a statement through Tx cuts the batch's
+// connection; the job that caused it is charged, and the others run again
+// at most once, not without limit.
+func testBatchTimeoutInTxChargesJob(t *testing.T, e *env) {
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	e.exec(`CREATE TABLE done_jobs (job_id bigint)`)
+	var mu sync.Mutex
+	runs := map[int64]int{}
+	var slow int64
+	for i := 0; i < 10; i++ {
+		j := e.enqueue(c, &gue.Job{Type: "t"})
+		if i == 3 {
+			slow = j.ID
+		}
+	}
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		runs[j.ID]++
+		mu.Unlock()
+		if j.ID == slow {
+			_, err := j.Tx().Exec(j.Context(), `SELECT pg_sleep(3)`)
+			return err
+		}
+		_, err := j.Tx().Exec(j.Context(), `INSERT INTO done_jobs VALUES ($1)`, j.ID)
+		return err
+	}}, 1, gue.WithPoolBatchSize(10), gue.WithPoolJobTimeout(500*time.Millisecond),
+		gue.WithPoolPollInterval(10*time.Millisecond))
+	// The other jobs wait for the shared transaction inside their own
+	// timeout, so some drivers time them out too: each must end done or
+	// failed with its failure recorded, not run again and again.
+	settled := func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count >= 1`, slow) == 1 &&
+			e.count(`SELECT count(DISTINCT job_id) FROM done_jobs`)+
+				e.count(`SELECT count(*) FROM gue_jobs WHERE job_id <> $1 AND error_count >= 1`, slow) == 9
+	}
+	done := make(chan struct{})
+	go func() {
+		waitFor(t, "the slow job's failure and every other job done or failed", settled)
+		close(done)
+	}()
+	runPoolUntil(t, p, done)
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id <> $1 AND error_count = 0`, slow); n != 0 {
+		t.Errorf("%d other jobs left with no failure recorded", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range runs {
+		if n > 2 {
+			t.Errorf("job %d ran %d times; want at most twice (once in the batch that broke, once after)", id, n)
+		}
+	}
+}
+
+// Batch mode: a handler that ignores its context does not hold the batch's
+// finished jobs uncommitted, nor Run, after a hard stop: its job goes back
+// to the queue untouched and the others commit.
+func testBatchHardStopAbandonsStuckHandler(t *testing.T, e *env) {
+	c := e.client()
+	stuck := e.enqueue(c, &gue.Job{Type: "stuck"})
+	for i := 0; i < 9; i++ {
+		e.enqueue(c, &gue.Job{Type: "quick"})
+	}
+	release := make(chan struct{})
+	defer close(release)
+	var mu sync.Mutex
+	quick := 0
+	nineDone := make(chan struct{})
+	p := gue.NewWorkerPool(c, gue.WorkMap{
+		"stuck": func(*gue.Job) error { <-release; return nil }, // ignores its context
+		"quick": func(*gue.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if quick++; quick == 9 {
+				close(nineDone)
+			}
+			return nil
+		},
+	}, 1, gue.WithPoolBatchSize(10), gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(time.Hour))
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Run(ctx) }()
+	select {
+	case <-nineDone:
+	case <-time.After(time.Minute):
+		t.Fatal("the nine quick jobs did not run within a minute")
+	}
+	cancel()
+	p.HardStop()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run had not returned a minute after cancel and HardStop")
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_type = 'quick'`); n != 0 {
+		t.Errorf("%d finished jobs not committed", n)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 0`, stuck.ID); n != 1 {
+		t.Error("the stuck job is not back in the queue untouched")
 	}
 }

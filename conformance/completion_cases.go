@@ -7,6 +7,12 @@ import (
 	gue "github.com/gue-go/gue/core"
 )
 
+// completionCases is the suite's Completion group.
+var completionCases = []testCase{
+	{"AsyncCompletionOnlyWithoutTxWrites", testAsyncCompletionOnlyWithoutTxWrites},
+	{"AsyncCompletionCanBeTurnedOff", testAsyncCompletionCanBeTurnedOff},
+}
+
 // commitModes records, by a trigger deferred to commit time, the
 // synchronous_commit setting each job's deleting transaction commits with.
 func commitModes(t *testing.T, e *env) func() []string {

@@ -7,8 +7,14 @@ import (
 	"time"
 
 	gue "github.com/gue-go/gue/core"
-	"github.com/gue-go/gue/core/adapter"
 )
+
+// enqueueBatchCases is the suite's EnqueueBatch group.
+var enqueueBatchCases = []testCase{
+	{"EnqueueBatch", testEnqueueBatch},
+	{"AllOrNothing", testEnqueueBatchAllOrNothing},
+	{"Large", testEnqueueBatchLarge},
+}
 
 func testEnqueueBatch(t *testing.T, e *env) {
 	c := e.client()
@@ -89,23 +95,5 @@ func testEnqueueBatchAllOrNothing(t *testing.T, e *env) {
 	}
 	if n := e.jobs(); n != 0 {
 		t.Errorf("%d jobs stored, want 0", n)
-	}
-}
-
-// Optional capability: adapter.CopyFromer, skipped where not implemented.
-func testCapabilityCopyFrom(t *testing.T, e *env) {
-	cf, ok := e.pool.(adapter.CopyFromer)
-	if !ok {
-		t.Skip("the adapter does not implement adapter.CopyFromer; EnqueueBatch uses INSERT")
-	}
-	e.exec(`CREATE TABLE copied (id bigint, name text, at timestamptz, doc json, note text)`)
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	n, err := cf.CopyFrom(e.ctx, []string{"public", "copied"}, []string{"id", "name", "at", "doc", "note"},
-		[][]any{{int64(1), "one", now, `{"a":1}`, nil}, {int64(2), "two", now, `[]`, "x"}})
-	if err != nil || n != 2 {
-		t.Fatalf("CopyFrom = %d, %v; want 2", n, err)
-	}
-	if got := e.count(`SELECT count(*) FROM copied WHERE at = $1 AND (note IS NULL) = (id = 1) AND doc::text IN ('{"a":1}', '[]')`, now); got != 2 {
-		t.Errorf("%d rows copied faithfully, want 2", got)
 	}
 }

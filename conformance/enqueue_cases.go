@@ -3,11 +3,26 @@ package conformance
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	gue "github.com/gue-go/gue/core"
 )
+
+// enqueueCases is the suite's Enqueue group.
+var enqueueCases = []testCase{
+	{"Defaults", testEnqueueDefaults},
+	{"KeepsArgsAndFields", testEnqueueKeepsArgsAndFields},
+	{"MissingType", testEnqueueMissingType},
+	{"BadInput", testEnqueueBadInput},
+	{"CancelledContext", testEnqueueCancelledContext},
+	{"TxCommit", testEnqueueTxCommit},
+	{"TxRollback", testEnqueueTxRollback},
+	{"RunAtOutOfRange", testRunAtOutOfRange},
+	{"LongQueueName", testLongQueueName},
+	{"SameStructTwice", testEnqueueSameStructTwice},
+}
 
 func testEnqueueDefaults(t *testing.T, e *env) {
 	c := e.client()
@@ -155,5 +170,65 @@ func testEnqueueTxRollback(t *testing.T, e *env) {
 	}
 	if n := e.jobs(); n != 0 {
 		t.Errorf("%d jobs after rollback, want 0", n)
+	}
+}
+
+// A RunAt outside the years 1 to 9999 (Go's year 0 is 1 BC) is refused at
+// enqueue, single or batch, and nothing is written: some drivers send it as
+// text PostgreSQL rejects, and once stored it broke the hinted lock query.
+func testRunAtOutOfRange(t *testing.T, e *env) {
+	c := e.client()
+	for _, at := range []time.Time{time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if err := c.Enqueue(e.ctx, &gue.Job{Type: "t", RunAt: at}); !errors.Is(err, gue.ErrInvalidRunAt) {
+			t.Errorf("Enqueue with RunAt %v = %v; want ErrInvalidRunAt", at, err)
+		}
+		if err := c.EnqueueBatch(e.ctx, []*gue.Job{{Type: "t"}, {Type: "t", RunAt: at}}); !errors.Is(err, gue.ErrInvalidRunAt) {
+			t.Errorf("EnqueueBatch with RunAt %v = %v; want ErrInvalidRunAt", at, err)
+		}
+	}
+	if n := e.jobs(); n != 0 {
+		t.Errorf("%d jobs written", n)
+	}
+}
+
+// A queue name longer than a NOTIFY payload, in multi-byte characters.
+func testLongQueueName(t *testing.T, e *env) {
+	c := e.client()
+	queue := "x" + strings.Repeat("é", 4000)
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+	if err := c.EnqueueBatch(e.ctx, []*gue.Job{{Type: "t", Queue: queue}}); err != nil {
+		t.Fatalf("EnqueueBatch to a 8001-byte queue name: %v", err)
+	}
+	got := e.lock(c, queue)
+	if got == nil || got.ID != j.ID {
+		t.Fatalf("LockJob(long queue) = %v; want job %d", got, j.ID)
+	}
+	e.done(got)
+}
+
+// The same *Job twice in one EnqueueBatch is refused clearly, and nothing
+// is written; a struct enqueued again gets a fresh RunAt.
+func testEnqueueSameStructTwice(t *testing.T, e *env) {
+	c := e.client()
+	j := &gue.Job{Type: "t"}
+	err := c.EnqueueBatch(e.ctx, []*gue.Job{j, {Type: "t"}, j})
+	if err == nil || !strings.Contains(err.Error(), "same *Job") || strings.Contains(err.Error(), "pkey") {
+		t.Errorf("EnqueueBatch with one *Job twice = %v; want a clear error naming the repeated *Job", err)
+	}
+	if n := e.jobs(); n != 0 {
+		t.Errorf("%d jobs written by a refused batch", n)
+	}
+	k := &gue.Job{Type: "t"}
+	e.enqueue(c, k)
+	first := k.RunAt
+	e.enqueue(c, k)
+	if !k.RunAt.After(first) {
+		t.Errorf("enqueued again, the struct kept its old RunAt %v (now %v); want a fresh one", first, k.RunAt)
+	}
+	given := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	k.RunAt = given
+	e.enqueue(c, k)
+	if !k.RunAt.Equal(given) {
+		t.Errorf("a RunAt set by the caller changed to %v", k.RunAt)
 	}
 }

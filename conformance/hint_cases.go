@@ -3,12 +3,21 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	gue "github.com/gue-go/gue/core"
 	"github.com/gue-go/gue/core/adapter"
 )
+
+// lockHintsCases is the suite's LockHints group.
+var lockHintsCases = []testCase{
+	{"FindJobsBehindThem", testLockHintsFindJobsBehindThem},
+	{"KeepPriorityOrder", testLockHintsKeepPriorityOrder},
+	{"WakeFindsJobBehindThem", testLockHintsWakeFindsJobBehindThem},
+	{"LateJobsAreNotStarved", testLateJobsAreNotStarvedByHints},
+}
 
 // A Worker remembers where its last job was and seeks past it (lock hints).
 // These cases check that what the hints skip is still found, in order.
@@ -22,11 +31,6 @@ func orderWorker(c *gue.Client) (*gue.Worker, func() []string) {
 		return nil
 	}})
 	return w, func() []string { return got }
-}
-
-func (e *env) enqueueArgs(c *gue.Client, name string, prio int16, runAt time.Time) {
-	e.t.Helper()
-	e.enqueue(c, &gue.Job{Type: "t", Priority: prio, RunAt: runAt, Args: []byte(`"` + name + `"`)})
 }
 
 // workAll works jobs one at a time until none is ready and returns how many.
@@ -98,9 +102,7 @@ func testLockHintsKeepPriorityOrder(t *testing.T, e *env) {
 // past) works it at once, even right after its workers found the queue
 // empty; the poll interval here is an hour.
 func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env) {
-	if _, ok := e.pool.(adapter.Listener); !ok {
-		t.Skip("the adapter does not implement adapter.Listener; worker pools poll")
-	}
+	need[adapter.Listener](t, e, capListen)
 	// Empty lock attempts are reported, so that the second job goes in right
 	// after the pool looked again and found nothing.
 	empty := make(chan struct{}, 64)
@@ -134,4 +136,70 @@ func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env) {
 	<-empty // a worker looked again after it and found nothing
 	e.enqueueArgs(c, "an-hour-ago", 0, time.Now().Add(-time.Hour))
 	waitPicked("an-hour-ago")
+}
+
+// Jobs that land behind the lock hints (a RunAt in the past) are worked in
+// order, promptly, not one a second while a backlog runs ahead of them.
+func testLateJobsAreNotStarvedByHints(t *testing.T, e *env) {
+	c := e.client()
+	backlog := make([]*gue.Job, 20_000)
+	for i := range backlog {
+		backlog[i] = &gue.Job{Type: "t"}
+	}
+	if err := c.EnqueueBatch(e.ctx, backlog); err != nil {
+		t.Fatal(err)
+	}
+	const late = 200
+	var (
+		mu       sync.Mutex
+		order    []bool // true: a late job
+		lateRuns int
+		started  = make(chan struct{})
+		all      = make(chan struct{})
+	)
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		defer mu.Unlock()
+		isLate := string(j.Args) == `"late"`
+		order = append(order, isLate)
+		if len(order) == 2000 {
+			close(started)
+		}
+		if isLate {
+			if lateRuns++; lateRuns == late {
+				close(all)
+			}
+		}
+		return nil
+	}}, 4, gue.WithPoolPollInterval(10*time.Millisecond))
+	go func() {
+		<-started
+		jobs := make([]*gue.Job, late)
+		for i := range jobs {
+			jobs[i] = &gue.Job{Type: "t", Args: []byte(`"late"`), RunAt: time.Now().Add(-time.Hour)}
+		}
+		if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+			t.Error(err)
+		}
+	}()
+	runPoolUntil(t, p, all)
+	mu.Lock()
+	defer mu.Unlock()
+	first, last := -1, -1
+	for i, l := range order {
+		if l {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		t.Fatal("no late job ran")
+	}
+	// In order, the late jobs come first: once found, they run together,
+	// not one per full scan with the backlog in between.
+	if between := last - first + 1 - late; between > 100 {
+		t.Errorf("%d backlog jobs ran between the first and the last of %d late jobs; want them together", between, late)
+	}
 }

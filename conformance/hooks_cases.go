@@ -14,6 +14,14 @@ import (
 	"github.com/gue-go/gue/core/adapter"
 )
 
+// hooksCases is the suite's Hooks group.
+var hooksCases = []testCase{
+	{"MetadataRoundTrip", testMetadataRoundTrip},
+	{"MigrateAddsMetadataToOldTable", testMigrateAddsMetadataToOldTable},
+	{"SeeEveryStage", testHooksSeeEveryStage},
+	{"ClientLoggerServesWorkers", testClientLoggerServesWorkers},
+}
+
 func testMetadataRoundTrip(t *testing.T, e *env) {
 	c := e.client()
 	meta := map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "ü": `"quoted"`}

@@ -2,11 +2,31 @@ package conformance
 
 import (
 	"database/sql"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	gue "github.com/gue-go/gue/core"
 )
+
+// lockCases is the suite's Lock group.
+var lockCases = []testCase{
+	{"JobEmptyQueue", testLockJobEmptyQueue},
+	{"JobReturnsEveryField", testLockJobReturnsEveryField},
+	{"JobSkipsLocked", testLockJobSkipsLocked},
+	{"QueuesAreIsolated", testQueuesAreIsolated},
+	{"HostileQueueNames", testHostileQueueNames},
+	{"PriorityOrder", testPriorityOrder},
+	{"DelayedJobWaitsForRunAt", testDelayedJobWaitsForRunAt},
+	{"ErrorRecordsAndReschedules", testErrorRecordsAndReschedules},
+	{"ErrorRollsBackHandlerWrites", testErrorRollsBackHandlerWrites},
+	{"DeleteAndDoneRemoveJob", testDeleteAndDoneRemoveJob},
+	{"DoneWithoutDeleteKeepsJob", testDoneWithoutDeleteKeepsJob},
+	{"UndecodableRowChargedToJob", testUndecodableRowChargedToJob},
+	{"ErrorAfterDeleteRestoresJob", testErrorAfterDeleteRestoresJob},
+	{"TxNilAfterDoneOrError", testTxNilAfterDoneOrError},
+}
 
 func testLockJobEmptyQueue(t *testing.T, e *env) {
 	c := e.client()
@@ -247,4 +267,87 @@ func testDoneWithoutDeleteKeepsJob(t *testing.T, e *env) {
 		t.Fatalf("after Done without Delete, LockJob = %+v, want job %d unchanged", again, want.ID)
 	}
 	e.done(again)
+}
+
+// A row whose metadata cannot be decoded is charged to that job (its error
+// recorded, retried later) and never stops the others, in both modes.
+func testUndecodableRowChargedToJob(t *testing.T, e *env) {
+	for _, batch := range []int{0, 5} {
+		queue := "poison" + strings.Repeat("-batch", min(batch, 1))
+		c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+		bad := e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+		e.exec(`UPDATE gue_jobs SET metadata = '{"traceparent": 1}' WHERE queue = $1 AND job_id = $2`, queue, bad.ID)
+		for i := 0; i < 5; i++ {
+			e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+		}
+		var mu sync.Mutex
+		runs := 0
+		all := make(chan struct{})
+		p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if runs++; runs == 5 {
+				close(all)
+			}
+			return nil
+		}}, 2, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(10*time.Millisecond))
+		runPoolUntil(t, p, all)
+		if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue); n != 1 {
+			t.Errorf("batch size %d: %d jobs left; want only the undecodable one", batch, n)
+		}
+		if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1 AND job_id = $2 AND error_count = 1
+			AND last_error LIKE '%decode%' AND run_at > now() + interval '50 minutes' AND metadata::jsonb = '{"traceparent": 1}'::jsonb`, queue, bad.ID); n != 1 {
+			t.Errorf("batch size %d: the undecodable job's failure is not recorded on it (or its metadata changed)", batch)
+		}
+	}
+}
+
+// Error after Delete restores the job, rolls back the writes made through
+// Tx, and records the failure.
+func testErrorAfterDeleteRestoresJob(t *testing.T, e *env) {
+	e.exec(`CREATE TABLE written (v int)`)
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	j := e.enqueue(c, &gue.Job{Type: "t"})
+	got := e.lock(c, "")
+	if _, err := got.Tx().Exec(e.ctx, `INSERT INTO written VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := got.Delete(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := got.Error(e.ctx, "changed my mind"); err != nil {
+		t.Fatalf("Error after Delete: %v", err)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 1 AND last_error = 'changed my mind'`, j.ID); n != 1 {
+		t.Error("Error after Delete lost the job or its failure")
+	}
+	if n := e.count(`SELECT count(*) FROM written`); n != 0 {
+		t.Errorf("%d writes through Tx committed by Error after Delete; want them rolled back", n)
+	}
+}
+
+// As in gue v2, Tx returns nil once Done or Error has ended the job's
+// transaction, so j.Tx() == nil tells a finished job.
+func testTxNilAfterDoneOrError(t *testing.T, e *env) {
+	c := e.client()
+	e.enqueue(c, &gue.Job{Type: "t"})
+	e.enqueue(c, &gue.Job{Type: "t"})
+	done := e.lock(c, "")
+	if done.Tx() == nil {
+		t.Fatal("Tx() of a locked job is nil")
+	}
+	e.done(done)
+	if tx := done.Tx(); tx != nil {
+		t.Errorf("Tx() after Done = %v; want nil", tx)
+	}
+	failed := e.lock(c, "")
+	if err := failed.Error(e.ctx, "boom"); err != nil {
+		t.Fatal(err)
+	}
+	if tx := failed.Tx(); tx != nil {
+		t.Errorf("Tx() after Error = %v; want nil", tx)
+	}
+	if (&gue.Job{Type: "t"}).Tx() != nil {
+		t.Error("Tx() of a job that was never locked is not nil")
+	}
 }

@@ -9,6 +9,16 @@ import (
 	gue "github.com/gue-go/gue/core"
 )
 
+// schemaCases is the suite's Schema group.
+var schemaCases = []testCase{
+	{"CustomSchema", testCustomSchema},
+	{"MigrateIdempotentAndConcurrent", testMigrateIdempotentAndConcurrent},
+	{"NotMigrated", testNotMigrated},
+	{"MigrateRefusesForeignTable", testMigrateRefusesForeignTable},
+	{"MigrateRecreatesDroppedTable", testMigrateRecreatesDroppedTable},
+	{"MigrateAdoptsGueV2Table", testMigrateAdoptsGueV2Table},
+}
+
 func testCustomSchema(t *testing.T, e *env) {
 	schema := `Tenant "7"; DROP SCHEMA public; -- ü`
 	if err := gue.Migrate(e.ctx, e.pool, schema); err != nil {
@@ -128,5 +138,32 @@ func testMigrateRecreatesDroppedTable(t *testing.T, e *env) {
 	}
 	if n := e.count(`SELECT count(*) FROM pg_class WHERE relname = 'gue_jobs_lock_idx' AND relnamespace = 'dropped'::regnamespace`); n != 1 {
 		t.Error("the lock index was not recreated")
+	}
+}
+
+// A table made by gue v2's schema.sql (same columns, no defaults, primary
+// key job_id) is adopted in place: its jobs and new ones are worked.
+func testMigrateAdoptsGueV2Table(t *testing.T, e *env) {
+	e.exec(`CREATE SCHEMA gue_v2`)
+	e.exec(`CREATE TABLE gue_v2.gue_jobs (
+		job_id bigserial NOT NULL PRIMARY KEY, priority smallint NOT NULL, run_at timestamptz NOT NULL,
+		job_type text NOT NULL, args json NOT NULL, error_count integer NOT NULL DEFAULT 0,
+		last_error text, queue text NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`)
+	e.exec(`INSERT INTO gue_v2.gue_jobs (priority, run_at, job_type, args, queue, created_at, updated_at)
+		VALUES (0, now(), 't', '{"from":"v2"}', '', now(), now())`)
+	if err := gue.Migrate(e.ctx, e.pool, "gue_v2"); err != nil {
+		t.Fatalf("Migrate over gue v2's table: %v", err)
+	}
+	c := e.client(gue.WithClientSchema("gue_v2"))
+	e.enqueue(c, &gue.Job{Type: "t"})
+	if err := c.EnqueueBatch(e.ctx, []*gue.Job{{Type: "t"}}); err != nil {
+		t.Fatalf("EnqueueBatch into the adopted table: %v", err)
+	}
+	for i := 0; i < 3; i++ {
+		j := e.lock(c, "")
+		if j == nil {
+			t.Fatalf("job %d of 3 not found in the adopted table", i+1)
+		}
+		e.done(j)
 	}
 }

@@ -10,6 +10,14 @@ import (
 	gue "github.com/gue-go/gue/core"
 )
 
+// timeoutCases is the suite's Timeout group.
+var timeoutCases = []testCase{
+	{"HardStopMethodReturnsJob", testHardStopMethodReturnsJob},
+	{"JobTimeoutRecordsError", testJobTimeoutRecordsError},
+	{"IdleInTransactionTimeout", testIdleInTransactionTimeout},
+	{"PoolJobTimeout", testPoolJobTimeout},
+}
+
 func testJobTimeoutRecordsError(t *testing.T, e *env) {
 	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
 	var cause error
@@ -96,5 +104,29 @@ func testIdleInTransactionTimeout(t *testing.T, e *env) {
 	// short timeout; what must hold is that the worker goes on until done.
 	if attempts < 2 || e.jobs() != 0 {
 		t.Errorf("attempts %d, jobs left %d; want the job retried until done", attempts, e.jobs())
+	}
+}
+
+// WithPoolJobTimeout gives each job of a pool its timeout.
+func testPoolJobTimeout(t *testing.T, e *env) {
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+	e.enqueue(c, &gue.Job{Type: "t"})
+	causes := make(chan error, 1)
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		<-j.Context().Done()
+		causes <- context.Cause(j.Context())
+		return j.Context().Err()
+	}}, 1, gue.WithPoolJobTimeout(100*time.Millisecond), gue.WithPoolPollInterval(10*time.Millisecond))
+	done := make(chan struct{})
+	go func() {
+		waitFor(t, "the timeout's failure", func() bool { n, _ := e.lastError(); return n == 1 })
+		close(done)
+	}()
+	runPoolUntil(t, p, done)
+	if cause := <-causes; !errors.Is(cause, gue.ErrJobTimeout) {
+		t.Errorf("job context cause = %v; want ErrJobTimeout", cause)
+	}
+	if _, msg := e.lastError(); !strings.HasPrefix(msg, gue.ErrJobTimeout.Error()) {
+		t.Errorf("last_error %q; want a timeout message", msg)
 	}
 }

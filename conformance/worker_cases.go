@@ -13,18 +13,20 @@ import (
 	"github.com/gue-go/gue/core/adapter"
 )
 
-// lastError returns error_count and last_error of the only job in public.gue_jobs.
-func (e *env) lastError() (int64, string) {
-	e.t.Helper()
-	var n int64
-	var msg *string
-	if err := e.pool.QueryRow(e.ctx, `SELECT error_count, last_error FROM gue_jobs`).Scan(&n, &msg); err != nil {
-		e.t.Fatalf("read job error: %v", err)
-	}
-	if msg == nil {
-		return n, ""
-	}
-	return n, *msg
+// workerCases is the suite's Worker group.
+var workerCases = []testCase{
+	{"DeletesDoneJob", testWorkerDeletesDoneJob},
+	{"RecordsHandlerError", testWorkerRecordsHandlerError},
+	{"RecordsPanic", testWorkerRecordsPanic},
+	{"RecordsUnknownType", testWorkerRecordsUnknownType},
+	{"RecoversAbortedTx", testWorkerRecoversAbortedTx},
+	{"CommitsHandlerWrites", testWorkerCommitsHandlerWrites},
+	{"PoolStartTwice", testWorkerPoolStartTwice},
+	{"GracefulShutdownFinishesJob", testGracefulShutdownFinishesJob},
+	{"HardStopReturnsJob", testHardStopReturnsJob},
+	{"ClosedPool", testClosedPool},
+	{"ConcurrentWorkersExactlyOnce", testConcurrentWorkersExactlyOnce},
+	{"BackoffCountsFromFailure", testBackoffCountsFromFailure},
 }
 
 func testWorkerDeletesDoneJob(t *testing.T, e *env) {
@@ -212,7 +214,8 @@ func testClosedPool(t *testing.T, e *env) {
 	}
 }
 
-func testConcurrentWorkersExactlyOnce(t *testing.T, e *env, workers, jobs int) {
+func testConcurrentWorkersExactlyOnce(t *testing.T, e *env) {
+	workers, jobs := e.cfg.workers, e.cfg.jobs
 	e.exec(`CREATE TABLE results (job_id bigint NOT NULL)`)
 	c := e.client()
 	for i := 0; i < jobs; i++ {
@@ -262,5 +265,36 @@ func testConcurrentWorkersExactlyOnce(t *testing.T, e *env, workers, jobs int) {
 	}
 	if n := e.jobs(); n != 0 {
 		t.Errorf("%d jobs left, want 0", n)
+	}
+}
+
+// A failed job's backoff counts from its failure, not from when it was
+// locked: a job that ran longer than its backoff is not retried at once.
+func testBackoffCountsFromFailure(t *testing.T, e *env) {
+	e.exec(`CREATE TABLE failed_at (job_id bigint, at timestamptz)`)
+	for _, batch := range []int{0, 2} {
+		c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)))
+		queue := "backoff" + strings.Repeat("-batch", min(batch, 1))
+		j := e.enqueue(c, &gue.Job{Type: "slow", Queue: queue})
+		failing := func(j *gue.Job) error {
+			// The handler runs 300 ms past its lock, then notes the time.
+			_, _ = e.pool.Exec(e.ctx, `SELECT pg_sleep(0.3)`)
+			_, _ = e.pool.Exec(e.ctx, `INSERT INTO failed_at VALUES ($1, clock_timestamp())`, j.ID)
+			return errors.New("slow failure")
+		}
+		p := gue.NewWorkerPool(c, gue.WorkMap{"slow": failing}, 1, gue.WithPoolQueue(queue),
+			gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(10*time.Millisecond))
+		done := make(chan struct{})
+		go func() {
+			waitFor(t, "the failure", func() bool {
+				return e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 1`, j.ID) == 1
+			})
+			close(done)
+		}()
+		runPoolUntil(t, p, done)
+		if n := e.count(`SELECT count(*) FROM gue_jobs g JOIN failed_at f USING (job_id)
+			WHERE g.job_id = $1 AND g.run_at >= f.at + interval '1 hour'`, j.ID); n != 1 {
+			t.Errorf("batch size %d: run_at is not at least an hour after the failure (counted from the lock instead)", batch)
+		}
 	}
 }

@@ -72,90 +72,24 @@ func (b *batch) addFailed(r reinsertRow, msg string, delay time.Duration, finish
 	b.reinsert = append(b.reinsert, r)
 }
 
-// row returns the job as it was locked, for reinsertion.
-func (j *Job) row() reinsertRow {
-	r := reinsertRow{JobID: j.ID, Queue: j.Queue, Priority: j.Priority, JobType: j.Type,
-		Args: string(j.Args), ErrorCount: j.ErrorCount, CreatedAt: j.createdAt}
-	if j.Metadata != nil {
-		r.Metadata, _ = json.Marshal(j.Metadata) // a map of strings always marshals
-	}
-	if j.LastError.Valid {
-		msg := j.LastError.String
-		r.LastError = &msg
-	}
-	return r
-}
-
-// batchTx is Tx for a job of a batch: it waits for the shared transaction
-// and takes a savepoint of the job's own. Callers hold j.mu.
-func (j *Job) batchTx() adapter.Tx {
-	if !j.holdsTx {
-		j.batch.txMu.Lock()
-		j.holdsTx = true
-		if _, err := j.tx.Exec(j.context(), "SAVEPOINT "+savepointName); err == nil {
-			j.savepoint = true
-		}
-	}
-	return j.tx
-}
-
-// batchFinish ends the job's use of the shared transaction: its savepoint is
-// released (keep is true) or rolled back, and the transaction handed on.
-// Callers hold j.mu.
-//
-// A savepoint that cannot be released because a statement of the job's
-// failed (the handler ignored the error and returned nil) is rolled back
-// instead, which heals the shared transaction: the job alone pays, with an
-// error wrapping errTxFailed, and the rest of the batch commits.
-func (j *Job) batchFinish(ctx context.Context, keep bool) error {
-	var err error
-	if j.savepoint {
-		if keep {
-			if _, err = j.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName); err != nil {
-				cause := err
-				if _, err = j.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err == nil {
-					_, err = j.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName)
-				}
-				if err == nil {
-					err = fmt.Errorf("%w: %w", errTxFailed, cause)
-				}
-			}
-		} else {
-			if _, err = j.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err == nil {
-				_, err = j.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName)
-			}
-		}
-		j.savepoint = false
-	}
-	if j.holdsTx {
-		j.holdsTx = false
-		j.batch.txMu.Unlock()
-	}
-	return err
-}
-
-// errTxFailed is the failure charged to a job of a batch whose statements
-// through Job.Tx failed although its WorkFunc returned nil.
-var errTxFailed = errors.New("a statement through Job.Tx failed; the job's writes were rolled back")
-
 // recordFailures records the failures of a batch whose commit failed, each
 // on a fresh connection: the rollback brought the jobs back, and without a
 // recorded failure the job that broke the shared transaction (a job timeout
 // that cut its connection, say) would take the whole batch down again at
 // once, forever. The batch's other jobs run again, once.
-func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, q *queries) {
+func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, stmts *queries) {
 	for _, r := range b.reinsert {
 		if r.LastError == nil || r.collateral {
 			continue // returned by a hard stop (the rollback did it), or failed because another job broke the batch
 		}
-		_, _ = pool.Exec(ctx, q.fail, r.Queue, r.JobID, r.DelayUS, *r.LastError)
+		_, _ = pool.Exec(ctx, stmts.fail, r.Queue, r.JobID, r.DelayUS, *r.LastError)
 	}
 }
 
 // lockBatch locks (and deletes, uncommitted) up to n ready jobs of queue in
 // a new transaction. It returns nil when none is ready. Jobs that cannot be
 // decoded are not returned but queued on the batch for reinsertion, failed.
-func (c *Client) lockBatch(ctx context.Context, q *queries, queue string, n int) (*batch, []*Job, error) {
+func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n int) (*batch, []*Job, error) {
 	if c.err != nil {
 		return nil, nil, c.err
 	}
@@ -167,31 +101,32 @@ func (c *Client) lockBatch(ctx context.Context, q *queries, queue string, n int)
 		return nil, nil, fmt.Errorf("gue: lock jobs: begin: %w", err)
 	}
 	b := &batch{tx: tx}
-	jobs, err := c.scanBatch(ctx, b, q, queue, n)
+	jobs, err := c.scanBatch(ctx, b, stmts, queue, n)
 	// A batch of undecodable jobs only has failures to record: it is
 	// returned (with no job to run) so that they are committed.
 	if err != nil || (len(jobs) == 0 && len(b.reinsert) == 0) {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		if err != nil {
-			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(q.schema, err))
+			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(stmts.schema, err))
 		}
 		return nil, nil, nil
 	}
 	return b, jobs, nil
 }
 
-func (c *Client) scanBatch(ctx context.Context, b *batch, q *queries, queue string, n int) ([]*Job, error) {
-	rows, err := b.tx.Query(ctx, q.lockBatch, queue, n)
+func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue string, n int) ([]*Job, error) {
+	rows, err := b.tx.Query(ctx, stmts.lockBatch, queue, n)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var jobs []*Job
 	for rows.Next() {
-		j := &Job{tx: b.tx, pool: c.pool, q: q, backoff: c.backoff, batch: b}
+		m := &batchMember{held: held{tx: b.tx, pool: c.pool, stmts: stmts, backoff: c.backoff}, b: b}
+		j := &Job{end: m}
 		var metadata []byte
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount,
-			&j.LastError, &metadata, &j.createdAt); err != nil {
+			&j.LastError, &metadata, &m.createdAt); err != nil {
 			return nil, err
 		}
 		j.RunAt = j.RunAt.UTC()
@@ -199,7 +134,7 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, q *queries, queue stri
 			// Charged to this job alone: it goes back failed, as stored,
 			// and the rest of the batch runs.
 			msg := sanitizeText(fmt.Sprintf("gue: job %d cannot be decoded: %v", j.ID, err))
-			r := j.row()
+			r := m.reinsertRow(j)
 			r.Metadata = json.RawMessage(metadata)
 			b.addFailed(r, msg, c.backoff(int(j.ErrorCount)+1), nil)
 			c.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.F("job-id", j.ID), adapter.Err(err))
@@ -211,14 +146,14 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, q *queries, queue stri
 }
 
 // finish inserts the failed and returned jobs back and commits the batch.
-func (b *batch) finish(ctx context.Context, q *queries) error {
+func (b *batch) finish(ctx context.Context, stmts *queries) error {
 	if len(b.reinsert) > 0 {
 		rows, err := json.Marshal(b.reinsert)
 		if err != nil {
 			_ = b.tx.Rollback(ctx)
 			return err
 		}
-		if _, err := b.tx.Exec(ctx, q.reinsert, string(rows)); err != nil {
+		if _, err := b.tx.Exec(ctx, stmts.reinsert, string(rows)); err != nil {
 			_ = b.tx.Rollback(ctx)
 			return fmt.Errorf("reinsert %d failed jobs: %w", len(b.reinsert), err)
 		}
@@ -255,7 +190,7 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 	case <-timer.C:
 	}
 	for _, j := range jobs {
-		if j.abandon(context.WithoutCancel(ctx)) {
+		if abandon(context.WithoutCancel(ctx), j) {
 			w.logger.Error("job's handler ignored the hard stop; job returned to the queue and its handler left running",
 				adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
 		}
@@ -278,13 +213,13 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 // workBatch locks up to n jobs in one transaction, works them concurrently
 // and commits. It reports whether any job was found.
 func (w *Worker) workBatch(ctx context.Context, n int) bool {
-	b, jobs, err := w.c.lockBatch(ctx, w.q, w.queue, n)
+	b, jobs, err := w.c.lockBatch(ctx, w.stmts, w.queue, n)
 	if len(w.c.hooks) > 0 {
 		if len(jobs) == 0 {
-			w.c.locked(ctx, w.queue, nil, err)
+			w.c.runLockedHooks(ctx, w.queue, nil, err)
 		}
 		for _, j := range jobs {
-			w.c.locked(ctx, w.queue, j, nil)
+			w.c.runLockedHooks(ctx, w.queue, j, nil)
 		}
 	}
 	if err != nil {
@@ -312,9 +247,9 @@ func (w *Worker) workBatch(ctx context.Context, n int) bool {
 		}()
 	}
 	w.waitOrAbandon(ctx, &wg, jobs)
-	if err := b.finish(context.WithoutCancel(ctx), w.q); err != nil {
+	if err := b.finish(context.WithoutCancel(ctx), w.stmts); err != nil {
 		w.logger.Error("could not commit batch; its failed jobs are recorded, the others will run again", adapter.Err(err), adapter.F("jobs", len(jobs)))
-		b.recordFailures(context.WithoutCancel(ctx), w.c.pool, w.q)
+		b.recordFailures(context.WithoutCancel(ctx), w.c.pool, w.stmts)
 	}
 	return true
 }

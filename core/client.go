@@ -20,7 +20,7 @@ type Client struct {
 	id      string
 	logger  adapter.Logger
 	schema  string
-	q       *queries
+	stmts   *queries // the SQL of the client's schema
 	hooks   []Hooks
 	// syncCompletion turns off asynchronous commits of completions.
 	syncCompletion bool
@@ -60,7 +60,7 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 		c.err = errors.Join(c.err, fmt.Errorf("gue: %w", ErrNilPool))
 	}
 	c.schema = schema
-	c.q = newQueries(schema)
+	c.stmts = newQueries(schema)
 	return c
 }
 
@@ -82,7 +82,7 @@ func (c *Client) EnqueueTx(ctx context.Context, j *Job, tx adapter.Tx) error {
 	return c.enqueue(ctx, j, tx)
 }
 
-func (c *Client) enqueue(ctx context.Context, j *Job, q adapter.Queryable) error {
+func (c *Client) enqueue(ctx context.Context, j *Job, db adapter.Queryable) error {
 	if err := c.validate(j); err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (c *Client) enqueue(ctx context.Context, j *Job, q adapter.Queryable) error
 	if len(j.Args) == 0 {
 		j.Args = []byte("[]")
 	}
-	insert := func(ctx context.Context, j *Job) error { return c.insert(ctx, j, q) }
+	insert := func(ctx context.Context, j *Job) error { return c.insert(ctx, j, db) }
 	if len(c.hooks) > 0 {
 		insert = c.wrapEnqueue(insert)
 	}
@@ -107,8 +107,8 @@ func (c *Client) enqueue(ctx context.Context, j *Job, q adapter.Queryable) error
 	return nil
 }
 
-// insert stores a validated job through q.
-func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error {
+// insert stores a validated job through db.
+func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable) error {
 	var runAt any // nil lets the database use now()
 	given := j.givenRunAt()
 	if !given.IsZero() {
@@ -124,7 +124,7 @@ func (c *Client) insert(ctx context.Context, j *Job, q adapter.Queryable) error 
 	}
 	var stored time.Time
 	var notified bool
-	err := q.QueryRow(ctx, c.q.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
+	err := db.QueryRow(ctx, c.stmts.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
 		notifyPayload(c.schema, j.Queue)).Scan(&j.ID, &stored, &notified)
 	if err != nil {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, notMigrated(c.schema, err))
@@ -169,120 +169,6 @@ func containsNUL(s string) bool {
 		}
 	}
 	return false
-}
-
-// LockJob locks the next ready job of queue (the lowest Priority, then the
-// earliest RunAt, among jobs whose RunAt has passed) in a new transaction and
-// returns it, or returns nil, nil when no job is ready. Jobs locked by other
-// transactions are skipped, not waited for.
-//
-// The caller owns the returned job's transaction and must end it with Done
-// (usually after Delete) or Error; until then the job stays locked.
-func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
-	return c.lockJob(ctx, c.q, queue, nil, false)
-}
-
-// lockJob locks as LockJob does, helped by hints when not nil; busy is
-// lockHints.rescanAfterMiss's. A job whose row cannot be decoded is charged
-// with the failure (see undecodable) and the next job is locked instead, so
-// that one bad row never blocks its queue.
-func (c *Client) lockJob(ctx context.Context, q *queries, queue string, hints *lockHints, busy bool) (*Job, error) {
-	var j *Job
-	var err error
-	for range maxUndecodableInARow {
-		if j, err = c.lockJobOnce(ctx, q, queue, hints, busy); !errors.Is(err, errUndecodable) {
-			break
-		}
-		c.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.Err(err))
-	}
-	if len(c.hooks) > 0 {
-		c.locked(ctx, queue, j, err)
-	}
-	return j, err
-}
-
-// maxUndecodableInARow bounds how many undecodable jobs one lockJob charges
-// before it gives up and returns the error.
-const maxUndecodableInARow = 8
-
-// errUndecodable marks the error of a lock attempt that locked a job whose
-// row could not be decoded (metadata that is not a JSON object of strings,
-// written by hand or by another program) and recorded that as its failure.
-var errUndecodable = errors.New("job row cannot be decoded")
-
-func (c *Client) lockJobOnce(ctx context.Context, q *queries, queue string, hints *lockHints, busy bool) (*Job, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("gue: lock job: %w", err)
-	}
-	plan := hints.plan()
-	first, firstArgs := q.lock, []any{queue, plan.args.prios, plan.args.runAts, plan.args.ids}
-	if plan.one {
-		first, firstArgs = q.lockOne, []any{queue, plan.prio, plan.pos.runAt, plan.pos.id}
-	}
-	// BEGIN goes out with the first lock query when the pool can pipeline.
-	var tx adapter.Tx
-	var row adapter.Row
-	if pl, ok := c.pool.(adapter.Pipeliner); ok {
-		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
-	} else {
-		var err error
-		if tx, err = c.pool.Begin(ctx); err != nil {
-			return nil, fmt.Errorf("gue: lock job: begin: %w", err)
-		}
-		row = tx.QueryRow(ctx, first, firstArgs...)
-	}
-	j := &Job{ctx: ctx, tx: tx, pool: c.pool, q: q, backoff: c.backoff, asyncOK: !c.syncCompletion}
-	var metadata []byte
-	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata}
-	err := row.Scan(dest...)
-	if plan.one && errors.Is(err, adapter.ErrNoRows) {
-		// Rows at a smaller priority stopped lockOne: the general query
-		// steps over them when they are not ready yet.
-		plan = hints.general()
-		err = tx.QueryRow(ctx, q.lock, queue, plan.args.prios, plan.args.runAts, plan.args.ids).Scan(dest...)
-		if err == nil {
-			hints.fastMissed()
-		}
-	}
-	if !plan.full && errors.Is(err, adapter.ErrNoRows) && hints.rescanAfterMiss(busy) {
-		// Nothing past the hints: there may be jobs behind them.
-		plan.full = true
-		err = tx.QueryRow(ctx, q.lock, queue, noHints.prios, noHints.runAts, noHints.ids).Scan(dest...)
-		hints.rescanned(err == nil)
-	}
-	if err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		if errors.Is(err, adapter.ErrNoRows) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(q.schema, err))
-	}
-	hints.record(j.Priority, lockPos{j.RunAt, j.ID}, plan)
-	j.RunAt = j.RunAt.UTC()
-	if err := decodeMetadata(metadata, &j.Metadata); err != nil {
-		// Charged to this job, in its own transaction, like a failed run:
-		// it backs off and the queue goes on.
-		msg := fmt.Sprintf("gue: job %d cannot be decoded: %v", j.ID, err)
-		if ferr := j.Error(context.WithoutCancel(ctx), msg); ferr != nil {
-			return nil, fmt.Errorf("gue: lock job from queue %q: %s; recording it failed: %w", queue, msg, ferr)
-		}
-		return nil, fmt.Errorf("gue: lock job from queue %q: %w: %s", queue, errUndecodable, msg)
-	}
-	return j, nil
-}
-
-// decodeMetadata decodes a row's metadata column (NULL or empty: none).
-func decodeMetadata(raw []byte, m *map[string]string) error {
-	if len(raw) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(raw, m); err != nil {
-		return fmt.Errorf("metadata %.200s: %w", raw, err)
-	}
-	return nil
 }
 
 // newID returns prefix-<random hex>, used for default client and worker IDs.

@@ -60,8 +60,8 @@ func (c *Client) wrapRun(inner RunFunc) RunFunc {
 	return inner
 }
 
-// locked reports a lock attempt to the Locked hooks.
-func (c *Client) locked(ctx context.Context, queue string, j *Job, err error) {
+// runLockedHooks reports a lock attempt to the Locked hooks.
+func (c *Client) runLockedHooks(ctx context.Context, queue string, j *Job, err error) {
 	for _, h := range c.hooks {
 		if h.Locked != nil {
 			h.Locked(ctx, queue, j, err)

@@ -9,13 +9,15 @@ type queries struct {
 	schema  string
 	enqueue string
 	notify  string
-	lock    string
-	// lockOne is the lock query for a queue whose hints name a single
+	// lockHinted is the general lock query: hinted with the hints in
+	// $2..$4, full (from the front) with empty ones. See lock_cursor.go.
+	lockHinted string
+	// lockSeek is the lock query for a queue whose hints name a single
 	// priority: a plain seek past the hint, valid while no row has a
 	// smaller priority (checked in the same statement, by an ordered probe:
 	// with NOT EXISTS the planner may pick a sequential scan).
-	lockOne string
-	delete  string
+	lockSeek string
+	delete   string
 	// deleteAsync deletes like delete and also lets the transaction commit
 	// without waiting for its WAL flush (see WithClientAsyncCompletion).
 	deleteAsync string
@@ -57,7 +59,7 @@ SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() + interval '1 secon
 		// (a probe would walk the dead entries at their front), the others
 		// are found by a probe bounded by the next hinted priority, and a
 		// hinted priority's range is sought from its position onwards.
-		lock: `WITH RECURSIVE prio(priority) AS (
+		lockHinted: `WITH RECURSIVE prio(priority) AS (
   SELECT ` + nextPriority(t, "") + `
   UNION ALL
   SELECT ` + nextPriority(t, "prio.priority") + ` FROM prio WHERE prio.priority IS NOT NULL
@@ -73,7 +75,7 @@ FROM prio CROSS JOIN LATERAL (
   FOR UPDATE SKIP LOCKED
 ) j
 LIMIT 1`,
-		lockOne: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata
+		lockSeek: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata
 FROM ` + t + ` c
 WHERE c.queue = $1 AND c.priority = $2 AND c.run_at <= now() AND (c.run_at, c.job_id) > ($3, $4)
   AND (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority < $2 ORDER BY n.priority DESC LIMIT 1) IS NULL

@@ -35,24 +35,15 @@ type WorkMap map[string]WorkFunc
 
 // Worker locks and works jobs of one queue, one at a time.
 type Worker struct {
-	c        *Client
-	wm       WorkMap
-	id       string
-	queue    string
-	schema   string
-	interval time.Duration
-	grace    time.Duration
-	timeout  time.Duration
-	batch    int
-	logger   adapter.Logger
+	// workerConfig is shared with the other workers of a WorkerPool.
+	*workerConfig
+	id     string
+	logger adapter.Logger // the configured one, with this worker's ID
 	// wake, shared by the workers of a pool, is fired by its listener.
 	wake *wakeup
-	// hints, shared by the workers of a pool, speed up the lock query.
-	hints *lockHints
-
-	q        *queries
+	// cursor finds the next job; its hints are shared by a pool's workers.
+	cursor   *lockCursor
 	runChain RunFunc // the Client's Work hooks around run
-	err      error
 	running  sync.Mutex
 
 	hardMu     sync.Mutex
@@ -62,47 +53,22 @@ type Worker struct {
 
 // NewWorker returns a Worker that runs the jobs of c's database through wm.
 func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
-	w := &Worker{
-		c:        c,
-		wm:       wm,
-		id:       newID("worker"),
-		interval: DefaultPollInterval,
-		grace:    DefaultGracePeriod,
-		hints:    newLockHints(0),
-	}
+	w := &Worker{workerConfig: newWorkerConfig(c, wm), id: newID("worker")}
 	for _, o := range options {
 		o(w)
 	}
-	w.init()
-	return w
+	w.init("worker " + w.id)
+	return w.start(newLockCursor(newLockHints(0)))
 }
 
-// init resolves the options that depend on the client.
-func (w *Worker) init() {
-	if w.logger == nil { // not set, or set to nil: the Client's logger
-		w.logger = adapter.DefaultLogger()
-		if w.c != nil {
-			w.logger = w.c.logger
-		}
+// start completes a Worker whose configuration is resolved.
+func (w *Worker) start(cursor *lockCursor) *Worker {
+	w.cursor = cursor
+	w.logger = w.logTo.With(adapter.F("worker-id", w.id), adapter.F("queue", w.queue))
+	if w.c != nil {
+		w.runChain = w.c.wrapRun(w.run)
 	}
-	if w.interval <= 0 {
-		w.interval = DefaultPollInterval
-	}
-	w.logger = w.logger.With(adapter.F("worker-id", w.id), adapter.F("queue", w.queue))
-	if w.c == nil {
-		w.err = fmt.Errorf("gue: worker %s: %w", w.id, ErrNilClient)
-		return
-	}
-	w.q = w.c.q
-	w.runChain = w.c.wrapRun(w.run)
-	if w.schema != "" && w.schema != w.c.schema {
-		schema, err := checkSchema(w.schema)
-		if err != nil {
-			w.err = fmt.Errorf("gue: worker %s: %w", w.id, err)
-			return
-		}
-		w.q = newQueries(schema)
-	}
+	return w
 }
 
 // ID returns the worker's ID.
@@ -222,13 +188,14 @@ func (w *Worker) loop(ctx context.Context) {
 }
 
 // workOneOrBatch works one job, or one batch in batch mode, and reports
-// whether there was any. busy says the worker comes straight from a job
+// whether there was any. fromJob says the worker comes straight from a job
 // rather than from a wake-up or a poll (see lockHints.rescanAfterMiss).
-func (w *Worker) workOneOrBatch(ctx context.Context, busy bool) bool {
+func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 	if w.batch > 1 {
 		return w.workBatch(ctx, w.batch)
 	}
-	return w.workOne(ctx, busy)
+	w.cursor.fromJob = fromJob // the loop's own cursor: one goroutine
+	return w.workOne(ctx, w.cursor)
 }
 
 // jitter returns d ± 25% at random. Workers started together would otherwise
@@ -242,15 +209,16 @@ func jitter(d time.Duration) time.Duration {
 // transaction. It reports whether a job was found; it never panics because of
 // a WorkFunc, and errors are logged and recorded on the job.
 func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
-	return w.workOne(ctx, false)
+	// A cursor of its own (sharing the hints): WorkOne may run beside Run.
+	return w.workOne(ctx, newLockCursor(w.cursor.hints))
 }
 
-func (w *Worker) workOne(ctx context.Context, busy bool) (didWork bool) {
+func (w *Worker) workOne(ctx context.Context, cur *lockCursor) (didWork bool) {
 	if w.err != nil {
 		w.logger.Error("worker misconfigured", adapter.Err(w.err))
 		return false
 	}
-	j, err := w.c.lockJob(ctx, w.q, w.queue, w.hints, busy)
+	j, err := w.c.lockJob(ctx, w.stmts, w.queue, cur)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.c.outage.failed(w.logger, err)

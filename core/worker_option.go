@@ -18,7 +18,7 @@ func WithWorkerID(id string) WorkerOption {
 // WithWorkerLogger sets the worker's Logger; by default (or with nil) the
 // worker logs through its Client's logger.
 func WithWorkerLogger(logger adapter.Logger) WorkerOption {
-	return func(w *Worker) { w.logger = logger }
+	return func(w *Worker) { w.logTo = logger }
 }
 
 // WithWorkerPollInterval sets how long an idle worker waits before looking

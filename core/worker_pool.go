@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 )
@@ -13,18 +12,11 @@ import (
 // WorkerPool runs several Workers on one queue, each locking and working one
 // job at a time in its own transaction.
 type WorkerPool struct {
+	// workerConfig is the options, shared by every worker of the pool.
+	*workerConfig
 	workers []*Worker
 	id      string
-	logger  adapter.Logger
-
-	// settings handed to the workers
-	queue    string
-	schema   string
-	interval time.Duration
-	grace    time.Duration
-	timeout  time.Duration
-	batch    int
-	noListen bool
+	logger  adapter.Logger // the configured one, with the pool's ID
 
 	running sync.Mutex
 }
@@ -32,31 +24,20 @@ type WorkerPool struct {
 // NewWorkerPool returns a pool of poolSize Workers (at least one) running the
 // jobs of c's database through wm.
 func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOption) *WorkerPool {
-	p := &WorkerPool{
-		id:       newID("pool"),
-		interval: DefaultPollInterval,
-		grace:    DefaultGracePeriod,
-	}
+	p := &WorkerPool{workerConfig: newWorkerConfig(c, wm), id: newID("pool")}
 	for _, o := range options {
 		o(p)
 	}
+	p.init("pool " + p.id)
+	p.logger = p.logTo.With(adapter.F("pool-id", p.id), adapter.F("queue", p.queue))
 	if poolSize < 1 {
 		poolSize = 1
 	}
 	p.workers = make([]*Worker, poolSize)
 	hints := newLockHints(emptyRescanGap)
 	for i := range p.workers {
-		p.workers[i] = NewWorker(c, wm,
-			WithWorkerID(p.id+"/"+strconv.Itoa(i)),
-			WithWorkerLogger(p.logger),
-			WithWorkerQueue(p.queue),
-			WithWorkerSchema(p.schema),
-			WithWorkerPollInterval(p.interval),
-			WithWorkerGracePeriod(p.grace),
-			WithWorkerJobTimeout(p.timeout),
-			WithWorkerBatchSize(p.batch),
-		)
-		p.workers[i].hints = hints
+		w := &Worker{workerConfig: p.workerConfig, id: p.id + "/" + strconv.Itoa(i)}
+		p.workers[i] = w.start(newLockCursor(hints))
 	}
 	return p
 }
@@ -98,8 +79,8 @@ func (p *WorkerPool) HardStop() {
 }
 
 func (p *WorkerPool) acquire() error {
-	if err := p.workers[0].err; err != nil {
-		return fmt.Errorf("gue: pool %s: %w", p.id, err)
+	if p.err != nil {
+		return p.err
 	}
 	if !p.running.TryLock() {
 		return fmt.Errorf("gue: pool %s: %w", p.id, ErrAlreadyStarted)
@@ -127,8 +108,7 @@ func (p *WorkerPool) run(ctx context.Context) {
 // listen starts the LISTEN wake-up when the Client's pool can LISTEN, and
 // returns the func that stops it once the workers are done.
 func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
-	first := p.workers[0]
-	l, ok := first.c.pool.(adapter.Listener)
+	l, ok := p.c.pool.(adapter.Listener)
 	if !p.fits(ok && !p.noListen) || !ok || p.noListen {
 		return func() {}
 	}
@@ -140,7 +120,7 @@ func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		listen(lctx, l, notifyPayload(first.q.schema, first.queue), wake, first.logger)
+		listen(lctx, l, notifyPayload(p.stmts.schema, p.queue), wake, p.logger)
 	}()
 	return func() {
 		cancel()
@@ -158,8 +138,7 @@ func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
 // workers poll), since with MaxConns 1 it would hold the only connection
 // and no job would ever run.
 func (p *WorkerPool) fits(listening bool) (listen bool) {
-	first := p.workers[0]
-	s, ok := first.c.pool.(adapter.Sizer)
+	s, ok := p.c.pool.(adapter.Sizer)
 	if !ok || s.MaxConns() <= 0 {
 		return listening
 	}
@@ -171,7 +150,7 @@ func (p *WorkerPool) fits(listening bool) (listen bool) {
 	if size >= need {
 		return listening
 	}
-	first.logger.Error("connection pool too small for this worker pool: each busy worker holds a connection, "+
+	p.logger.Error("connection pool too small for this worker pool: each busy worker holds a connection, "+
 		"LISTEN holds one more, and a handler that calls Enqueue (or uses the pool outside j.Tx) borrows another; "+
 		"size the pool to at least 2×workers+1",
 		adapter.F("max-conns", size), adapter.F("workers", workers), adapter.F("listen", false))

@@ -18,7 +18,7 @@ func WithPoolID(id string) WorkerPoolOption {
 // WithPoolLogger sets the Logger of the pool's workers; by default (or with
 // nil) they log through the Client's logger.
 func WithPoolLogger(logger adapter.Logger) WorkerPoolOption {
-	return func(p *WorkerPool) { p.logger = logger }
+	return func(p *WorkerPool) { p.logTo = logger }
 }
 
 // WithPoolPollInterval sets how long an idle worker of the pool waits before

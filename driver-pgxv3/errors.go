@@ -2,24 +2,27 @@ package pgxv3
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/jackc/pgx"
 )
 
-// translate wraps pgx errors that have an adapter sentinel so that both
-// errors.Is(err, adapter.ErrX) and errors.Is(err, pgx.ErrX) hold.
+// translate turns the driver's errors into adapter sentinels: its bare
+// no-rows error into adapter.ErrNoRows itself (== holds, as gue v2 users
+// compare), the others marked with adapter.Mark, so that errors.Is matches
+// both the sentinel and the driver's error and the text is said once.
 func translate(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case err == pgx.ErrNoRows: //nolint:errorlint // the driver's own sentinel, bare: it says nothing more
+		return adapter.ErrNoRows
 	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("%w: %w", adapter.ErrNoRows, err)
+		return adapter.Mark(err, adapter.ErrNoRows)
 	case errors.Is(err, pgx.ErrTxClosed):
-		return fmt.Errorf("%w: %w", adapter.ErrTxClosed, err)
+		return adapter.Mark(err, adapter.ErrTxClosed)
 	case errors.Is(err, pgx.ErrClosedPool):
-		return fmt.Errorf("%w: %w", adapter.ErrPoolClosed, err)
+		return adapter.Mark(err, adapter.ErrPoolClosed)
 	}
 	return adapter.WrapSQLState(adapter.SQLState(err), err)
 }

@@ -2,7 +2,6 @@ package pgxv5
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -10,9 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// errCommitRolledBack is returned when COMMIT ended a failed transaction.
-var errCommitRolledBack = errors.New("pgxv5: commit rolled back: the transaction had failed")
 
 // BeginQueryRow implements adapter.Pipeliner with a pgx batch: BEGIN and the
 // query go out with one Sync, and the explicit BEGIN keeps the transaction
@@ -174,7 +170,7 @@ func commit(tag interface{ String() string }, err error) error {
 		return translate(err)
 	}
 	if tag.String() == "ROLLBACK" {
-		return errCommitRolledBack
+		return adapter.ErrCommitRolledBack
 	}
 	return nil
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 )
 
-// Sentinel errors every adapter translates its driver's errors into. Adapters
-// wrap them (errors.Is matches) and keep the driver's error in the chain.
+// Sentinel errors every adapter translates its driver's errors into. Where
+// the driver's error says nothing beyond the sentinel (a plain "no rows"),
+// the adapter returns the sentinel itself, so that err == ErrNoRows holds as
+// gue v2 users compare; otherwise it marks the driver's error with Mark
+// (errors.Is matches both, and the text is the driver's, said once).
 var (
 	// ErrNoRows is returned by Row.Scan when the query produced no row.
 	ErrNoRows = errors.New("no rows in result set")
@@ -14,6 +17,10 @@ var (
 	ErrTxClosed = errors.New("tx is closed")
 	// ErrPoolClosed is returned by ConnPool methods called after Close.
 	ErrPoolClosed = errors.New("connection pool is closed")
+	// ErrCommitRolledBack is returned by Commit (and PipelineTx.ExecCommit)
+	// when the transaction had failed, so that COMMIT ended it with a
+	// rollback: nothing was committed.
+	ErrCommitRolledBack = errors.New("commit rolled back: the transaction had failed")
 	// ErrUndefinedTable marks a server error with SQLSTATE 42P01
 	// (undefined_table). See WrapSQLState.
 	ErrUndefinedTable = errors.New("undefined table")

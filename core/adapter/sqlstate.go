@@ -27,8 +27,21 @@ func SQLState(err error) string {
 // Adapters call it at the driver edge with their driver's code.
 func WrapSQLState(code string, err error) error {
 	sentinel, ok := sqlStateErrors[code]
-	if !ok || err == nil {
+	if !ok {
 		return err
+	}
+	return Mark(err, sentinel)
+}
+
+// Mark returns err with sentinel added to its chain and nothing added to its
+// message: errors.Is matches both the sentinel and err's own chain, and the
+// text is the driver's, said once. Mark(nil, s) is nil. Adapters use it at
+// the driver edge where the driver's error says more than the sentinel;
+// where it says nothing more, they return the sentinel itself, so that ==
+// holds too.
+func Mark(err, sentinel error) error {
+	if err == nil {
+		return nil
 	}
 	return &markedError{mark: sentinel, err: err}
 }

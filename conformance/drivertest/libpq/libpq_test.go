@@ -13,6 +13,10 @@ import (
 	_ "github.com/lib/pq"              // registers database/sql driver "postgres"
 )
 
+// features are the optional capabilities the adapter declares: the suite
+// fails if one of them goes missing.
+var features = conformance.WithFeatures(conformance.Features{Sizer: true})
+
 // TestMain stops the test server's container at the end.
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -38,11 +42,11 @@ func opener(driver string) conformance.OpenFunc {
 }
 
 func TestConformanceLibPQ(t *testing.T) {
-	conformance.Run(t, opener("postgres"))
+	conformance.Run(t, opener("postgres"), features)
 }
 
 func TestConformancePgxStdlib(t *testing.T) {
-	conformance.Run(t, opener("pgx"))
+	conformance.Run(t, opener("pgx"), features)
 }
 
 func TestUnwrap(t *testing.T) {

@@ -18,6 +18,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// features are the optional capabilities the adapter declares: the suite
+// fails if one of them goes missing.
+var features = conformance.WithFeatures(conformance.Features{CopyFrom: true, Listen: true, Pipeline: true, Sizer: true})
+
 // TestMain stops the test server's container at the end.
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -47,11 +51,11 @@ func opener(simple bool) conformance.OpenFunc {
 }
 
 func TestConformance(t *testing.T) {
-	conformance.Run(t, opener(false))
+	conformance.Run(t, opener(false), features)
 }
 
 func TestConformanceSimpleProtocol(t *testing.T) {
-	conformance.Run(t, opener(true))
+	conformance.Run(t, opener(true), features, conformance.WithConcurrency(16, 800))
 }
 
 func TestUnwrap(t *testing.T) {

@@ -1,19 +1,58 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 )
 
+// capabilitiesCases is the suite's Capabilities group.
+var capabilitiesCases = []testCase{
+	{"CopyFrom", testCapabilityCopyFrom},
+	{"Listen", testCapabilityListen},
+	{"Pipeline", testCapabilityPipeline},
+	{"Sizer", testCapabilitySizer},
+}
+
+// Optional capability: adapter.CopyFromer (EnqueueBatch uses INSERT without it).
+func testCapabilityCopyFrom(t *testing.T, e *env) {
+	cf := need[adapter.CopyFromer](t, e, capCopyFrom)
+	e.exec(`CREATE TABLE copied (id bigint, name text, at timestamptz, doc json, note text)`)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	n, err := cf.CopyFrom(e.ctx, []string{"public", "copied"}, []string{"id", "name", "at", "doc", "note"},
+		[][]any{{int64(1), "one", now, `{"a":1}`, nil}, {int64(2), "two", now, `[]`, "x"}})
+	if err != nil || n != 2 {
+		t.Fatalf("CopyFrom = %d, %v; want 2", n, err)
+	}
+	if got := e.count(`SELECT count(*) FROM copied WHERE at = $1 AND (note IS NULL) = (id = 1) AND doc::text IN ('{"a":1}', '[]')`, now); got != 2 {
+		t.Errorf("%d rows copied faithfully, want 2", got)
+	}
+}
+
+// Optional capability: adapter.Listener (worker pools poll without it).
+func testCapabilityListen(t *testing.T, e *env) {
+	l := need[adapter.Listener](t, e, capListen)
+	conn, err := l.Listen(e.ctx, "gue_conformance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(e.ctx)
+	e.exec(`SELECT pg_notify('gue_conformance', 'hello')`)
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	payload, err := conn.WaitForNotification(ctx)
+	if err != nil || payload != "hello" {
+		t.Fatalf("WaitForNotification = %q, %v; want hello", payload, err)
+	}
+}
+
 // The optional adapter.Pipeliner: a transaction begun with its first query
 // and ended with its last statement, as workers use it.
 func testCapabilityPipeline(t *testing.T, e *env) {
-	pl, ok := e.pool.(adapter.Pipeliner)
-	if !ok {
-		t.Skip("the adapter does not implement adapter.Pipeliner; workers send BEGIN and COMMIT on their own")
-	}
+	pl := need[adapter.Pipeliner](t, e, capPipeline)
 	e.exec(`CREATE TABLE items (id int PRIMARY KEY)`)
 	e.exec(`INSERT INTO items VALUES (1), (2)`)
 	const lockFirst = `SELECT id FROM items ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`
@@ -74,5 +113,14 @@ func testCapabilityPipeline(t *testing.T, e *env) {
 		if n := e.count(`SELECT count(*) FROM items`); n != 2 {
 			t.Fatalf("%d items, want 2", n)
 		}
+	}
+}
+
+// Optional capability: adapter.Sizer; a pool that opens connections without
+// limit says 0.
+func testCapabilitySizer(t *testing.T, e *env) {
+	s := need[adapter.Sizer](t, e, capSizer)
+	if n := s.MaxConns(); n < 0 {
+		t.Errorf("MaxConns() = %d; want 0 (no limit) or more", n)
 	}
 }

@@ -1,0 +1,192 @@
+package conformance
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// The helpers every group of cases shares.
+
+// env is one test's database: a pool opened by the adapter under test on a
+// fresh database with the gue schema migrated into "public".
+type env struct {
+	t    *testing.T
+	cfg  *config
+	open OpenFunc
+	dsn  string
+	pool adapter.ConnPool
+	ctx  context.Context
+}
+
+func newEnv(t *testing.T, open OpenFunc, cfg *config) *env {
+	dsn := NewDatabase(t, open)
+	e := &env{t: t, cfg: cfg, open: open, dsn: dsn, pool: open(t, dsn), ctx: context.Background()}
+	if err := gue.Migrate(e.ctx, e.pool, ""); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return e
+}
+
+// client returns a Client on the env's pool.
+func (e *env) client(opts ...gue.ClientOption) *gue.Client {
+	return gue.NewClient(e.pool, opts...)
+}
+
+// enqueue enqueues j or fails the test.
+func (e *env) enqueue(c *gue.Client, j *gue.Job) *gue.Job {
+	e.t.Helper()
+	if err := c.Enqueue(e.ctx, j); err != nil {
+		e.t.Fatalf("enqueue %+v: %v", j, err)
+	}
+	return j
+}
+
+// lock locks the next job of queue or fails the test; nil when none is ready.
+func (e *env) lock(c *gue.Client, queue string) *gue.Job {
+	e.t.Helper()
+	j, err := c.LockJob(e.ctx, queue)
+	if err != nil {
+		e.t.Fatalf("lock job from %q: %v", queue, err)
+	}
+	return j
+}
+
+// count runs a SELECT count(*) query.
+func (e *env) count(query string, args ...any) int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.pool.QueryRow(e.ctx, query, args...).Scan(&n); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// jobs counts the rows of public.gue_jobs.
+func (e *env) jobs() int64 {
+	return e.count(`SELECT count(*) FROM gue_jobs`)
+}
+
+// exec runs a statement or fails the test.
+func (e *env) exec(query string, args ...any) {
+	e.t.Helper()
+	if _, err := e.pool.Exec(e.ctx, query, args...); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+}
+
+// done deletes and commits j, failing the test on error.
+func (e *env) done(j *gue.Job) {
+	e.t.Helper()
+	if err := j.Delete(e.ctx); err != nil {
+		e.t.Fatalf("delete job %d: %v", j.ID, err)
+	}
+	if err := j.Done(e.ctx); err != nil {
+		e.t.Fatalf("done job %d: %v", j.ID, err)
+	}
+}
+
+// within reports whether a and b are at most d apart.
+func within(a, b time.Time, d time.Duration) bool {
+	diff := a.Sub(b)
+	return diff <= d && diff >= -d
+}
+
+// waitFor polls cond (the database is the only signal of other workers'
+// progress) until it holds, failing after a minute of no success.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after a minute waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runPool runs p until the test ends, then stops it and fails the test if
+// Run returned an error.
+func runPool(t *testing.T, p *gue.WorkerPool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// runPoolUntil runs p until done is closed (or a minute passes), then stops
+// it and waits for Run to return.
+func runPoolUntil(t *testing.T, p *gue.WorkerPool, done <-chan struct{}) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Error("timed out waiting for the jobs")
+	}
+	cancel()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) enqueueArgs(c *gue.Client, name string, prio int16, runAt time.Time) {
+	e.t.Helper()
+	e.enqueue(c, &gue.Job{Type: "t", Priority: prio, RunAt: runAt, Args: []byte(`"` + name + `"`)})
+}
+
+// lastError returns error_count and last_error of the only job in public.gue_jobs.
+func (e *env) lastError() (int64, string) {
+	e.t.Helper()
+	var n int64
+	var msg *string
+	if err := e.pool.QueryRow(e.ctx, `SELECT error_count, last_error FROM gue_jobs`).Scan(&n, &msg); err != nil {
+		e.t.Fatalf("read job error: %v", err)
+	}
+	if msg == nil {
+		return n, ""
+	}
+	return n, *msg
+}
+
+// capability is an optional capability of adapters, as Features declares it.
+type capability struct {
+	name     string // the adapter interface
+	declared func(Features) bool
+}
+
+var (
+	capCopyFrom = capability{"CopyFromer", func(f Features) bool { return f.CopyFrom }}
+	capListen   = capability{"Listener", func(f Features) bool { return f.Listen }}
+	capPipeline = capability{"Pipeliner", func(f Features) bool { return f.Pipeline }}
+	capSizer    = capability{"Sizer", func(f Features) bool { return f.Sizer }}
+)
+
+// need returns the env's pool as the capability's interface T. It skips t
+// when the adapter does not declare the capability (or, with no Features
+// declared, does not implement it), and fails t when the adapter declares
+// it but its pool lacks it.
+func need[T any](t *testing.T, e *env, c capability) T {
+	t.Helper()
+	impl, ok := any(e.pool).(T)
+	switch {
+	case e.cfg.features == nil && !ok:
+		t.Skipf("the adapter does not implement adapter.%s", c.name)
+	case e.cfg.features == nil:
+	case !c.declared(*e.cfg.features):
+		t.Skipf("the adapter does not declare adapter.%s (conformance.Features)", c.name)
+	case !ok:
+		t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its pool, a %T, does not implement it", c.name, e.pool)
+	}
+	return impl
+}

@@ -1,0 +1,139 @@
+package gue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// batchMember finishes a job that shares a batch's transaction
+// (WithPoolBatchSize). The statement that locked the batch already deleted
+// the job, uncommitted; a job that fails or is returned is queued on the
+// batch for reinsertion before the batch's single commit.
+type batchMember struct {
+	held
+	b *batch
+	// holdsTx: the job called Tx and holds the shared transaction (b.txMu),
+	// inside a savepoint of its own, until it finishes.
+	holdsTx   bool
+	savepoint bool
+	createdAt time.Time
+}
+
+// errTxFailed is the failure charged to a job of a batch whose statements
+// through Job.Tx failed although its WorkFunc returned nil.
+var errTxFailed = errors.New("a statement through Job.Tx failed; the job's writes were rolled back")
+
+// tx waits for the shared transaction and takes a savepoint of the job's own.
+func (m *batchMember) tx(ctx context.Context, _ *Job) adapter.Tx {
+	if !m.holdsTx {
+		m.b.txMu.Lock()
+		m.holdsTx = true
+		if _, err := m.held.tx.Exec(ctx, "SAVEPOINT "+savepointName); err == nil {
+			m.savepoint = true
+		}
+	}
+	return m.held.tx
+}
+
+// del has nothing to do: the statement that locked the batch deleted the job.
+func (m *batchMember) del(context.Context, *Job) error { return nil }
+
+// done keeps the job's writes. One whose statements through Tx failed is
+// charged alone; one that broke the shared transaction is charged too (on a
+// fresh connection, once the batch has failed: see batch.recordFailures).
+func (m *batchMember) done(ctx context.Context, j *Job) error {
+	err := m.release(ctx, true)
+	if err == nil {
+		return nil
+	}
+	msg := sanitizeText(err.Error())
+	m.b.addFailed(m.reinsertRow(j), msg, m.nextDelay(j), err)
+	j.recordFailure(msg)
+	return fmt.Errorf("gue: job %d: %w", j.ID, err)
+}
+
+func (m *batchMember) fail(ctx context.Context, j *Job, msg string) error {
+	delay := m.nextDelay(j)
+	err := m.release(ctx, false)
+	m.b.addFailed(m.reinsertRow(j), msg, delay, err)
+	j.recordFailure(msg)
+	return err
+}
+
+// rollback returns the job to the queue as it was locked, RunAt included.
+func (m *batchMember) rollback(ctx context.Context, j *Job) error {
+	err := m.release(ctx, false)
+	r := m.reinsertRow(j)
+	runAt := j.RunAt
+	r.RunAt = &runAt
+	m.b.add(r)
+	return err
+}
+
+// release ends the job's use of the shared transaction: its savepoint is
+// released (keep is true) or rolled back, and the transaction handed on.
+//
+// A savepoint that cannot be released because a statement of the job's
+// failed (the handler ignored the error and returned nil) is rolled back
+// instead, which heals the shared transaction: the job alone pays, with an
+// error wrapping errTxFailed, and the rest of the batch commits.
+func (m *batchMember) release(ctx context.Context, keep bool) error {
+	var err error
+	if m.savepoint {
+		tx := m.held.tx
+		if keep {
+			if _, err = tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName); err != nil {
+				cause := err
+				if _, err = tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err == nil {
+					_, err = tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName)
+				}
+				if err == nil {
+					err = fmt.Errorf("%w: %w", errTxFailed, cause)
+				}
+			}
+		} else if _, err = tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err == nil {
+			_, err = tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName)
+		}
+		m.savepoint = false
+	}
+	if m.holdsTx {
+		m.holdsTx = false
+		m.b.txMu.Unlock()
+	}
+	return err
+}
+
+// reinsertRow returns the job as it was locked, for reinsertion.
+func (m *batchMember) reinsertRow(j *Job) reinsertRow {
+	r := reinsertRow{JobID: j.ID, Queue: j.Queue, Priority: j.Priority, JobType: j.Type,
+		Args: string(j.Args), ErrorCount: j.ErrorCount, CreatedAt: m.createdAt}
+	if j.Metadata != nil {
+		r.Metadata, _ = json.Marshal(j.Metadata) // a map of strings always marshals
+	}
+	if j.LastError.Valid {
+		msg := j.LastError.String
+		r.LastError = &msg
+	}
+	return r
+}
+
+// abandon returns a job whose handler is still running to the queue, as
+// rollback does, and reports whether it did: not for a finished job, nor for
+// one whose handler holds the batch's transaction (it may be using the
+// connection at this very moment) or is inside one of the job's methods.
+func abandon(ctx context.Context, j *Job) bool {
+	if !j.mu.TryLock() {
+		return false
+	}
+	defer j.mu.Unlock()
+	m, ok := j.end.(*batchMember)
+	if !ok || j.finished || m.holdsTx {
+		return false
+	}
+	return j.rollbackLocked(ctx) == nil
+}

@@ -1,0 +1,65 @@
+package gue
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// finisher is how a locked job's transaction ends. It is chosen once, when
+// the job is locked: soloTx (finish_solo.go) for a job in a transaction of
+// its own, plain or pipelined; batchMember (batch.go) for a job that shares
+// a batch's transaction. A way for a job to end is written once per
+// finisher, and Job only says which one runs.
+//
+// Job calls each method with its mu held: tx and del while the job is
+// unfinished, done, fail and rollback at most once between them, as the
+// job's last call.
+type finisher interface {
+	// tx readies the transaction for the handler's own writes and
+	// returns it.
+	tx(ctx context.Context, j *Job) adapter.Tx
+	// del deletes the job inside its transaction, or notes the deletion
+	// for done to send.
+	del(ctx context.Context, j *Job) error
+	// done commits the deletion and the handler's writes.
+	done(ctx context.Context, j *Job) error
+	// fail rolls back the handler's writes, records msg on the job,
+	// reschedules it after its Backoff and ends the transaction.
+	fail(ctx context.Context, j *Job, msg string) error
+	// rollback ends the transaction with the job as it was locked.
+	rollback(ctx context.Context, j *Job) error
+}
+
+// held is what every finisher holds: the job's transaction and what it takes
+// to end it.
+type held struct {
+	tx      adapter.Tx
+	pool    adapter.ConnPool // records a failure outside the transaction
+	stmts   *queries
+	backoff Backoff
+}
+
+// nextDelay is how long the job waits after its next failure.
+func (h *held) nextDelay(j *Job) time.Duration {
+	return max(h.backoff(int(j.ErrorCount)+1), 0)
+}
+
+// failFresh records a failure on the job in a statement of its own, outside
+// the job's transaction (which has ended or is unusable).
+func (h *held) failFresh(ctx context.Context, j *Job, msg string, delay time.Duration) error {
+	if h.pool == nil {
+		return errors.New("no pool to record it through")
+	}
+	if _, err := h.pool.Exec(ctx, h.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
+		return err
+	}
+	j.recordFailure(msg)
+	return nil
+}
+
+// savepointName marks the state of a job's transaction right after the job
+// was locked; a failure rolls back to it so the handler's writes are undone.
+const savepointName = "gue_job"

@@ -1,0 +1,179 @@
+package gue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// soloTx finishes a job locked in a transaction of its own (the default
+// mode, and Client.LockJob). With a pipelining adapter (pipe set) a Delete
+// is held back and sent with the COMMIT, while the handler has not called
+// Tx.
+type soloTx struct {
+	held
+	pipe adapter.PipelineTx // nil unless the adapter pipelines
+	// savepoint: Tx took one, which fail rolls back to.
+	savepoint bool
+	// asyncOK allows the DELETE to commit asynchronously while txUsed is
+	// false; asyncSet records that it did, so a later Tx can undo it.
+	asyncOK, txUsed, asyncSet bool
+	// pendingDelete: the DELETE waits for done (pipelining).
+	pendingDelete bool
+	// deleted: del ran, which fail must undo.
+	deleted bool
+}
+
+func newSoloTx(h held, asyncOK bool) *soloTx {
+	s := &soloTx{held: h, asyncOK: asyncOK}
+	s.pipe, _ = h.tx.(adapter.PipelineTx)
+	return s
+}
+
+func (s *soloTx) tx(ctx context.Context, j *Job) adapter.Tx {
+	s.txUsed = true
+	if err := s.flushDelete(ctx, j); err != nil {
+		return s.held.tx // the caller sees the aborted transaction
+	}
+	if s.asyncSet {
+		// Writes may now join the deletion; they must be as durable as the
+		// caller's own transactions.
+		if _, err := s.held.tx.Exec(ctx, "SET LOCAL synchronous_commit TO DEFAULT"); err == nil {
+			s.asyncSet = false
+		}
+	}
+	if !s.savepoint {
+		// An error leaves the transaction aborted, which the caller sees on
+		// its first statement; fail then falls back to a fresh statement.
+		if _, err := s.held.tx.Exec(ctx, "SAVEPOINT "+savepointName); err == nil {
+			s.savepoint = true
+		}
+	}
+	return s.held.tx
+}
+
+func (s *soloTx) del(ctx context.Context, j *Job) error {
+	if err := s.releaseSavepoint(ctx); err != nil {
+		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
+	}
+	if s.pipe != nil && !s.txUsed {
+		s.pendingDelete, s.deleted = true, true
+		return nil
+	}
+	stmt := s.deleteStmt()
+	if _, err := s.held.tx.Exec(ctx, stmt, j.Queue, j.ID); err != nil {
+		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
+	}
+	s.asyncSet = stmt == s.stmts.deleteAsync
+	s.deleted = true
+	return nil
+}
+
+func (s *soloTx) done(ctx context.Context, j *Job) error {
+	if s.pendingDelete {
+		s.pendingDelete = false
+		if err := s.pipe.ExecCommit(ctx, s.deleteStmt(), j.Queue, j.ID); err != nil {
+			err = fmt.Errorf("gue: delete and commit job %d: %w", j.ID, err)
+			// As when a Delete of its own fails: the job stays, and the
+			// failure is recorded on a fresh connection so that the job is
+			// not retried at once with no trace of why. Harmless if the
+			// commit went through after all: no row is left to update.
+			_ = s.failFresh(ctx, j, sanitizeText(err.Error()), s.nextDelay(j))
+			return err
+		}
+		return nil
+	}
+	if err := s.held.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("gue: commit job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+func (s *soloTx) fail(ctx context.Context, j *Job, msg string) error {
+	delay := s.nextDelay(j)
+	if s.deleted {
+		// Error after Delete undoes the Delete: the whole transaction goes,
+		// with the handler's writes, and the failure is recorded on the
+		// job, which stays.
+		s.pendingDelete = false
+		_ = s.held.tx.Rollback(context.WithoutCancel(ctx))
+		if err := s.failFresh(ctx, j, msg, delay); err != nil {
+			return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
+		}
+		return nil
+	}
+	err := s.failInTx(ctx, j, msg, delay)
+	if err == nil {
+		if err = s.held.tx.Commit(ctx); err == nil {
+			j.recordFailure(msg)
+			return nil
+		}
+	}
+	// The transaction is unusable (aborted by a failed statement of the
+	// WorkFunc, or its connection is gone). Roll it back, which releases the
+	// lock, and record the failure in a statement of its own so the job is
+	// not retried at once with no trace of why.
+	_ = s.held.tx.Rollback(context.WithoutCancel(ctx))
+	if err2 := s.failFresh(ctx, j, msg, delay); err2 != nil {
+		return fmt.Errorf("gue: record error of job %d: %w", j.ID, errors.Join(err, err2))
+	}
+	return nil
+}
+
+func (s *soloTx) rollback(ctx context.Context, _ *Job) error {
+	return s.held.tx.Rollback(ctx)
+}
+
+// failInTx rolls back to the savepoint and records the failure in the
+// job's transaction.
+func (s *soloTx) failInTx(ctx context.Context, j *Job, msg string, delay time.Duration) error {
+	if s.savepoint {
+		if _, err := s.held.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err != nil {
+			return err
+		}
+		if err := s.releaseSavepoint(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := s.held.tx.Exec(ctx, s.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg)
+	return err
+}
+
+// deleteStmt is the DELETE of the job: one that commits asynchronously
+// while that is allowed and the transaction holds no writes through Tx.
+func (s *soloTx) deleteStmt() string {
+	if s.asyncOK && !s.txUsed {
+		return s.stmts.deleteAsync
+	}
+	return s.stmts.delete
+}
+
+// flushDelete runs a Delete that was held back for done, for callers that
+// use the transaction before that.
+func (s *soloTx) flushDelete(ctx context.Context, j *Job) error {
+	if !s.pendingDelete {
+		return nil
+	}
+	s.pendingDelete = false
+	_, err := s.held.tx.Exec(ctx, s.stmts.delete, j.Queue, j.ID)
+	return err
+}
+
+// releaseSavepoint ends the savepoint Tx took, if any, so the job's row is
+// changed by the transaction that locked it. Changing it from inside the
+// savepoint's subtransaction would make PostgreSQL record the lock and the
+// change as a MultiXact, whose SLRU contention cuts throughput several times
+// over with many workers.
+func (s *soloTx) releaseSavepoint(ctx context.Context) error {
+	if !s.savepoint {
+		return nil
+	}
+	if _, err := s.held.tx.Exec(ctx, "RELEASE SAVEPOINT "+savepointName); err != nil {
+		return err
+	}
+	s.savepoint = false
+	return nil
+}

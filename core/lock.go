@@ -1,0 +1,116 @@
+package gue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// LockJob locks the next ready job of queue (the lowest Priority, then the
+// earliest RunAt, among jobs whose RunAt has passed) in a new transaction and
+// returns it, or returns nil, nil when no job is ready. Jobs locked by other
+// transactions are skipped, not waited for.
+//
+// The caller owns the returned job's transaction and must end it with Done
+// (usually after Delete) or Error; until then the job stays locked.
+func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
+	return c.lockJob(ctx, c.stmts, queue, nil)
+}
+
+// lockJob locks as LockJob does, along cur (nil: always from the front). A
+// job whose row cannot be decoded is charged with the failure (see
+// errUndecodable) and the next job is locked instead, so that one bad row
+// never blocks its queue.
+func (c *Client) lockJob(ctx context.Context, stmts *queries, queue string, cur *lockCursor) (*Job, error) {
+	var j *Job
+	var err error
+	for range maxUndecodableInARow {
+		if j, err = c.lockJobOnce(ctx, stmts, queue, cur); !errors.Is(err, errUndecodable) {
+			break
+		}
+		c.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.Err(err))
+	}
+	if len(c.hooks) > 0 {
+		c.runLockedHooks(ctx, queue, j, err)
+	}
+	return j, err
+}
+
+// maxUndecodableInARow bounds how many undecodable jobs one lockJob charges
+// before it gives up and returns the error.
+const maxUndecodableInARow = 8
+
+// errUndecodable marks the error of a lock attempt that locked a job whose
+// row could not be decoded (metadata that is not a JSON object of strings,
+// written by hand or by another program) and recorded that as its failure.
+var errUndecodable = errors.New("job row cannot be decoded")
+
+// lockJobOnce runs the lock queries cur asks for, in one transaction, until
+// one finds a job or cur has none left to try.
+func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, cur *lockCursor) (*Job, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("gue: lock job: %w", err)
+	}
+	step := cur.first(stmts, queue)
+	// BEGIN goes out with the first lock query when the pool can pipeline.
+	var tx adapter.Tx
+	var row adapter.Row
+	if pl, ok := c.pool.(adapter.Pipeliner); ok {
+		tx, row = pl.BeginQueryRow(ctx, step.sql, step.args...)
+	} else {
+		var err error
+		if tx, err = c.pool.Begin(ctx); err != nil {
+			return nil, fmt.Errorf("gue: lock job: begin: %w", err)
+		}
+		row = tx.QueryRow(ctx, step.sql, step.args...)
+	}
+	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff}, !c.syncCompletion)}
+	var metadata []byte
+	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata}
+	err := row.Scan(dest...)
+	for errors.Is(err, adapter.ErrNoRows) {
+		next, ok := cur.afterMiss(step, stmts, queue)
+		if !ok {
+			break
+		}
+		step = next
+		err = tx.QueryRow(ctx, step.sql, step.args...).Scan(dest...)
+		cur.outcome(step, err == nil)
+	}
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if errors.Is(err, adapter.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(stmts.schema, err))
+	}
+	cur.found(step, j.Priority, lockPos{j.RunAt, j.ID})
+	j.RunAt = j.RunAt.UTC()
+	if err := decodeMetadata(metadata, &j.Metadata); err != nil {
+		// Charged to this job, in its own transaction, like a failed run:
+		// it backs off and the queue goes on.
+		msg := fmt.Sprintf("gue: job %d cannot be decoded: %v", j.ID, err)
+		if ferr := j.Error(context.WithoutCancel(ctx), msg); ferr != nil {
+			return nil, fmt.Errorf("gue: lock job from queue %q: %s; recording it failed: %w", queue, msg, ferr)
+		}
+		return nil, fmt.Errorf("gue: lock job from queue %q: %w: %s", queue, errUndecodable, msg)
+	}
+	return j, nil
+}
+
+// decodeMetadata decodes a row's metadata column (NULL or empty: none).
+func decodeMetadata(raw []byte, m *map[string]string) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw, m); err != nil {
+		return fmt.Errorf("metadata %.200s: %w", raw, err)
+	}
+	return nil
+}

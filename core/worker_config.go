@@ -1,0 +1,58 @@
+package gue
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// workerConfig is what the options of a Worker, or of a WorkerPool for all
+// its workers, set.
+type workerConfig struct {
+	c        *Client
+	wm       WorkMap
+	queue    string
+	schema   string // "" or the Client's: the Client's statements
+	interval time.Duration
+	grace    time.Duration
+	timeout  time.Duration
+	batch    int
+	logTo    adapter.Logger // nil: the Client's
+	noListen bool           // WorkerPool only
+
+	// resolved by init
+	stmts *queries
+	err   error // a bad option or a nil Client, reported by Start and Run
+}
+
+func newWorkerConfig(c *Client, wm WorkMap) *workerConfig {
+	return &workerConfig{c: c, wm: wm, interval: DefaultPollInterval, grace: DefaultGracePeriod}
+}
+
+// init resolves the options that depend on the client; who names the
+// Worker or WorkerPool in its errors.
+func (cfg *workerConfig) init(who string) {
+	if cfg.logTo == nil { // not set, or set to nil: the Client's logger
+		cfg.logTo = adapter.DefaultLogger()
+		if cfg.c != nil {
+			cfg.logTo = cfg.c.logger
+		}
+	}
+	if cfg.interval <= 0 {
+		cfg.interval = DefaultPollInterval
+	}
+	if cfg.c == nil {
+		cfg.err = fmt.Errorf("gue: %s: %w", who, ErrNilClient)
+		return
+	}
+	cfg.stmts = cfg.c.stmts
+	if cfg.schema != "" && cfg.schema != cfg.c.schema {
+		schema, err := checkSchema(cfg.schema)
+		if err != nil {
+			cfg.err = fmt.Errorf("gue: %s: %w", who, err)
+			return
+		}
+		cfg.stmts = newQueries(schema)
+	}
+}
