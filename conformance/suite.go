@@ -72,6 +72,7 @@ var groups = []struct {
 	{"Listen", listenCases},
 	{"Hooks", hooksCases},
 	{"Schema", schemaCases},
+	{"Lifecycle", lifecycleCases},
 }
 
 // Run runs the whole suite as subtests of t, grouped by area

@@ -35,17 +35,20 @@ type batch struct {
 // reinsertRow is a job to insert back at the end of the batch: failed (with
 // a new error count, message and delay) or returned untouched (hard stop).
 type reinsertRow struct {
-	JobID      int64           `json:"job_id"`
-	Queue      string          `json:"queue"`
-	Priority   int16           `json:"priority"`
-	RunAt      *time.Time      `json:"run_at"`
-	DelayUS    int64           `json:"delay_us"`
-	JobType    string          `json:"job_type"`
-	Args       string          `json:"args"` // text: raw JSON would be compacted
-	ErrorCount int32           `json:"error_count"`
-	LastError  *string         `json:"last_error"`
-	Metadata   json.RawMessage `json:"metadata"` // as stored; null for none
-	CreatedAt  time.Time       `json:"created_at"`
+	JobID       int64           `json:"job_id"`
+	Queue       string          `json:"queue"`
+	Priority    int16           `json:"priority"`
+	RunAt       *time.Time      `json:"run_at"`
+	DelayUS     int64           `json:"delay_us"`
+	JobType     string          `json:"job_type"`
+	Args        string          `json:"args"` // text: raw JSON would be compacted
+	ErrorCount  int32           `json:"error_count"`
+	LastError   *string         `json:"last_error"`
+	Metadata    json.RawMessage `json:"metadata"` // as stored; null for none
+	CreatedAt   time.Time       `json:"created_at"`
+	MaxAttempts int32           `json:"max_attempts"`
+	// Reason, when set, sends the row to the dead table instead.
+	Reason string `json:"reason,omitempty"`
 	// collateral marks a failure that followed the breaking of the batch's
 	// transaction by another job: not recorded if the batch fails.
 	collateral bool
@@ -81,6 +84,10 @@ func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, stmts
 	for _, r := range b.reinsert {
 		if r.LastError == nil || r.collateral {
 			continue // returned by a hard stop (the rollback did it), or failed because another job broke the batch
+		}
+		if r.Reason != "" {
+			_, _ = pool.Exec(ctx, stmts.die, r.Queue, r.JobID, 1, *r.LastError, r.Reason)
+			continue
 		}
 		_, _ = pool.Exec(ctx, stmts.fail, r.Queue, r.JobID, r.DelayUS, *r.LastError)
 	}
@@ -122,11 +129,11 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue 
 	defer rows.Close()
 	var jobs []*Job
 	for rows.Next() {
-		m := &batchMember{held: held{tx: b.tx, pool: c.pool, stmts: stmts, backoff: c.backoff}, b: b}
+		m := &batchMember{held: held{tx: b.tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts}, b: b}
 		j := &Job{end: m}
 		var metadata []byte
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount,
-			&j.LastError, &metadata, &m.createdAt); err != nil {
+			&j.LastError, &metadata, &m.createdAt, &j.MaxAttempts); err != nil {
 			return nil, err
 		}
 		j.RunAt = j.RunAt.UTC()
@@ -145,17 +152,32 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue 
 	return jobs, rows.Err()
 }
 
-// finish inserts the failed and returned jobs back and commits the batch.
+// finish inserts the failed and returned jobs back (the dead ones into the
+// dead table) and commits the batch.
 func (b *batch) finish(ctx context.Context, stmts *queries) error {
-	if len(b.reinsert) > 0 {
-		rows, err := json.Marshal(b.reinsert)
+	var back, dead []reinsertRow
+	for _, r := range b.reinsert {
+		if r.Reason != "" {
+			dead = append(dead, r)
+		} else {
+			back = append(back, r)
+		}
+	}
+	for _, w := range []struct {
+		rows []reinsertRow
+		stmt string
+		what string
+	}{{back, stmts.reinsert, "reinsert failed jobs"}, {dead, stmts.dieRows, "move dead jobs"}} {
+		if len(w.rows) == 0 {
+			continue
+		}
+		rows, err := json.Marshal(w.rows)
+		if err == nil {
+			_, err = b.tx.Exec(ctx, w.stmt, string(rows))
+		}
 		if err != nil {
 			_ = b.tx.Rollback(ctx)
-			return err
-		}
-		if _, err := b.tx.Exec(ctx, stmts.reinsert, string(rows)); err != nil {
-			_ = b.tx.Rollback(ctx)
-			return fmt.Errorf("reinsert %d failed jobs: %w", len(b.reinsert), err)
+			return fmt.Errorf("%s (%d): %w", w.what, len(w.rows), err)
 		}
 	}
 	return b.tx.Commit(ctx)

@@ -58,11 +58,42 @@ func (m *batchMember) done(ctx context.Context, j *Job) error {
 }
 
 func (m *batchMember) fail(ctx context.Context, j *Job, msg string) error {
+	if m.lastAttempt(j) {
+		return m.die(ctx, j, msg, ReasonMaxAttempts)
+	}
 	delay := m.nextDelay(j)
 	err := m.release(ctx, false)
 	m.b.addFailed(m.reinsertRow(j), msg, delay, err)
 	j.recordFailure(msg)
 	return err
+}
+
+// die queues the job for the dead table, which the batch writes before its
+// commit.
+func (m *batchMember) die(ctx context.Context, j *Job, msg, reason string) error {
+	err := m.release(ctx, false)
+	r := m.reinsertRow(j)
+	r.Reason = reason
+	m.b.addFailed(r, msg, 0, err)
+	j.recordFailure(msg)
+	j.died = reason
+	return err
+}
+
+// snooze keeps the job's writes and queues it for reinsertion after d, its
+// error count and last error as they were. A job whose statements through
+// Tx failed cannot keep them: it is charged with that failure instead.
+func (m *batchMember) snooze(ctx context.Context, j *Job, d time.Duration) error {
+	if err := m.release(ctx, true); err != nil {
+		msg := sanitizeText(err.Error())
+		m.b.addFailed(m.reinsertRow(j), msg, m.nextDelay(j), err)
+		j.recordFailure(msg)
+		return fmt.Errorf("gue: job %d: %w", j.ID, err)
+	}
+	r := m.reinsertRow(j)
+	r.DelayUS = d.Microseconds()
+	m.b.add(r)
+	return nil
 }
 
 // rollback returns the job to the queue as it was locked, RunAt included.
@@ -111,7 +142,7 @@ func (m *batchMember) release(ctx context.Context, keep bool) error {
 // reinsertRow returns the job as it was locked, for reinsertion.
 func (m *batchMember) reinsertRow(j *Job) reinsertRow {
 	r := reinsertRow{JobID: j.ID, Queue: j.Queue, Priority: j.Priority, JobType: j.Type,
-		Args: string(j.Args), ErrorCount: j.ErrorCount, CreatedAt: m.createdAt}
+		Args: string(j.Args), ErrorCount: j.ErrorCount, CreatedAt: m.createdAt, MaxAttempts: j.MaxAttempts}
 	if j.Metadata != nil {
 		r.Metadata, _ = json.Marshal(j.Metadata) // a map of strings always marshals
 	}

@@ -24,6 +24,9 @@ type Client struct {
 	hooks   []Hooks
 	// syncCompletion turns off asynchronous commits of completions.
 	syncCompletion bool
+	// maxAttempts is the failed runs a job may have when its own
+	// MaxAttempts is 0; 0 means no limit.
+	maxAttempts int32
 	// outage makes the workers of this Client report a failing lock query
 	// once per outage, not once per poll per worker.
 	outage outage
@@ -49,6 +52,9 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 	}
 	if c.logger == nil {
 		c.logger = adapter.DefaultLogger()
+	}
+	if c.maxAttempts < 0 {
+		c.err = fmt.Errorf("gue: WithClientMaxAttempts(%d): %w", c.maxAttempts, ErrInvalidMaxAttempts)
 	}
 	c.logger = c.logger.With(adapter.F("client-id", c.id))
 	schema, err := checkSchema(c.schema)
@@ -125,7 +131,7 @@ func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable) error
 	var stored time.Time
 	var notified bool
 	err := db.QueryRow(ctx, c.stmts.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
-		notifyPayload(c.schema, j.Queue)).Scan(&j.ID, &stored, &notified)
+		notifyPayload(c.schema, j.Queue), j.MaxAttempts).Scan(&j.ID, &stored, &notified)
 	if err != nil {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, notMigrated(c.schema, err))
 	}
@@ -153,6 +159,9 @@ func (c *Client) validate(j *Job) error {
 	}
 	if len(j.Args) > 0 && (!json.Valid(j.Args) || !utf8.Valid(j.Args)) {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, ErrInvalidArgs)
+	}
+	if j.MaxAttempts < 0 {
+		return fmt.Errorf("gue: enqueue job of type %q: %w (got %d)", j.Type, ErrInvalidMaxAttempts, j.MaxAttempts)
 	}
 	if !j.RunAt.IsZero() {
 		if y := j.RunAt.UTC().Year(); y < 1 || y > 9999 {

@@ -52,3 +52,13 @@ func WithClientSchema(schema string) ClientOption {
 func WithClientAsyncCompletion(enabled bool) ClientOption {
 	return func(c *Client) { c.syncCompletion = !enabled }
 }
+
+// WithClientMaxAttempts sets how many failed runs a job may have when its
+// own Job.MaxAttempts is 0: the failure that reaches the limit moves the job
+// to the dead table (reason max_attempts), in the job's own transaction,
+// instead of rescheduling it. The default, 0, means no limit (the seed's
+// behaviour: a job is retried forever). A negative n is an error that every
+// call of the Client returns.
+func WithClientMaxAttempts(n int32) ClientOption {
+	return func(c *Client) { c.maxAttempts = n }
+}

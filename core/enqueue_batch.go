@@ -12,7 +12,7 @@ import (
 )
 
 // enqueueBatchColumns are the columns EnqueueBatch writes, in order.
-var enqueueBatchColumns = []string{"job_id", "queue", "priority", "run_at", "job_type", "args", "metadata"}
+var enqueueBatchColumns = []string{"job_id", "queue", "priority", "run_at", "job_type", "args", "metadata", "max_attempts"}
 
 // EnqueueBatch adds jobs in one transaction of their own: all or none. It
 // fills in each job's ID and, when zero, RunAt, as Enqueue does. Bad input in
@@ -168,7 +168,7 @@ func batchValues(jobs []*Job, ids string, now time.Time) ([][]any, error) {
 			}
 			metadata = string(b)
 		}
-		values[i] = []any{j.ID, j.Queue, j.Priority, j.RunAt, j.Type, string(j.Args), metadata}
+		values[i] = []any{j.ID, j.Queue, j.Priority, j.RunAt, j.Type, string(j.Args), metadata, j.MaxAttempts}
 	}
 	return values, nil
 }
@@ -221,13 +221,14 @@ func recordsJSON(values [][]any) ([]byte, error) {
 		JobType  string    `json:"job_type"`
 		// Args and metadata travel as JSON strings: embedded as raw JSON,
 		// encoding/json would compact them and args must keep their bytes.
-		Args     string  `json:"args"`
-		Metadata *string `json:"metadata"`
+		Args        string  `json:"args"`
+		Metadata    *string `json:"metadata"`
+		MaxAttempts int32   `json:"max_attempts"`
 	}
 	rs := make([]row, len(values))
 	for i, v := range values {
 		rs[i] = row{JobID: v[0].(int64), Queue: v[1].(string), Priority: v[2].(int16), RunAt: v[3].(time.Time),
-			JobType: v[4].(string), Args: v[5].(string)}
+			JobType: v[4].(string), Args: v[5].(string), MaxAttempts: v[7].(int32)}
 		if m, ok := v[6].(string); ok {
 			rs[i].Metadata = &m
 		}

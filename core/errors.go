@@ -66,3 +66,30 @@ var ErrInvalidSchema = errors.New("invalid schema name")
 // or its schema does not exist: gue.Migrate was not run for the schema the
 // Client or Worker uses. The message names the schema.
 var ErrNotMigrated = errors.New("gue's tables do not exist; run gue.Migrate for this schema first")
+
+// ErrInvalidMaxAttempts is returned for a negative Job.MaxAttempts (nothing
+// is written) or WithClientMaxAttempts (every call of the Client returns it).
+var ErrInvalidMaxAttempts = errors.New("max attempts must not be negative")
+
+// ErrDiscard, wrapped in the error a WorkFunc returns, gives the job up: it
+// goes to the dead table (reason discarded) with the error as its LastError,
+// and is not retried.
+var ErrDiscard = errors.New("job discarded")
+
+// ErrMaxAttempts is wrapped in the error a Worker's run returns (and its
+// Work hooks see) when the failure reached the job's MaxAttempts and the job
+// went to the dead table.
+var ErrMaxAttempts = errors.New("job reached its maximum attempts")
+
+// ErrInvalidSnooze is returned by Snooze for a negative duration; a WorkFunc
+// that returns it has failed.
+var ErrInvalidSnooze = errors.New("snooze duration must not be negative")
+
+// ErrJobNotFound is returned by RetryDead, and by Cancel, for a job that is
+// not where the call looks (queue and ID).
+var ErrJobNotFound = errors.New("job not found")
+
+// ErrCancelled is the cause of a running job's context (context.Cause) when
+// Client.Cancel cancelled it; a WorkFunc that then returns an error sends
+// the job to the dead jobs (reason cancelled).
+var ErrCancelled = errors.New("job cancelled")

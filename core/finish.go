@@ -31,6 +31,12 @@ type finisher interface {
 	fail(ctx context.Context, j *Job, msg string) error
 	// rollback ends the transaction with the job as it was locked.
 	rollback(ctx context.Context, j *Job) error
+	// die rolls back the handler's writes and moves the job to the dead
+	// table for reason, counting the run as a failure with msg.
+	die(ctx context.Context, j *Job, msg, reason string) error
+	// snooze keeps the handler's writes and reschedules the job after d,
+	// counting nothing.
+	snooze(ctx context.Context, j *Job, d time.Duration) error
 }
 
 // held is what every finisher holds: the job's transaction and what it takes
@@ -40,6 +46,17 @@ type held struct {
 	pool    adapter.ConnPool // records a failure outside the transaction
 	stmts   *queries
 	backoff Backoff
+	// maxAttempts is the Client's, for jobs whose MaxAttempts is 0.
+	maxAttempts int32
+}
+
+// lastAttempt reports whether the job's next failure reaches its limit.
+func (h *held) lastAttempt(j *Job) bool {
+	limit := j.MaxAttempts
+	if limit == 0 {
+		limit = h.maxAttempts
+	}
+	return limit > 0 && j.ErrorCount+1 >= limit
 }
 
 // nextDelay is how long the job waits after its next failure.

@@ -93,53 +93,77 @@ func (s *soloTx) done(ctx context.Context, j *Job) error {
 }
 
 func (s *soloTx) fail(ctx context.Context, j *Job, msg string) error {
-	delay := s.nextDelay(j)
-	if s.deleted {
-		// Error after Delete undoes the Delete: the whole transaction goes,
-		// with the handler's writes, and the failure is recorded on the
-		// job, which stays.
-		s.pendingDelete = false
-		_ = s.held.tx.Rollback(context.WithoutCancel(ctx))
-		if err := s.failFresh(ctx, j, msg, delay); err != nil {
-			return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
-		}
-		return nil
+	if s.lastAttempt(j) {
+		return s.die(ctx, j, msg, ReasonMaxAttempts)
 	}
-	err := s.failInTx(ctx, j, msg, delay)
-	if err == nil {
-		if err = s.held.tx.Commit(ctx); err == nil {
-			j.recordFailure(msg)
-			return nil
-		}
+	if err := s.endWith(ctx, j, false, s.stmts.fail, j.Queue, j.ID, s.nextDelay(j).Microseconds(), msg); err != nil {
+		return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
 	}
-	// The transaction is unusable (aborted by a failed statement of the
-	// WorkFunc, or its connection is gone). Roll it back, which releases the
-	// lock, and record the failure in a statement of its own so the job is
-	// not retried at once with no trace of why.
-	_ = s.held.tx.Rollback(context.WithoutCancel(ctx))
-	if err2 := s.failFresh(ctx, j, msg, delay); err2 != nil {
-		return fmt.Errorf("gue: record error of job %d: %w", j.ID, errors.Join(err, err2))
+	j.recordFailure(msg)
+	return nil
+}
+
+func (s *soloTx) die(ctx context.Context, j *Job, msg, reason string) error {
+	if err := s.endWith(ctx, j, false, s.stmts.die, j.Queue, j.ID, 1, msg, reason); err != nil {
+		return fmt.Errorf("gue: move job %d to the dead jobs (%s): %w", j.ID, reason, err)
+	}
+	j.recordFailure(msg)
+	j.died = reason
+	return nil
+}
+
+func (s *soloTx) snooze(ctx context.Context, j *Job, d time.Duration) error {
+	if err := s.endWith(ctx, j, true, s.stmts.snooze, j.Queue, j.ID, d.Microseconds()); err != nil {
+		return fmt.Errorf("gue: snooze job %d: %w", j.ID, err)
 	}
 	return nil
 }
 
-func (s *soloTx) rollback(ctx context.Context, _ *Job) error {
-	return s.held.tx.Rollback(ctx)
+// endWith ends the job with stmt in its transaction, after rolling back the
+// handler's writes (or keeping them, keepWrites), and commits. When the
+// transaction cannot take it (a failed statement of the WorkFunc aborted it,
+// its connection is gone) or holds a Delete, which stmt must not follow,
+// it rolls the transaction back, which releases the lock, and runs stmt in
+// a statement of its own, so that the job's end is recorded all the same.
+func (s *soloTx) endWith(ctx context.Context, j *Job, keepWrites bool, stmt string, args ...any) error {
+	var err error
+	if !s.deleted {
+		if err = s.inTx(ctx, keepWrites, stmt, args); err == nil {
+			if err = s.held.tx.Commit(ctx); err == nil {
+				return nil
+			}
+		}
+	}
+	// Error after Delete lands here too: the rollback undoes the Delete,
+	// with the handler's writes, and the job stays.
+	s.pendingDelete = false
+	_ = s.held.tx.Rollback(context.WithoutCancel(ctx))
+	if s.pool == nil {
+		return errors.Join(err, errors.New("no pool to record it through"))
+	}
+	if _, err2 := s.pool.Exec(ctx, stmt, args...); err2 != nil {
+		return errors.Join(err, err2)
+	}
+	return nil
 }
 
-// failInTx rolls back to the savepoint and records the failure in the
-// job's transaction.
-func (s *soloTx) failInTx(ctx context.Context, j *Job, msg string, delay time.Duration) error {
-	if s.savepoint {
+// inTx runs stmt in the job's transaction, after its savepoint is rolled
+// back (the handler's writes undone) or released (kept).
+func (s *soloTx) inTx(ctx context.Context, keepWrites bool, stmt string, args []any) error {
+	if s.savepoint && !keepWrites {
 		if _, err := s.held.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepointName); err != nil {
 			return err
 		}
-		if err := s.releaseSavepoint(ctx); err != nil {
-			return err
-		}
 	}
-	_, err := s.held.tx.Exec(ctx, s.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg)
+	if err := s.releaseSavepoint(ctx); err != nil {
+		return err
+	}
+	_, err := s.held.tx.Exec(ctx, stmt, args...)
 	return err
+}
+
+func (s *soloTx) rollback(ctx context.Context, _ *Job) error {
+	return s.held.tx.Rollback(ctx)
 }
 
 // deleteStmt is the DELETE of the job: one that commits asynchronously

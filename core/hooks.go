@@ -87,6 +87,18 @@ const (
 	// OutcomeReturned: the worker stopped hard; the job went back to the
 	// queue untouched.
 	OutcomeReturned Outcome = "returned"
+	// OutcomeSnoozed: the WorkFunc returned Snooze; the job runs again
+	// later, with no failure counted.
+	OutcomeSnoozed Outcome = "snoozed"
+	// OutcomeDiscarded: the WorkFunc returned an error wrapping ErrDiscard;
+	// the job went to the dead jobs.
+	OutcomeDiscarded Outcome = "discarded"
+	// OutcomeDead: the run failed for the job's last allowed attempt
+	// (MaxAttempts); the job went to the dead jobs.
+	OutcomeDead Outcome = "dead"
+	// OutcomeCancelled: Client.Cancel cancelled the running job and its
+	// WorkFunc returned an error; the job went to the dead jobs.
+	OutcomeCancelled Outcome = "cancelled"
 )
 
 // OutcomeOf classifies the error a RunFunc returned.
@@ -97,6 +109,17 @@ func OutcomeOf(err error) Outcome {
 		return OutcomeDone
 	case errors.Is(err, ErrWorkerStopped):
 		return OutcomeReturned
+	case errors.Is(err, ErrMaxAttempts):
+		return OutcomeDead
+	case errors.Is(err, ErrCancelled):
+		return OutcomeCancelled
+	case errors.Is(err, ErrDiscard):
+		return OutcomeDiscarded
+	}
+	if _, ok := snoozed(err); ok {
+		return OutcomeSnoozed
+	}
+	switch {
 	case errors.Is(err, ErrUnknownJobType):
 		return OutcomeUnknownType
 	case errors.As(err, &p):

@@ -37,6 +37,11 @@ type Job struct {
 	// Metadata travels with the job from enqueue to work, such as the trace
 	// context that Hooks put there. Optional; nil when the job has none.
 	Metadata map[string]string
+	// MaxAttempts is how many failed runs the job may have: the failure
+	// that reaches it moves the job to the dead table (gue_jobs_dead, reason
+	// max_attempts) instead of rescheduling it. 0 means the Client's
+	// (WithClientMaxAttempts), whose default 0 means no limit.
+	MaxAttempts int32
 
 	// filledRunAt is the RunAt that Enqueue filled in for a zero RunAt: the
 	// same struct enqueued again gets a fresh one, not the old time.
@@ -45,6 +50,8 @@ type Job struct {
 	mu       sync.Mutex
 	ctx      context.Context
 	finished bool
+	// died is the reason the job went to the dead table, if it did.
+	died string
 	// end is how the job's transaction ends, chosen when it was locked;
 	// nil for a job that was not locked.
 	end finisher

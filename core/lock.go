@@ -70,9 +70,9 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		}
 		row = tx.QueryRow(ctx, step.sql, step.args...)
 	}
-	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff}, !c.syncCompletion)}
+	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts}, !c.syncCompletion)}
 	var metadata []byte
-	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata}
+	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts}
 	err := row.Scan(dest...)
 	for errors.Is(err, adapter.ErrNoRows) {
 		next, ok := cur.afterMiss(step, stmts, queue)

@@ -197,11 +197,13 @@ func appliedVersions(ctx context.Context, tx adapter.Tx, q string) (map[int]bool
 }
 
 // notMigrated returns err wrapped in ErrNotMigrated, naming schema, when err
-// says that gue's table or its schema does not exist (a statement of the
-// engine's own failed with undefined_table or invalid_schema_name); it
+// says that gue's table, a column of it or its schema does not exist (a
+// statement of the engine's own failed with undefined_table,
+// undefined_column or invalid_schema_name: not migrated, or not to the
+// latest version); it
 // returns err unchanged otherwise.
 func notMigrated(schema string, err error) error {
-	if errors.Is(err, adapter.ErrUndefinedTable) || errors.Is(err, adapter.ErrUndefinedSchema) {
+	if errors.Is(err, adapter.ErrUndefinedTable) || errors.Is(err, adapter.ErrUndefinedSchema) || errors.Is(err, adapter.ErrUndefinedColumn) {
 		return fmt.Errorf("%w: run gue.Migrate(ctx, pool, %q): %w", ErrNotMigrated, schema, err)
 	}
 	return err

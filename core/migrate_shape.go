@@ -18,6 +18,7 @@ var jobsColumns = map[int]map[string]string{
 		"queue": "text", "created_at": "timestamp with time zone", "updated_at": "timestamp with time zone",
 	},
 	2: {"metadata": "json"},
+	4: {"max_attempts": "integer"},
 }
 
 // tableShape is what exists of gue_jobs in a schema.

@@ -57,9 +57,11 @@ func (w *wakeup) Fire() {
 }
 
 // listen keeps a LISTEN connection while ctx lives and fires wake for every
-// notification of payload. A lost connection is retried every second; the
+// notification of a ready job in schema's queue, and kick for every
+// cancellation there. A lost connection is retried every second; the
 // workers poll meanwhile.
-func listen(ctx context.Context, l adapter.Listener, payload string, wake *wakeup, log adapter.Logger) {
+func listen(ctx context.Context, l adapter.Listener, schema, queue string, wake *wakeup, kick chan<- struct{}, log adapter.Logger) {
+	payload, cancelled := notifyPayload(schema, queue), cancelPayload(schema, queue)
 	for ctx.Err() == nil {
 		conn, err := l.Listen(ctx, notifyChannel)
 		if err != nil {
@@ -76,7 +78,13 @@ func listen(ctx context.Context, l adapter.Listener, payload string, wake *wakeu
 					}
 					break
 				}
-				if got == payload || !strings.Contains(got, "\x1f") {
+				switch {
+				case got == cancelled:
+					select {
+					case kick <- struct{}{}:
+					default: // a look is due already
+					}
+				case got == payload || !strings.Contains(got, "\x1f"):
 					wake.Fire()
 				}
 			}

@@ -82,7 +82,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	defer w.running.Unlock()
-	w.loop(ctx)
+	w.watchedLoop(ctx)
 	return nil
 }
 
@@ -95,7 +95,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	go func() {
 		defer w.running.Unlock()
-		w.loop(ctx)
+		w.watchedLoop(ctx)
 	}()
 	return nil
 }
@@ -142,6 +142,14 @@ func (w *Worker) hardStopped() context.Context {
 	return w.hard
 }
 
+// watchedLoop is loop for a Worker of its own, with its jobs watched for
+// Client.Cancel.
+func (w *Worker) watchedLoop(ctx context.Context) {
+	stop := w.watch(ctx, nil, w.logger)
+	defer stop()
+	w.loop(ctx)
+}
+
 // loop polls: straight on after a job, PollInterval after finding none.
 func (w *Worker) loop(ctx context.Context) {
 	w.logger.Debug("worker started")
@@ -162,6 +170,9 @@ func (w *Worker) loop(ctx context.Context) {
 		if wokenMiss {
 			wait = min(wait, notifyAhead)
 			wokenMiss = false
+		}
+		if w.pause.paused.Load() {
+			wait = min(wait, pauseRefresh) // notice a resume soon
 		}
 		timer.Reset(wait)
 		var woken <-chan struct{}
@@ -191,6 +202,9 @@ func (w *Worker) loop(ctx context.Context) {
 // whether there was any. fromJob says the worker comes straight from a job
 // rather than from a wake-up or a poll (see lockHints.rescanAfterMiss).
 func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
+	if w.err == nil && w.pause.isPaused(ctx, w.c, w.stmts, w.queue) {
+		return false
+	}
 	if w.batch > 1 {
 		return w.workBatch(ctx, w.batch)
 	}
@@ -209,6 +223,9 @@ func jitter(d time.Duration) time.Duration {
 // transaction. It reports whether a job was found; it never panics because of
 // a WorkFunc, and errors are logged and recorded on the job.
 func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
+	if w.err == nil && w.pause.isPaused(ctx, w.c, w.stmts, w.queue) {
+		return false
+	}
 	// A cursor of its own (sharing the hints): WorkOne may run beside Run.
 	return w.workOne(ctx, newLockCursor(w.cursor.hints))
 }
@@ -244,6 +261,8 @@ func (w *Worker) work(ctx context.Context, j *Job) {
 	// ending starts a graceful shutdown, which lets the job finish.
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
+	w.inflight.add(j.ID, cancel) // for Client.Cancel
+	defer w.inflight.remove(j.ID)
 	hardStop := func() { cancel(ErrWorkerStopped) }
 	stopGrace := cancelAfterGrace(ctx, w.grace, hardStop)
 	defer stopGrace()
@@ -272,8 +291,7 @@ func (w *Worker) run(ctx context.Context, j *Job) error {
 	if !ok || wf == nil {
 		err := fmt.Errorf("%w: %q", ErrUnknownJobType, j.Type)
 		log.Error("unknown job type")
-		w.fail(doneCtx, log, j, err.Error())
-		return err
+		return w.fail(doneCtx, log, j, err.Error(), err)
 	}
 	err := call(wf, j)
 	if err != nil && errors.Is(context.Cause(ctx), ErrWorkerStopped) {
@@ -285,25 +303,43 @@ func (w *Worker) run(ctx context.Context, j *Job) error {
 		log.Info("job returned to queue: worker stopped hard")
 		return fmt.Errorf("%w: %w", ErrWorkerStopped, err)
 	}
+	if errors.Is(context.Cause(ctx), ErrCancelled) {
+		if err == nil {
+			defer w.cancelled(doneCtx, log, j, nil) //nolint:errcheck // it completes normally; the request is cleared
+		} else {
+			return w.cancelled(doneCtx, log, j, err)
+		}
+	}
 	var panicErr *PanicError
-	switch {
+	switch d, snooze := snoozed(err); {
+	case snooze:
+		if serr := j.snooze(doneCtx, d); serr != nil {
+			log.Error("could not snooze job", adapter.Err(serr))
+			return serr
+		}
+		log.Debug("job snoozed", adapter.F("for", d))
+		return err
+	case errors.Is(err, ErrDiscard):
+		if derr := j.die(doneCtx, err.Error(), ReasonDiscarded); derr != nil {
+			log.Error("could not move discarded job to the dead jobs", adapter.Err(derr))
+			return derr
+		}
+		log.Info("job discarded: moved to the dead jobs", adapter.Err(err))
+		return err
 	case errors.As(err, &panicErr):
 		log.Error("job panicked", adapter.F("panic", panicErr.Error()))
-		w.fail(doneCtx, log, j, panicErr.Error())
-		return err
+		return w.fail(doneCtx, log, j, panicErr.Error(), err)
 	case err != nil:
 		msg := err.Error()
 		if errors.Is(context.Cause(ctx), ErrJobTimeout) {
 			msg = fmt.Sprintf("%v after %s: %s", ErrJobTimeout, w.timeout, msg)
 		}
 		log.Error("job failed", adapter.Err(err))
-		w.fail(doneCtx, log, j, msg)
-		return err
+		return w.fail(doneCtx, log, j, msg, err)
 	}
 	if err := j.Delete(doneCtx); err != nil {
 		log.Error("could not delete finished job", adapter.Err(err))
-		w.fail(doneCtx, log, j, err.Error())
-		return err
+		return w.fail(doneCtx, log, j, err.Error(), err)
 	}
 	if err := j.Done(doneCtx); err != nil {
 		log.Error("could not commit finished job", adapter.Err(err))
@@ -313,10 +349,17 @@ func (w *Worker) run(ctx context.Context, j *Job) error {
 	return nil
 }
 
-func (w *Worker) fail(ctx context.Context, log adapter.Logger, j *Job, msg string) {
-	if err := j.Error(ctx, msg); err != nil {
-		log.Error("could not record job error", adapter.Err(err))
+// fail records the run's failure, msg, on j, and returns the run's error
+// for the Work hooks: wrapped with ErrMaxAttempts when the job died of it.
+func (w *Worker) fail(ctx context.Context, log adapter.Logger, j *Job, msg string, err error) error {
+	if ferr := j.Error(ctx, msg); ferr != nil {
+		log.Error("could not record job error", adapter.Err(ferr))
 	}
+	if j.died == ReasonMaxAttempts {
+		log.Error("job reached its maximum attempts: moved to the dead jobs", adapter.F("attempts", j.ErrorCount))
+		return fmt.Errorf("%w: %w", ErrMaxAttempts, err)
+	}
+	return err
 }
 
 // call runs wf, turning a panic into a *PanicError with the stack.

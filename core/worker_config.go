@@ -23,7 +23,11 @@ type workerConfig struct {
 
 	// resolved by init
 	stmts *queries
-	err   error // a bad option or a nil Client, reported by Start and Run
+	// pause caches whether the queue is paused, for all the workers.
+	pause *pauseCache
+	// running is the jobs in flight, for Client.Cancel.
+	inflight *inFlight
+	err      error // a bad option or a nil Client, reported by Start and Run
 }
 
 func newWorkerConfig(c *Client, wm WorkMap) *workerConfig {
@@ -46,6 +50,8 @@ func (cfg *workerConfig) init(who string) {
 		cfg.err = fmt.Errorf("gue: %s: %w", who, ErrNilClient)
 		return
 	}
+	cfg.pause = &pauseCache{}
+	cfg.inflight = &inFlight{}
 	cfg.stmts = cfg.c.stmts
 	if cfg.schema != "" && cfg.schema != cfg.c.schema {
 		schema, err := checkSchema(cfg.schema)

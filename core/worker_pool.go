@@ -92,7 +92,10 @@ func (p *WorkerPool) acquire() error {
 }
 
 func (p *WorkerPool) run(ctx context.Context) {
-	stopListening := p.listen(ctx)
+	kick := make(chan struct{}, 1) // the listener's cancellation notices
+	stopWatching := p.watch(ctx, kick, p.logger)
+	defer stopWatching()
+	stopListening := p.listen(ctx, kick)
 	defer stopListening()
 	var wg sync.WaitGroup
 	for _, w := range p.workers {
@@ -107,7 +110,7 @@ func (p *WorkerPool) run(ctx context.Context) {
 
 // listen starts the LISTEN wake-up when the Client's pool can LISTEN, and
 // returns the func that stops it once the workers are done.
-func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
+func (p *WorkerPool) listen(ctx context.Context, kick chan<- struct{}) (stop func()) {
 	l, ok := p.c.pool.(adapter.Listener)
 	if !p.fits(ok && !p.noListen) || !ok || p.noListen {
 		return func() {}
@@ -120,7 +123,7 @@ func (p *WorkerPool) listen(ctx context.Context) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		listen(lctx, l, notifyPayload(p.stmts.schema, p.queue), wake, p.logger)
+		listen(lctx, l, p.stmts.schema, p.queue, wake, kick, p.logger)
 	}()
 	return func() {
 		cancel()

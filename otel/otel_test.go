@@ -232,3 +232,43 @@ func TestGlobalProvidersByDefault(t *testing.T) {
 		t.Errorf("spans through the global provider: %v, want [enqueue process]", names)
 	}
 }
+
+// The lifecycle's outcomes reach the spans: a snooze is no error, a
+// discarded job or one that reached its maximum attempts is.
+func TestLifecycleOutcomes(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	recorder := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(recorder))
+	c := gue.NewClient(pool, gueotel.WithTelemetry(gueotel.WithTracerProvider(tp)), gue.WithClientMaxAttempts(1))
+	for _, typ := range []string{"snoozes", "discards", "dies"} {
+		if err := c.Enqueue(ctx, &gue.Job{Type: typ, Queue: "life"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := gue.NewWorker(c, gue.WorkMap{
+		"snoozes":  func(*gue.Job) error { return gue.Snooze(time.Hour) },
+		"discards": func(*gue.Job) error { return gue.ErrDiscard },
+		"dies":     func(*gue.Job) error { return errors.New("last try") },
+	}, gue.WithWorkerQueue("life"))
+	for w.WorkOne(ctx) {
+	}
+	want := map[string]struct {
+		outcome string
+		status  codes.Code
+	}{"snoozes": {"snoozed", codes.Unset}, "discards": {"discarded", codes.Error}, "dies": {"dead", codes.Error}}
+	seen := 0
+	for _, s := range recorder.Ended() {
+		if s.Name() != "process life" {
+			continue
+		}
+		seen++
+		typ := attrOf(s.Attributes(), "gue.job.type")
+		if got := attrOf(s.Attributes(), "gue.job.outcome"); got != want[typ].outcome || s.Status().Code != want[typ].status {
+			t.Errorf("%s: outcome %q, status %v; want %q, %v", typ, got, s.Status().Code, want[typ].outcome, want[typ].status)
+		}
+	}
+	if seen != 3 {
+		t.Errorf("%d process spans; want 3", seen)
+	}
+}

@@ -55,7 +55,7 @@ func New(opts ...Option) *Telemetry {
 		otel.Handle(err)
 	}
 	if t.worked, err = m.Int64Counter("gue.jobs.worked", metric.WithUnit("{job}"),
-		metric.WithDescription("Job runs, by outcome: done, error, panic, unknown_type, returned.")); err != nil {
+		metric.WithDescription("Job runs, by outcome: done, error, panic, unknown_type, returned, snoozed, discarded, dead, cancelled.")); err != nil {
 		otel.Handle(err)
 	}
 	if t.duration, err = m.Float64Histogram("gue.job.duration", metric.WithUnit("s"),
@@ -149,7 +149,8 @@ func (t *Telemetry) wrapWork(next gue.RunFunc) gue.RunFunc {
 
 		outcome := gue.OutcomeOf(err)
 		span.SetAttributes(JobOutcomeKey.String(string(outcome)))
-		if err != nil {
+		// A snooze is the handler's choice, not a failure.
+		if err != nil && outcome != gue.OutcomeSnoozed {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
 		}

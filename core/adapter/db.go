@@ -24,6 +24,9 @@ var (
 	// ErrUndefinedTable marks a server error with SQLSTATE 42P01
 	// (undefined_table). See WrapSQLState.
 	ErrUndefinedTable = errors.New("undefined table")
+	// ErrUndefinedColumn marks a server error with SQLSTATE 42703
+	// (undefined_column). See WrapSQLState.
+	ErrUndefinedColumn = errors.New("undefined column")
 	// ErrUndefinedSchema marks a server error with SQLSTATE 3F000
 	// (invalid_schema_name). See WrapSQLState.
 	ErrUndefinedSchema = errors.New("undefined schema")

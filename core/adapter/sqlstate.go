@@ -7,6 +7,7 @@ import "errors"
 var sqlStateErrors = map[string]error{
 	"42P01": ErrUndefinedTable,
 	"3F000": ErrUndefinedSchema,
+	"42703": ErrUndefinedColumn,
 }
 
 // SQLState returns the SQLSTATE code of the first error in err's chain that
@@ -21,7 +22,8 @@ func SQLState(err error) string {
 }
 
 // WrapSQLState returns err marked with the sentinel of its SQLSTATE code
-// when there is one (42P01: ErrUndefinedTable, 3F000: ErrUndefinedSchema),
+// when there is one (42P01: ErrUndefinedTable, 3F000: ErrUndefinedSchema, 42703:
+// ErrUndefinedColumn),
 // and err itself otherwise. The result's message is err's, unchanged, and
 // errors.Is and errors.As match both the sentinel and err's own chain.
 // Adapters call it at the driver edge with their driver's code.

@@ -1,0 +1,187 @@
+package gue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// ErrJobRunning is returned by Cancel for a job that a worker is running:
+// the cancellation is asked of that worker, which cancels the job's context
+// (cause ErrCancelled) within a second.
+var ErrJobRunning = errors.New("job is running; its cancellation was requested")
+
+// cancelCheck is how often the workers of a pool with jobs in flight look
+// for cancellations asked of them (a NOTIFY wakes a listening pool sooner).
+const cancelCheck = 500 * time.Millisecond
+
+// Cancel cancels job id of queue. A queued job (not locked by any worker)
+// goes to the dead jobs with reason cancelled and never runs: Cancel returns
+// nil. A running job, locked by a WorkerPool or a running Worker in any
+// process on any host, has its Job.Context cancelled with cause ErrCancelled
+// within a second, and goes to the dead jobs when its WorkFunc then returns
+// an error; a WorkFunc that ignores its context and returns nil completes
+// normally. Cancel then returns an error wrapping ErrJobRunning. It returns
+// an error wrapping ErrJobNotFound when queue has no job id.
+//
+// Jobs locked with Client.LockJob, or worked with Worker.WorkOne outside
+// Run, are not watched: their cancellation takes effect if they are
+// unlocked and locked again.
+func (c *Client) Cancel(ctx context.Context, queue string, id int64) error {
+	if c.err != nil {
+		return c.err
+	}
+	tag, err := c.pool.Exec(ctx, c.stmts.cancelQueued, queue, id)
+	if err != nil {
+		return fmt.Errorf("gue: cancel job %d: %w", id, notMigrated(c.schema, err))
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var n int64
+	if err := c.pool.QueryRow(ctx, c.stmts.exists, queue, id).Scan(&n); err != nil {
+		return fmt.Errorf("gue: cancel job %d: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobNotFound)
+	}
+	if _, err := c.pool.Exec(ctx, c.stmts.cancelRequest, queue, id); err != nil {
+		return fmt.Errorf("gue: cancel job %d: %w", id, err)
+	}
+	if _, err := c.pool.Exec(ctx, c.stmts.notify, cancelPayload(c.schema, queue)); err != nil {
+		c.logger.Error("could not announce a cancellation; workers find it by polling", adapter.Err(err))
+	}
+	return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobRunning)
+}
+
+// cancelPayload is the NOTIFY payload that asks the listening pools of
+// schema's queue to look for cancellations now. Cut to PostgreSQL's limit
+// like any payload: for a queue name that long it wakes the pool instead,
+// and its next look, within cancelCheck, finds the cancellation.
+func cancelPayload(schema, queue string) string {
+	return notifyPayload(schema, queue+"\x1fcancel")
+}
+
+// inFlight is the jobs a worker or pool is running, with the functions that
+// cancel their contexts.
+type inFlight struct {
+	mu   sync.Mutex
+	jobs map[int64]context.CancelCauseFunc
+}
+
+func (f *inFlight) add(id int64, cancel context.CancelCauseFunc) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.jobs == nil {
+		f.jobs = make(map[int64]context.CancelCauseFunc)
+	}
+	f.jobs[id] = cancel
+}
+
+func (f *inFlight) remove(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.jobs, id)
+}
+
+// ids returns the IDs in flight as a PostgreSQL array literal, "" for none.
+func (f *inFlight) ids() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.jobs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for id := range f.jobs {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// cancel cancels the jobs whose IDs are listed, comma-separated.
+func (f *inFlight) cancel(list string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range strings.Split(list, ",") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && f.jobs[id] != nil {
+			f.jobs[id](ErrCancelled)
+		}
+	}
+}
+
+// watchCancels looks for cancellations asked of the jobs in flight every
+// cancelCheck, and at once when kick fires, until ctx is done.
+func (cfg *workerConfig) watchCancels(ctx context.Context, kick <-chan struct{}, log adapter.Logger) {
+	t := time.NewTicker(cancelCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+		ids := cfg.inflight.ids()
+		if ids == "" {
+			continue
+		}
+		var list sql.NullString
+		if err := cfg.c.pool.QueryRow(ctx, cfg.stmts.cancelRequested, cfg.queue, ids).Scan(&list); err != nil {
+			if ctx.Err() == nil {
+				log.Debug("could not look for cancelled jobs", adapter.Err(err))
+			}
+			continue
+		}
+		if list.Valid {
+			cfg.inflight.cancel(list.String)
+		}
+	}
+}
+
+// watch runs watchCancels until the returned stop is called: after the
+// workers are done, since jobs in flight outlive the context of Run.
+func (cfg *workerConfig) watch(ctx context.Context, kick <-chan struct{}, log adapter.Logger) (stop func()) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cfg.watchCancels(wctx, kick, log)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// cancelled ends a job whose context Cancel cancelled: to the dead jobs when
+// its WorkFunc returned an error, normally when it returned nil. Either way
+// the request is forgotten.
+func (w *Worker) cancelled(ctx context.Context, log adapter.Logger, j *Job, err error) error {
+	defer func() {
+		if _, cerr := w.c.pool.Exec(ctx, w.stmts.cancelClear, j.Queue, j.ID); cerr != nil {
+			log.Error("could not clear a job's cancellation request", adapter.Err(cerr))
+		}
+	}()
+	if err == nil {
+		log.Info("job was cancelled but its WorkFunc returned nil: it completes normally")
+		return nil
+	}
+	if derr := j.die(ctx, err.Error(), ReasonCancelled); derr != nil {
+		log.Error("could not move cancelled job to the dead jobs", adapter.Err(derr))
+		return derr
+	}
+	log.Info("job cancelled: moved to the dead jobs")
+	return fmt.Errorf("%w: %w", ErrCancelled, err)
+}

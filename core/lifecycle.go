@@ -1,0 +1,111 @@
+package gue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// The reasons a job is in the dead table (gue_jobs_dead.reason).
+const (
+	// ReasonMaxAttempts: its last failure reached its MaxAttempts.
+	ReasonMaxAttempts = "max_attempts"
+	// ReasonDiscarded: its WorkFunc returned an error wrapping ErrDiscard.
+	ReasonDiscarded = "discarded"
+	// ReasonCancelled: Client.Cancel cancelled it.
+	ReasonCancelled = "cancelled"
+)
+
+// snoozeError is the error value of Snooze.
+type snoozeError struct{ d time.Duration }
+
+func (e *snoozeError) Error() string { return fmt.Sprintf("gue: job snoozed for %s", e.d) }
+
+// Snooze returns the error value a WorkFunc returns to run its job again
+// after d, without counting a failure: ErrorCount and LastError stay as they
+// were, and the writes the WorkFunc made through Job.Tx are kept (it chose
+// to stop for now; it did not fail, so nothing of its work is undone). The
+// job's RunAt becomes the time of the snooze plus d. A negative d returns an
+// error wrapping ErrInvalidSnooze, which the worker records as a failure.
+func Snooze(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("gue: snooze %s: %w", d, ErrInvalidSnooze)
+	}
+	return &snoozeError{d: d}
+}
+
+// snoozed reports the duration of a Snooze error in err's chain.
+func snoozed(err error) (time.Duration, bool) {
+	var s *snoozeError
+	if errors.As(err, &s) {
+		return s.d, true
+	}
+	return 0, false
+}
+
+// snooze ends the job's transaction, rescheduled after d; see Snooze.
+func (j *Job) snooze(ctx context.Context, d time.Duration) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.usable(); err != nil {
+		return err
+	}
+	j.finished = true
+	return j.end.snooze(ctx, j, d)
+}
+
+// die ends the job's transaction with the job moved to the dead table for
+// reason, its run counted as a failure with msg.
+func (j *Job) die(ctx context.Context, msg, reason string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.usable(); err != nil {
+		return err
+	}
+	j.finished = true
+	return j.end.die(ctx, j, sanitizeText(msg), reason)
+}
+
+// RetryDead moves a dead job of queue back to the queue, ready now, with its
+// error count and last error kept so that its history stays visible. It
+// returns an error wrapping ErrJobNotFound when queue has no dead job id.
+func (c *Client) RetryDead(ctx context.Context, queue string, id int64) error {
+	if c.err != nil {
+		return c.err
+	}
+	tag, err := c.pool.Exec(ctx, c.stmts.retryDead, queue, id)
+	if err != nil {
+		return fmt.Errorf("gue: retry dead job %d: %w", id, notMigrated(c.schema, err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("gue: retry dead job %d of queue %q: %w", id, queue, ErrJobNotFound)
+	}
+	if _, err := c.pool.Exec(ctx, c.stmts.notify, notifyPayload(c.schema, queue)); err != nil {
+		c.logger.Error("could not announce a retried job; pools find it by polling", adapter.Err(err))
+	}
+	return nil
+}
+
+// PurgeDead deletes the dead jobs of queue that died more than olderThan
+// ago and returns how many it deleted. It also forgets the cancellation
+// requests of jobs of queue that finished before their worker noticed them.
+// A negative olderThan is an error.
+func (c *Client) PurgeDead(ctx context.Context, queue string, olderThan time.Duration) (int64, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if olderThan < 0 {
+		return 0, fmt.Errorf("gue: purge dead jobs older than %s: the age must not be negative", olderThan)
+	}
+	tag, err := c.pool.Exec(ctx, c.stmts.purgeDead, queue, time.Now().Add(-olderThan))
+	if err != nil {
+		return 0, fmt.Errorf("gue: purge dead jobs of queue %q: %w", queue, notMigrated(c.schema, err))
+	}
+	if _, err := c.pool.Exec(ctx, c.stmts.cancelPurge, queue); err != nil {
+		return tag.RowsAffected(), fmt.Errorf("gue: purge cancellation requests of queue %q: %w", queue, err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,70 @@
+package gue
+
+// lifecycleQueries are the statements of a job's other endings (dead,
+// snoozed, cancelled) and of paused queues, for one schema.
+type lifecycleQueries struct {
+	// die moves a job to the dead table ($1 queue, $2 id, $3 failures to
+	// add, $4 last error or NULL to keep it, $5 reason).
+	die string
+	// dieRows inserts batch members into the dead table (they were deleted
+	// by the statement that locked them), from a JSON array of records.
+	dieRows string
+	// snooze reschedules a job $3 microseconds from now, counting nothing.
+	snooze string
+	// cancelQueued moves a job that is not locked to the dead table.
+	cancelQueued string
+	// exists tells a job that exists, locked or not.
+	exists string
+	// retryDead moves a dead job back to the queue, ready now.
+	retryDead string
+	// purgeDead deletes a queue's dead jobs that died before $2.
+	purgeDead string
+	// pause, resume and paused keep and read a queue's paused state.
+	pause, resume, paused string
+	// cancelRequest asks the worker running a job to cancel it;
+	// cancelRequested lists which of the jobs $2 (a text array of IDs) are
+	// asked to; cancelClear forgets a job's request.
+	cancelRequest, cancelRequested, cancelClear string
+	// cancelPurge forgets the requests of jobs that no longer exist (they
+	// finished before their worker noticed).
+	cancelPurge string
+}
+
+func newLifecycleQueries(schema string) lifecycleQueries {
+	q := quoteIdent(schema)
+	t, dead, paused, cancel := q+".gue_jobs", q+".gue_jobs_dead", q+".gue_queues_paused", q+".gue_jobs_cancel"
+	deadCols := `job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, reason, died_at`
+	return lifecycleQueries{
+		die: `WITH d AS (DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
+INSERT INTO ` + dead + ` (` + deadCols + `)
+SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, clock_timestamp()
+FROM d`,
+		dieRows: `INSERT INTO ` + dead + ` (` + deadCols + `)
+SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now()), x.job_type, x.args::json, x.error_count, x.last_error, x.metadata,
+       x.max_attempts, x.created_at, x.reason, clock_timestamp()
+FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text,
+     error_count integer, last_error text, metadata json, max_attempts integer, created_at timestamptz, reason text)`,
+		snooze: `UPDATE ` + t + ` SET run_at = clock_timestamp() + $3::bigint * interval '1 microsecond', updated_at = now()
+WHERE queue = $1 AND job_id = $2`,
+		// SKIP LOCKED: a job a worker holds is running, not queued.
+		cancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 FOR UPDATE SKIP LOCKED),
+d AS (DELETE FROM ` + t + ` c USING j WHERE c.queue = $1 AND c.job_id = j.job_id RETURNING c.*)
+INSERT INTO ` + dead + ` (` + deadCols + `)
+SELECT job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, 'cancelled', clock_timestamp()
+FROM d`,
+		exists: `SELECT count(*) FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
+		retryDead: `WITH d AS (DELETE FROM ` + dead + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
+INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, updated_at)
+SELECT job_id, queue, priority, now(), job_type, args, error_count, last_error, metadata, max_attempts, created_at, now() FROM d`,
+		purgeDead:     `DELETE FROM ` + dead + ` WHERE queue = $1 AND died_at < $2`,
+		pause:         `INSERT INTO ` + paused + ` (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING`,
+		resume:        `DELETE FROM ` + paused + ` WHERE queue = $1`,
+		paused:        `SELECT count(*) FROM ` + paused + ` WHERE queue = $1`,
+		cancelRequest: `INSERT INTO ` + cancel + ` (queue, job_id) VALUES ($1, $2) ON CONFLICT (queue, job_id) DO NOTHING`,
+		cancelRequested: `SELECT string_agg(job_id::text, ',') FROM ` + cancel + `
+WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
+		cancelClear: `DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2`,
+		cancelPurge: `DELETE FROM ` + cancel + ` c WHERE c.queue = $1
+  AND NOT EXISTS (SELECT 1 FROM ` + t + ` j WHERE j.queue = $1 AND j.job_id = c.job_id)`,
+	}
+}
