@@ -73,6 +73,8 @@ var groups = []struct {
 	{"Hooks", hooksCases},
 	{"Schema", schemaCases},
 	{"Lifecycle", lifecycleCases},
+	{"Unique", uniqueCases},
+	{"Typed", typedCases},
 }
 
 // Run runs the whole suite as subtests of t, grouped by area

@@ -2,6 +2,7 @@ package gue
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +48,7 @@ type reinsertRow struct {
 	Metadata    json.RawMessage `json:"metadata"` // as stored; null for none
 	CreatedAt   time.Time       `json:"created_at"`
 	MaxAttempts int32           `json:"max_attempts"`
+	UniqueKey   *string         `json:"unique_key"`
 	// Reason, when set, sends the row to the dead table instead.
 	Reason string `json:"reason,omitempty"`
 	// collateral marks a failure that followed the breaking of the batch's
@@ -132,10 +134,12 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue 
 		m := &batchMember{held: held{tx: b.tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts}, b: b}
 		j := &Job{end: m}
 		var metadata []byte
+		var key sql.NullString
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount,
-			&j.LastError, &metadata, &m.createdAt, &j.MaxAttempts); err != nil {
+			&j.LastError, &metadata, &m.createdAt, &j.MaxAttempts, &key); err != nil {
 			return nil, err
 		}
+		j.UniqueKey = key.String
 		j.RunAt = j.RunAt.UTC()
 		if err := decodeMetadata(metadata, &j.Metadata); err != nil {
 			// Charged to this job alone: it goes back failed, as stored,

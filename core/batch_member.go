@@ -146,6 +146,10 @@ func (m *batchMember) reinsertRow(j *Job) reinsertRow {
 	if j.Metadata != nil {
 		r.Metadata, _ = json.Marshal(j.Metadata) // a map of strings always marshals
 	}
+	if j.UniqueKey != "" {
+		key := j.UniqueKey
+		r.UniqueKey = &key
+	}
 	if j.LastError.Valid {
 		msg := j.LastError.String
 		r.LastError = &msg

@@ -130,10 +130,23 @@ func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable) error
 	}
 	var stored time.Time
 	var notified bool
-	err := db.QueryRow(ctx, c.stmts.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
-		notifyPayload(c.schema, j.Queue), j.MaxAttempts).Scan(&j.ID, &stored, &notified)
-	if err != nil {
-		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, notMigrated(c.schema, err))
+	for attempt := 0; ; attempt++ {
+		err := db.QueryRow(ctx, c.stmts.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
+			notifyPayload(c.schema, j.Queue), j.MaxAttempts, uniqueKeyArg(j.UniqueKey)).Scan(&j.ID, &stored, &notified)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, adapter.ErrNoRows) || j.UniqueKey == "" {
+			return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, notMigrated(c.schema, err))
+		}
+		// The INSERT did nothing: a live job has the key.
+		found, derr := c.duplicate(ctx, j, db)
+		if found || derr != nil || attempt == 2 {
+			if derr == nil {
+				derr = fmt.Errorf("gue: enqueue job of type %q: %w: queue %q, key %q (a live job kept appearing and going)", j.Type, ErrDuplicateJob, j.Queue, j.UniqueKey)
+			}
+			return derr
+		}
 	}
 	if given.IsZero() {
 		j.RunAt = stored.UTC()
@@ -159,6 +172,9 @@ func (c *Client) validate(j *Job) error {
 	}
 	if len(j.Args) > 0 && (!json.Valid(j.Args) || !utf8.Valid(j.Args)) {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, ErrInvalidArgs)
+	}
+	if err := checkUniqueKey(j.UniqueKey); err != nil {
+		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, err)
 	}
 	if j.MaxAttempts < 0 {
 		return fmt.Errorf("gue: enqueue job of type %q: %w (got %d)", j.Type, ErrInvalidMaxAttempts, j.MaxAttempts)

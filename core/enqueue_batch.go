@@ -12,7 +12,7 @@ import (
 )
 
 // enqueueBatchColumns are the columns EnqueueBatch writes, in order.
-var enqueueBatchColumns = []string{"job_id", "queue", "priority", "run_at", "job_type", "args", "metadata", "max_attempts"}
+var enqueueBatchColumns = []string{"job_id", "queue", "priority", "run_at", "job_type", "args", "metadata", "max_attempts", "unique_key"}
 
 // EnqueueBatch adds jobs in one transaction of their own: all or none. It
 // fills in each job's ID and, when zero, RunAt, as Enqueue does. Bad input in
@@ -56,10 +56,22 @@ func (c *Client) EnqueueBatchTx(ctx context.Context, jobs []*Job, tx adapter.Tx)
 }
 
 func (c *Client) validateBatch(ctx context.Context, jobs []*Job) error {
+	var keys map[[2]string]int
 	for i, j := range jobs {
 		if err := c.validate(j); err != nil {
 			return &batchJobError{index: i, err: err}
 		}
+		if j.UniqueKey == "" {
+			continue
+		}
+		if keys == nil {
+			keys = make(map[[2]string]int)
+		}
+		k := [2]string{j.Queue, j.UniqueKey}
+		if first, dup := keys[k]; dup {
+			return fmt.Errorf("gue: enqueue batch: jobs %d and %d: %w: queue %q, key %q", first, i, ErrDuplicateJob, j.Queue, j.UniqueKey)
+		}
+		keys[k] = i
 	}
 	if c.err != nil {
 		return c.err
@@ -85,7 +97,7 @@ func (c *Client) enqueueBatch(ctx context.Context, jobs []*Job, tx adapter.Tx) e
 	}
 	if cf, ok := tx.(adapter.CopyFromer); ok {
 		if _, err := cf.CopyFrom(ctx, []string{c.schema, "gue_jobs"}, enqueueBatchColumns, values); err != nil {
-			return fmt.Errorf("gue: enqueue batch: copy: %w", notMigrated(c.schema, err))
+			return fmt.Errorf("gue: enqueue batch: copy: %w", c.writeErr(err))
 		}
 	} else if err := c.insertRows(ctx, tx, values); err != nil {
 		return err
@@ -122,7 +134,7 @@ func (c *Client) enqueueBatchPipelined(ctx context.Context, pl adapter.Pipeliner
 		return err
 	}
 	if err := tx.ExecCommit(ctx, c.stmts.insertRowsNotify, string(rows), string(payloads)); err != nil {
-		return fmt.Errorf("gue: enqueue batch: insert: %w", notMigrated(c.schema, err))
+		return fmt.Errorf("gue: enqueue batch: insert: %w", c.writeErr(err))
 	}
 	return nil
 }
@@ -168,7 +180,7 @@ func batchValues(jobs []*Job, ids string, now time.Time) ([][]any, error) {
 			}
 			metadata = string(b)
 		}
-		values[i] = []any{j.ID, j.Queue, j.Priority, j.RunAt, j.Type, string(j.Args), metadata, j.MaxAttempts}
+		values[i] = []any{j.ID, j.Queue, j.Priority, j.RunAt, j.Type, string(j.Args), metadata, j.MaxAttempts, uniqueKeyArg(j.UniqueKey)}
 	}
 	return values, nil
 }
@@ -206,7 +218,7 @@ func (c *Client) insertRows(ctx context.Context, tx adapter.Tx, values [][]any) 
 		return err
 	}
 	if _, err := tx.Exec(ctx, c.stmts.insertRows, string(b)); err != nil {
-		return fmt.Errorf("gue: enqueue batch: insert: %w", notMigrated(c.schema, err))
+		return fmt.Errorf("gue: enqueue batch: insert: %w", c.writeErr(err))
 	}
 	return nil
 }
@@ -224,6 +236,7 @@ func recordsJSON(values [][]any) ([]byte, error) {
 		Args        string  `json:"args"`
 		Metadata    *string `json:"metadata"`
 		MaxAttempts int32   `json:"max_attempts"`
+		UniqueKey   *string `json:"unique_key"`
 	}
 	rs := make([]row, len(values))
 	for i, v := range values {
@@ -231,6 +244,9 @@ func recordsJSON(values [][]any) ([]byte, error) {
 			JobType: v[4].(string), Args: v[5].(string), MaxAttempts: v[7].(int32)}
 		if m, ok := v[6].(string); ok {
 			rs[i].Metadata = &m
+		}
+		if k, ok := v[8].(string); ok {
+			rs[i].UniqueKey = &k
 		}
 	}
 	b, err := json.Marshal(rs)

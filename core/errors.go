@@ -93,3 +93,15 @@ var ErrJobNotFound = errors.New("job not found")
 // Client.Cancel cancelled it; a WorkFunc that then returns an error sends
 // the job to the dead jobs (reason cancelled).
 var ErrCancelled = errors.New("job cancelled")
+
+// ErrDuplicateJob is returned (wrapped) by Enqueue and EnqueueTx for a job
+// whose UniqueKey a live job of its queue already has: nothing is written,
+// and the job's ID is set to the live job's, so that a caller can treat it
+// as success. EnqueueBatch returns it for a batch with such a job, or with
+// two jobs of one queue and key, and writes nothing; RetryDead returns it
+// when a live job has taken the dead job's key meanwhile.
+var ErrDuplicateJob = errors.New("a live job of the queue has the same unique key")
+
+// ErrInvalidUniqueKey is returned for a Job.UniqueKey that is not valid
+// UTF-8, holds a NUL byte, or is longer than MaxUniqueKeyLen bytes.
+var ErrInvalidUniqueKey = errors.New("invalid unique key")

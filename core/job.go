@@ -42,6 +42,12 @@ type Job struct {
 	// max_attempts) instead of rescheduling it. 0 means the Client's
 	// (WithClientMaxAttempts), whose default 0 means no limit.
 	MaxAttempts int32
+	// UniqueKey, when not empty, makes the job unique in its queue: while a
+	// live job (queued, running, or waiting to retry) of the queue has the
+	// key, enqueueing another writes nothing and returns an error wrapping
+	// ErrDuplicateJob, with ID set to the live job's. A job that is done or
+	// dead frees its key. At most MaxUniqueKeyLen bytes of UTF-8.
+	UniqueKey string
 
 	// filledRunAt is the RunAt that Enqueue filled in for a zero RunAt: the
 	// same struct enqueued again gets a fresh one, not the old time.

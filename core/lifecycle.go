@@ -71,14 +71,16 @@ func (j *Job) die(ctx context.Context, msg, reason string) error {
 
 // RetryDead moves a dead job of queue back to the queue, ready now, with its
 // error count and last error kept so that its history stays visible. It
-// returns an error wrapping ErrJobNotFound when queue has no dead job id.
+// returns an error wrapping ErrJobNotFound when queue has no dead job id,
+// and one wrapping ErrDuplicateJob when a live job has taken its unique key
+// meanwhile (the job stays dead).
 func (c *Client) RetryDead(ctx context.Context, queue string, id int64) error {
 	if c.err != nil {
 		return c.err
 	}
 	tag, err := c.pool.Exec(ctx, c.stmts.retryDead, queue, id)
 	if err != nil {
-		return fmt.Errorf("gue: retry dead job %d: %w", id, notMigrated(c.schema, err))
+		return fmt.Errorf("gue: retry dead job %d: %w", id, c.writeErr(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("gue: retry dead job %d of queue %q: %w", id, queue, ErrJobNotFound)

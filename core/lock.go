@@ -2,6 +2,7 @@ package gue
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,7 +73,8 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	}
 	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts}, !c.syncCompletion)}
 	var metadata []byte
-	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts}
+	var key sql.NullString
+	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key}
 	err := row.Scan(dest...)
 	for errors.Is(err, adapter.ErrNoRows) {
 		next, ok := cur.afterMiss(step, stmts, queue)
@@ -91,7 +93,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(stmts.schema, err))
 	}
 	cur.found(step, j.Priority, lockPos{j.RunAt, j.ID})
-	j.RunAt = j.RunAt.UTC()
+	j.RunAt, j.UniqueKey = j.RunAt.UTC(), key.String
 	if err := decodeMetadata(metadata, &j.Metadata); err != nil {
 		// Charged to this job, in its own transaction, like a failed run:
 		// it backs off and the queue goes on.

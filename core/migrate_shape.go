@@ -19,6 +19,7 @@ var jobsColumns = map[int]map[string]string{
 	},
 	2: {"metadata": "json"},
 	4: {"max_attempts": "integer"},
+	5: {"unique_key": "text"},
 }
 
 // tableShape is what exists of gue_jobs in a schema.

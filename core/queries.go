@@ -9,6 +9,9 @@ type queries struct {
 	schema  string
 	enqueue string
 	notify  string
+	// uniqueLive is the ID and RunAt of the live job of queue $1 with
+	// unique key $2, after an enqueue that found it.
+	uniqueLive string
 	// lockHinted is the general lock query: hinted with the hints in
 	// $2..$4, full (from the front) with empty ones. See lock_cursor.go.
 	lockHinted string
@@ -47,12 +50,14 @@ func newQueries(schema string) *queries {
 		// A job due within a second (notifyAhead: a client clock slightly
 		// ahead of the server's) is announced too; see Worker.loop.
 		enqueue: `WITH ins AS (
-  INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata, max_attempts)
-  VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json, $8)
+  INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata, max_attempts, unique_key)
+  VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json, $8, $9)
+  ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
   RETURNING job_id, run_at
 )
 SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() + interval '1 second' THEN pg_notify('` + notifyChannel + `', $7) END IS NULL FROM ins`,
-		notify: `SELECT pg_notify('` + notifyChannel + `', $1)`,
+		notify:     `SELECT pg_notify('` + notifyChannel + `', $1)`,
+		uniqueLive: `SELECT job_id, run_at FROM ` + t + ` WHERE queue = $1 AND unique_key = $2`,
 		// A loose index scan: the recursive part steps through the distinct
 		// priorities of the queue and, for each in turn, the lateral part
 		// seeks the ready range (run_at <= now()) of that priority. Future
@@ -67,7 +72,7 @@ SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() + interval '1 secon
   UNION ALL
   SELECT ` + nextPriority(t, "prio.priority") + ` FROM prio WHERE prio.priority IS NOT NULL
 )
-SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error, j.metadata, j.max_attempts
+SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error, j.metadata, j.max_attempts, j.unique_key
 FROM prio CROSS JOIN LATERAL (
   SELECT * FROM ` + t + ` c
   WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
@@ -78,7 +83,7 @@ FROM prio CROSS JOIN LATERAL (
   FOR UPDATE SKIP LOCKED
 ) j
 LIMIT 1`,
-		lockSeek: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts
+		lockSeek: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
 FROM ` + t + ` c
 WHERE c.queue = $1 AND c.priority = $2 AND c.run_at <= now() AND (c.run_at, c.job_id) > ($3, $4)
   AND (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority < $2 ORDER BY n.priority DESC LIMIT 1) IS NULL
@@ -103,25 +108,25 @@ FOR UPDATE SKIP LOCKED`,
   LIMIT $2
 )
 DELETE FROM ` + t + ` d USING locked WHERE d.queue = $1 AND d.job_id = locked.job_id
-RETURNING d.job_id, d.queue, d.priority, d.run_at, d.job_type, d.args, d.error_count, d.last_error, d.metadata, d.created_at, d.max_attempts`,
-		reinsert: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, created_at, max_attempts, updated_at)
+RETURNING d.job_id, d.queue, d.priority, d.run_at, d.job_type, d.args, d.error_count, d.last_error, d.metadata, d.created_at, d.max_attempts, d.unique_key`,
+		reinsert: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, created_at, max_attempts, unique_key, updated_at)
 SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, clock_timestamp() + x.delay_us * interval '1 microsecond'),
-       x.job_type, x.args::json, x.error_count, x.last_error, x.metadata, x.created_at, x.max_attempts, now()
+       x.job_type, x.args::json, x.error_count, x.last_error, x.metadata, x.created_at, x.max_attempts, x.unique_key, now()
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
-     job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz, max_attempts integer)`,
+     job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz, max_attempts integer, unique_key text)`,
 		// One row, not one per ID: the IDs come back as one comma-separated
 		// text value, which every driver scans the same way. The sequence is
 		// looked up once (OFFSET 0 keeps the planner from folding the lookup
 		// into the per-ID call, which made reserving 7 times slower).
 		reserveIDs: `SELECT string_agg(nextval(s.seq)::text, ','), clock_timestamp()
 FROM (SELECT pg_get_serial_sequence('` + escapeLiteral(t) + `', 'job_id')::regclass AS seq OFFSET 0) s, generate_series(1, $1::int)`,
-		insertRows: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata, max_attempts)
-SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json, x.max_attempts
-FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text, max_attempts integer)`,
+		insertRows: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata, max_attempts, unique_key)
+SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json, x.max_attempts, x.unique_key
+FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text, max_attempts integer, unique_key text)`,
 		insertRowsNotify: `WITH ins AS (
-  INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata, max_attempts)
-  SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json, x.max_attempts
-  FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text, max_attempts integer)
+  INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, metadata, max_attempts, unique_key)
+  SELECT x.job_id, x.queue, x.priority, x.run_at, x.job_type, x.args::json, x.metadata::json, x.max_attempts, x.unique_key
+  FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text, max_attempts integer, unique_key text)
   RETURNING 1
 ), notified AS (
   SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($2::json) p

@@ -33,29 +33,29 @@ type lifecycleQueries struct {
 func newLifecycleQueries(schema string) lifecycleQueries {
 	q := quoteIdent(schema)
 	t, dead, paused, cancel := q+".gue_jobs", q+".gue_jobs_dead", q+".gue_queues_paused", q+".gue_jobs_cancel"
-	deadCols := `job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, reason, died_at`
+	deadCols := `job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, reason, died_at, unique_key`
 	return lifecycleQueries{
 		die: `WITH d AS (DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
 INSERT INTO ` + dead + ` (` + deadCols + `)
-SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, clock_timestamp()
+SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, clock_timestamp(), unique_key
 FROM d`,
 		dieRows: `INSERT INTO ` + dead + ` (` + deadCols + `)
 SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now()), x.job_type, x.args::json, x.error_count, x.last_error, x.metadata,
-       x.max_attempts, x.created_at, x.reason, clock_timestamp()
+       x.max_attempts, x.created_at, x.reason, clock_timestamp(), x.unique_key
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text,
-     error_count integer, last_error text, metadata json, max_attempts integer, created_at timestamptz, reason text)`,
+     error_count integer, last_error text, metadata json, max_attempts integer, created_at timestamptz, reason text, unique_key text)`,
 		snooze: `UPDATE ` + t + ` SET run_at = clock_timestamp() + $3::bigint * interval '1 microsecond', updated_at = now()
 WHERE queue = $1 AND job_id = $2`,
 		// SKIP LOCKED: a job a worker holds is running, not queued.
 		cancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 FOR UPDATE SKIP LOCKED),
 d AS (DELETE FROM ` + t + ` c USING j WHERE c.queue = $1 AND c.job_id = j.job_id RETURNING c.*)
 INSERT INTO ` + dead + ` (` + deadCols + `)
-SELECT job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, 'cancelled', clock_timestamp()
+SELECT job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, 'cancelled', clock_timestamp(), unique_key
 FROM d`,
 		exists: `SELECT count(*) FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		retryDead: `WITH d AS (DELETE FROM ` + dead + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
-INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, updated_at)
-SELECT job_id, queue, priority, now(), job_type, args, error_count, last_error, metadata, max_attempts, created_at, now() FROM d`,
+INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, updated_at, unique_key)
+SELECT job_id, queue, priority, now(), job_type, args, error_count, last_error, metadata, max_attempts, created_at, now(), unique_key FROM d`,
 		purgeDead:     `DELETE FROM ` + dead + ` WHERE queue = $1 AND died_at < $2`,
 		pause:         `INSERT INTO ` + paused + ` (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING`,
 		resume:        `DELETE FROM ` + paused + ` WHERE queue = $1`,

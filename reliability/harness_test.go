@@ -279,6 +279,11 @@ func (w *worker) wait(t *testing.T, timeout time.Duration) error {
 // stop shuts the worker down gracefully and expects a clean exit.
 func (w *worker) stop(t *testing.T) {
 	t.Helper()
+	// A process started a moment ago may not handle SIGTERM yet (its
+	// default action kills it): it says "started" once it does.
+	if w.running() {
+		w.waitOutput(t, "started")
+	}
 	w.signal(syscall.SIGTERM)
 	if err := w.wait(t, 3*time.Minute); err != nil {
 		t.Errorf("worker %d exited with %v after SIGTERM", w.cmd.Process.Pid, err)

@@ -21,6 +21,9 @@ var (
 	// when the transaction had failed, so that COMMIT ended it with a
 	// rollback: nothing was committed.
 	ErrCommitRolledBack = errors.New("commit rolled back: the transaction had failed")
+	// ErrUniqueViolation marks a server error with SQLSTATE 23505
+	// (unique_violation). See WrapSQLState.
+	ErrUniqueViolation = errors.New("unique violation")
 	// ErrUndefinedTable marks a server error with SQLSTATE 42P01
 	// (undefined_table). See WrapSQLState.
 	ErrUndefinedTable = errors.New("undefined table")

@@ -8,6 +8,7 @@ var sqlStateErrors = map[string]error{
 	"42P01": ErrUndefinedTable,
 	"3F000": ErrUndefinedSchema,
 	"42703": ErrUndefinedColumn,
+	"23505": ErrUniqueViolation,
 }
 
 // SQLState returns the SQLSTATE code of the first error in err's chain that

@@ -29,8 +29,8 @@ func TestWrapSQLState(t *testing.T) {
 			t.Errorf("%s: errors.As no longer finds the driver's error", code)
 		}
 	}
-	other := &pgError{"23505"}
-	if got := adapter.WrapSQLState("23505", other); got != error(other) {
+	other := &pgError{"22012"}
+	if got := adapter.WrapSQLState("22012", other); got != error(other) {
 		t.Errorf("a code without a sentinel changed the error: %v", got)
 	}
 	if adapter.WrapSQLState("42P01", nil) != nil {
