@@ -4,7 +4,14 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 MODULES = $(shell go list -m -f '{{.Dir}}')
 
-.PHONY: test lint tidy quickstart test-env bench bench-compare fuzz
+.PHONY: build test lint tidy quickstart test-env bench bench-compare fuzz
+.DEFAULT_GOAL := build
+
+## build: every module, and the operator CLI as bin/gue
+build:
+	@for m in $(MODULES); do (cd $$m && go build ./...); done
+	@cd cmd/gue && go build -o ../../bin/gue .
+	@echo "built bin/gue"
 
 ## test: every module's tests with -race, on testcontainers PostgreSQL (see README)
 test:

@@ -75,6 +75,9 @@ var groups = []struct {
 	{"Lifecycle", lifecycleCases},
 	{"Unique", uniqueCases},
 	{"Typed", typedCases},
+	{"Queues", queuesCases},
+	{"Periodic", periodicCases},
+	{"Admin", adminCases},
 }
 
 // Run runs the whole suite as subtests of t, grouped by area

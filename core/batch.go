@@ -236,16 +236,16 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 	}
 }
 
-// workBatch locks up to n jobs in one transaction, works them concurrently
+// workBatch locks up to n jobs of queue in one transaction, works them concurrently
 // and commits. It reports whether any job was found.
-func (w *Worker) workBatch(ctx context.Context, n int) bool {
-	b, jobs, err := w.c.lockBatch(ctx, w.stmts, w.queue, n)
+func (w *Worker) workBatch(ctx context.Context, queue string, n int) bool {
+	b, jobs, err := w.c.lockBatch(ctx, w.stmts, queue, n)
 	if len(w.c.hooks) > 0 {
 		if len(jobs) == 0 {
-			w.c.runLockedHooks(ctx, w.queue, nil, err)
+			w.c.runLockedHooks(ctx, queue, nil, err)
 		}
 		for _, j := range jobs {
-			w.c.runLockedHooks(ctx, w.queue, j, nil)
+			w.c.runLockedHooks(ctx, queue, j, nil)
 		}
 	}
 	if err != nil {

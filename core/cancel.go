@@ -73,16 +73,33 @@ func cancelPayload(schema, queue string) string {
 // cancel their contexts.
 type inFlight struct {
 	mu   sync.Mutex
-	jobs map[int64]context.CancelCauseFunc
+	jobs map[int64]flight
 }
 
-func (f *inFlight) add(id int64, cancel context.CancelCauseFunc) {
+// flight is one job in flight: its queue, and what cancels its context.
+type flight struct {
+	queue  string
+	cancel context.CancelCauseFunc
+}
+
+func (f *inFlight) add(id int64, queue string, cancel context.CancelCauseFunc) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.jobs == nil {
-		f.jobs = make(map[int64]context.CancelCauseFunc)
+		f.jobs = make(map[int64]flight)
 	}
-	f.jobs[id] = cancel
+	f.jobs[id] = flight{queue: queue, cancel: cancel}
+}
+
+// list returns the jobs in flight, for the pool registry.
+func (f *inFlight) list() []JobRef {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]JobRef, 0, len(f.jobs))
+	for id, fl := range f.jobs {
+		out = append(out, JobRef{Queue: fl.queue, ID: id})
+	}
+	return out
 }
 
 func (f *inFlight) remove(id int64) {
@@ -115,8 +132,8 @@ func (f *inFlight) cancel(list string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range strings.Split(list, ",") {
-		if id, err := strconv.ParseInt(s, 10, 64); err == nil && f.jobs[id] != nil {
-			f.jobs[id](ErrCancelled)
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && f.jobs[id].cancel != nil {
+			f.jobs[id].cancel(ErrCancelled)
 		}
 	}
 }
@@ -137,15 +154,17 @@ func (cfg *workerConfig) watchCancels(ctx context.Context, kick <-chan struct{},
 		if ids == "" {
 			continue
 		}
-		var list sql.NullString
-		if err := cfg.c.pool.QueryRow(ctx, cfg.stmts.cancelRequested, cfg.queue, ids).Scan(&list); err != nil {
-			if ctx.Err() == nil {
-				log.Debug("could not look for cancelled jobs", adapter.Err(err))
+		for _, l := range cfg.lanes { // one statement per queue (Citus)
+			var list sql.NullString
+			if err := cfg.c.pool.QueryRow(ctx, cfg.stmts.cancelRequested, l.queue, ids).Scan(&list); err != nil {
+				if ctx.Err() == nil {
+					log.Debug("could not look for cancelled jobs", adapter.Err(err))
+				}
+				continue
 			}
-			continue
-		}
-		if list.Valid {
-			cfg.inflight.cancel(list.String)
+			if list.Valid {
+				cfg.inflight.cancel(list.String)
+			}
 		}
 	}
 }

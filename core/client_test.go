@@ -54,7 +54,7 @@ func TestWorkerAndPoolOptions(t *testing.T) {
 	c := NewClient(nil)
 	w := NewWorker(c, WorkMap{}, WithWorkerID("w"), WithWorkerQueue("q"), WithWorkerPollInterval(time.Second),
 		WithWorkerSchema("other"), WithWorkerGracePeriod(-1), WithWorkerLogger(nil))
-	if w.ID() != "w" || w.queue != "q" || w.interval != time.Second || w.stmts.schema != "other" || w.grace != -1 {
+	if w.ID() != "w" || w.lanes[0].queue != "q" || w.interval != time.Second || w.stmts.schema != "other" || w.grace != -1 {
 		t.Errorf("worker options not applied: %+v", w)
 	}
 	if d := NewWorker(c, WorkMap{}); d.interval != DefaultPollInterval || d.stmts.schema != "public" || d.grace != DefaultGracePeriod {
@@ -66,7 +66,7 @@ func TestWorkerAndPoolOptions(t *testing.T) {
 		t.Fatalf("pool: %+v", p)
 	}
 	for i, w := range p.workers {
-		if w.ID() != "p/"+string(rune('0'+i)) || w.queue != "q" || w.stmts.schema != "s" || w.interval != time.Millisecond || w.grace != time.Second {
+		if w.ID() != "p/"+string(rune('0'+i)) || w.lanes[0].queue != "q" || w.stmts.schema != "s" || w.interval != time.Millisecond || w.grace != time.Second {
 			t.Errorf("pool worker %d: %+v", i, w)
 		}
 	}
@@ -137,5 +137,24 @@ func TestNotifyPayloadCutsAtCharacterBoundary(t *testing.T) {
 	}
 	if short := notifyPayload("public", "q"); short != "public\x1fq" {
 		t.Errorf("short payload changed: %q", short)
+	}
+}
+
+func TestPoolQueuesAreChecked(t *testing.T) {
+	c := NewClient(nil)
+	for _, qs := range [][]string{{}, {"a", "b", "a"}} {
+		p := NewWorkerPool(c, WorkMap{}, 1, WithPoolQueues(qs...))
+		if err := p.Run(context.Background()); !errors.Is(err, ErrInvalidQueues) {
+			t.Errorf("WithPoolQueues(%q): Run returned %v, want ErrInvalidQueues", qs, err)
+		}
+	}
+	p := NewWorkerPool(c, WorkMap{}, 4, WithPoolQueue("x"), WithPoolQueues("a", "b", "c"))
+	if got := queueNames(p.lanes); got != "a,b,c" {
+		t.Errorf("lanes %q, want a,b,c", got)
+	}
+	for i, w := range p.workers {
+		if w.next != i%3 || len(w.cursors) != 3 {
+			t.Errorf("worker %d starts at lane %d with %d cursors", i, w.next, len(w.cursors))
+		}
 	}
 }

@@ -105,3 +105,17 @@ var ErrDuplicateJob = errors.New("a live job of the queue has the same unique ke
 // ErrInvalidUniqueKey is returned for a Job.UniqueKey that is not valid
 // UTF-8, holds a NUL byte, or is longer than MaxUniqueKeyLen bytes.
 var ErrInvalidUniqueKey = errors.New("invalid unique key")
+
+// ErrInvalidQueues is returned by Run and Start of a WorkerPool given
+// WithPoolQueues with no queue or with a queue named twice.
+var ErrInvalidQueues = errors.New("invalid queues")
+
+// ErrInvalidSchedule is returned by Run and Start of a WorkerPool given a
+// periodic job (WithPoolPeriodic) with an empty or duplicate name, a nil
+// Schedule or job func, or a Schedule whose Next does not advance; and by
+// Client.DeletePeriodic for an empty name.
+var ErrInvalidSchedule = errors.New("invalid periodic job")
+
+// ErrPeriodicNotFound is returned (wrapped) by Client.DeletePeriodic for a
+// name with no schedule row.
+var ErrPeriodicNotFound = errors.New("periodic job not found")

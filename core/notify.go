@@ -57,11 +57,14 @@ func (w *wakeup) Fire() {
 }
 
 // listen keeps a LISTEN connection while ctx lives and fires wake for every
-// notification of a ready job in schema's queue, and kick for every
+// notification of a ready job in one of schema's queues, and kick for every
 // cancellation there. A lost connection is retried every second; the
 // workers poll meanwhile.
-func listen(ctx context.Context, l adapter.Listener, schema, queue string, wake *wakeup, kick chan<- struct{}, log adapter.Logger) {
-	payload, cancelled := notifyPayload(schema, queue), cancelPayload(schema, queue)
+func listen(ctx context.Context, l adapter.Listener, schema string, queues []string, wake *wakeup, kick chan<- struct{}, log adapter.Logger) {
+	ready, cancelled := make(map[string]bool, len(queues)), make(map[string]bool, len(queues))
+	for _, q := range queues {
+		ready[notifyPayload(schema, q)], cancelled[cancelPayload(schema, q)] = true, true
+	}
 	for ctx.Err() == nil {
 		conn, err := l.Listen(ctx, notifyChannel)
 		if err != nil {
@@ -79,12 +82,12 @@ func listen(ctx context.Context, l adapter.Listener, schema, queue string, wake 
 					break
 				}
 				switch {
-				case got == cancelled:
+				case cancelled[got]:
 					select {
 					case kick <- struct{}{}:
 					default: // a look is due already
 					}
-				case got == payload || !strings.Contains(got, "\x1f"):
+				case ready[got] || !strings.Contains(got, "\x1f"):
 					wake.Fire()
 				}
 			}

@@ -36,6 +36,8 @@ type queries struct {
 	insertRowsNotify string
 
 	lifecycleQueries
+	periodicQueries
+	adminQueries
 }
 
 func newQueries(schema string) *queries {
@@ -43,6 +45,8 @@ func newQueries(schema string) *queries {
 	return &queries{
 		schema:           schema,
 		lifecycleQueries: newLifecycleQueries(schema),
+		periodicQueries:  newPeriodicQueries(schema),
+		adminQueries:     newAdminQueries(schema),
 		// A job ready now is announced to listening pools in the same round
 		// trip (NOTIFY is delivered at commit, and dropped with a rollback).
 		// "Now" is the statement's clock, not the transaction's start: a

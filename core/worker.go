@@ -31,7 +31,8 @@ type WorkFunc func(j *Job) error
 // WorkMap maps job types to the WorkFunc that runs them.
 type WorkMap map[string]WorkFunc
 
-// Worker locks and works jobs of one queue, one at a time.
+// Worker locks and works jobs of one queue, one at a time (or a batch at a
+// time, see WithWorkerBatchSize).
 type Worker struct {
 	// workerConfig is shared with the other workers of a WorkerPool.
 	*workerConfig
@@ -39,8 +40,11 @@ type Worker struct {
 	logger adapter.Logger // the configured one, with this worker's ID
 	// wake, shared by the workers of a pool, is fired by its listener.
 	wake *wakeup
-	// cursor finds the next job; its hints are shared by a pool's workers.
-	cursor   *lockCursor
+	// cursors find the next job of each lane; their hints are shared by a
+	// pool's workers. Used by the loop only.
+	cursors []*lockCursor
+	// next is the lane the loop looks in first (see workOneOrBatch).
+	next     int
 	runChain RunFunc // the Client's Work hooks around run
 	running  sync.Mutex
 
@@ -55,14 +59,22 @@ func NewWorker(c *Client, wm WorkMap, options ...WorkerOption) *Worker {
 	for _, o := range options {
 		o(w)
 	}
-	w.init("worker " + w.id)
-	return w.start(newLockCursor(newLockHints(0)))
+	w.init("worker "+w.id, 0)
+	return w.start(0)
 }
 
-// start completes a Worker whose configuration is resolved.
-func (w *Worker) start(cursor *lockCursor) *Worker {
-	w.cursor = cursor
-	w.logger = w.logTo.With(adapter.F("worker-id", w.id), adapter.F("queue", w.queue))
+// start completes a Worker whose configuration is resolved; the n-th worker
+// of a pool looks in lane n first, so that a pool's workers start spread
+// over its queues.
+func (w *Worker) start(n int) *Worker {
+	w.cursors = make([]*lockCursor, len(w.lanes))
+	for i, l := range w.lanes {
+		w.cursors[i] = newLockCursor(l.hints)
+	}
+	if len(w.lanes) > 0 {
+		w.next = n % len(w.lanes)
+	}
+	w.logger = w.logTo.With(adapter.F("worker-id", w.id), adapter.F("queue", queueNames(w.lanes)))
 	if w.c != nil {
 		w.runChain = w.c.wrapRun(w.run)
 	}
@@ -169,7 +181,7 @@ func (w *Worker) loop(ctx context.Context) {
 			wait = min(wait, notifyAhead)
 			wokenMiss = false
 		}
-		if w.pause.paused.Load() {
+		if anyPaused(w.lanes) {
 			wait = min(wait, pauseRefresh) // notice a resume soon
 		}
 		timer.Reset(wait)
@@ -196,20 +208,6 @@ func (w *Worker) loop(ctx context.Context) {
 	}
 }
 
-// workOneOrBatch works one job, or one batch in batch mode, and reports
-// whether there was any. fromJob says the worker comes straight from a job
-// rather than from a wake-up or a poll (see lockHints.rescanAfterMiss).
-func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
-	if w.err == nil && w.pause.isPaused(ctx, w.c, w.stmts, w.queue) {
-		return false
-	}
-	if w.batch > 1 {
-		return w.workBatch(ctx, w.batch)
-	}
-	w.cursor.fromJob = fromJob // the loop's own cursor: one goroutine
-	return w.workOne(ctx, w.cursor)
-}
-
 // jitter returns d ± 25% at random. Workers started together would otherwise
 // poll in lockstep, all at once and then none for a whole interval, which
 // makes pickup latency as bad as with a single worker.
@@ -221,19 +219,24 @@ func jitter(d time.Duration) time.Duration {
 // transaction. It reports whether a job was found; it never panics because of
 // a WorkFunc, and errors are logged and recorded on the job.
 func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
-	if w.err == nil && w.pause.isPaused(ctx, w.c, w.stmts, w.queue) {
-		return false
-	}
-	// A cursor of its own (sharing the hints): WorkOne may run beside Run.
-	return w.workOne(ctx, newLockCursor(w.cursor.hints))
-}
-
-func (w *Worker) workOne(ctx context.Context, cur *lockCursor) (didWork bool) {
 	if w.err != nil {
 		w.logger.Error("worker misconfigured", adapter.Err(w.err))
 		return false
 	}
-	j, err := w.c.lockJob(ctx, w.stmts, w.queue, cur)
+	for _, l := range w.lanes {
+		if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
+			continue
+		}
+		// A cursor of its own (sharing the hints): WorkOne may run beside Run.
+		if w.workOne(ctx, l.queue, newLockCursor(l.hints)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Worker) workOne(ctx context.Context, queue string, cur *lockCursor) (didWork bool) {
+	j, err := w.c.lockJob(ctx, w.stmts, queue, cur)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.c.outage.failed(w.logger, err)

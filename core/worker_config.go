@@ -12,8 +12,8 @@ import (
 type workerConfig struct {
 	c        *Client
 	wm       WorkMap
-	queue    string
-	schema   string // "" or the Client's: the Client's statements
+	queues   []string // WithPoolQueue(s), WithWorkerQueue; default [""]
+	schema   string   // "" or the Client's: the Client's statements
 	interval time.Duration
 	grace    time.Duration
 	timeout  time.Duration
@@ -23,8 +23,9 @@ type workerConfig struct {
 
 	// resolved by init
 	stmts *queries
-	// pause caches whether the queue is paused, for all the workers.
-	pause *pauseCache
+	// lanes are the queues worked, with their pause state and lock hints
+	// shared by all the workers.
+	lanes []*lane
 	// running is the jobs in flight, for Client.Cancel.
 	inflight *inFlight
 	err      error // a bad option or a nil Client, reported by Start and Run
@@ -35,8 +36,9 @@ func newWorkerConfig(c *Client, wm WorkMap) *workerConfig {
 }
 
 // init resolves the options that depend on the client; who names the
-// Worker or WorkerPool in its errors.
-func (cfg *workerConfig) init(who string) {
+// Worker or WorkerPool in its errors; emptyGap is the lock hints' (see
+// newLockHints).
+func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 	if cfg.logTo == nil { // not set, or set to nil: the Client's logger
 		cfg.logTo = adapter.DefaultLogger()
 		if cfg.c != nil {
@@ -50,7 +52,14 @@ func (cfg *workerConfig) init(who string) {
 		cfg.err = fmt.Errorf("gue: %s: %w", who, ErrNilClient)
 		return
 	}
-	cfg.pause = &pauseCache{}
+	if cfg.queues == nil {
+		cfg.queues = []string{""}
+	}
+	if err := checkQueues(cfg.queues); err != nil {
+		cfg.err = fmt.Errorf("gue: %s: %w", who, err)
+		return
+	}
+	cfg.lanes = newLanes(cfg.queues, emptyGap)
 	cfg.inflight = &inFlight{}
 	cfg.stmts = cfg.c.stmts
 	if cfg.schema != "" && cfg.schema != cfg.c.schema {

@@ -29,7 +29,7 @@ func WithWorkerPollInterval(d time.Duration) WorkerOption {
 
 // WithWorkerQueue sets the queue the worker works; default "".
 func WithWorkerQueue(queue string) WorkerOption {
-	return func(w *Worker) { w.queue = queue }
+	return func(w *Worker) { w.queues = []string{queue} }
 }
 
 // WithWorkerSchema sets the schema whose gue_jobs the worker works; default

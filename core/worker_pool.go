@@ -5,18 +5,23 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 )
 
-// WorkerPool runs several Workers on one queue, each locking and working one
-// job at a time in its own transaction.
+// WorkerPool runs several Workers on one queue (or several, see
+// WithPoolQueues), each locking and working one job at a time in its own
+// transaction (or a batch at a time, see WithPoolBatchSize).
 type WorkerPool struct {
 	// workerConfig is the options, shared by every worker of the pool.
 	*workerConfig
 	workers []*Worker
 	id      string
-	logger  adapter.Logger // the configured one, with the pool's ID
+	// periodic is the schedules the pool declares (WithPoolPeriodic).
+	periodic   []periodic
+	noRegistry bool           // WithPoolRegistry(false)
+	logger     adapter.Logger // the configured one, with the pool's ID
 
 	running sync.Mutex
 }
@@ -28,16 +33,18 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 	for _, o := range options {
 		o(p)
 	}
-	p.init("pool " + p.id)
-	p.logger = p.logTo.With(adapter.F("pool-id", p.id), adapter.F("queue", p.queue))
+	p.init("pool "+p.id, emptyRescanGap)
+	if err := checkPeriodic(p.periodic, time.Now()); err != nil && p.err == nil {
+		p.err = fmt.Errorf("gue: pool %s: %w", p.id, err)
+	}
+	p.logger = p.logTo.With(adapter.F("pool-id", p.id), adapter.F("queue", queueNames(p.lanes)))
 	if poolSize < 1 {
 		poolSize = 1
 	}
 	p.workers = make([]*Worker, poolSize)
-	hints := newLockHints(emptyRescanGap)
 	for i := range p.workers {
 		w := &Worker{workerConfig: p.workerConfig, id: p.id + "/" + strconv.Itoa(i)}
-		p.workers[i] = w.start(newLockCursor(hints))
+		p.workers[i] = w.start(i)
 	}
 	return p
 }
@@ -97,7 +104,16 @@ func (p *WorkerPool) run(ctx context.Context) {
 	defer stopWatching()
 	stopListening := p.listen(ctx, kick)
 	defer stopListening()
+	stopRegistry := p.register(ctx)
+	defer stopRegistry()
 	var wg sync.WaitGroup
+	if len(p.periodic) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.runPeriodic(ctx)
+		}()
+	}
 	for _, w := range p.workers {
 		wg.Add(1)
 		go func() {
@@ -123,7 +139,7 @@ func (p *WorkerPool) listen(ctx context.Context, kick chan<- struct{}) (stop fun
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		listen(lctx, l, p.stmts.schema, p.queue, wake, kick, p.logger)
+		listen(lctx, l, p.stmts.schema, p.queues, wake, kick, p.logger)
 	}()
 	return func() {
 		cancel()

@@ -27,9 +27,22 @@ func WithPoolPollInterval(d time.Duration) WorkerPoolOption {
 	return func(p *WorkerPool) { p.interval = d }
 }
 
-// WithPoolQueue sets the queue the pool works; default "".
+// WithPoolQueue sets the queue the pool works; default "". It replaces the
+// queues of an earlier WithPoolQueues.
 func WithPoolQueue(queue string) WorkerPoolOption {
-	return func(p *WorkerPool) { p.queue = queue }
+	return func(p *WorkerPool) { p.queues = []string{queue} }
+}
+
+// WithPoolQueues makes the pool work several queues, in place of one. Each
+// worker takes them round robin: after a job from one queue it looks in the
+// next, so a busy queue does not starve the others; within a queue, jobs
+// come in its own order (Priority, then RunAt). Priorities are not compared
+// across queues: give a queue that must go first a pool of its own. Each
+// lock statement is about a single queue, and PauseQueue pauses one queue of
+// the pool while the others go on. Run and Start return ErrInvalidQueues for
+// no queue or a queue named twice.
+func WithPoolQueues(queues ...string) WorkerPoolOption {
+	return func(p *WorkerPool) { p.queues = append([]string{}, queues...) }
 }
 
 // WithPoolSchema sets the schema whose gue_jobs the pool works; default the

@@ -15,7 +15,7 @@ func (w *Worker) work(ctx context.Context, j *Job) {
 	// ending starts a graceful shutdown, which lets the job finish.
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	w.inflight.add(j.ID, cancel) // for Client.Cancel
+	w.inflight.add(j.ID, j.Queue, cancel) // for Client.Cancel and the pool registry
 	defer w.inflight.remove(j.ID)
 	hardStop := func() { cancel(ErrWorkerStopped) }
 	stopGrace := cancelAfterGrace(ctx, w.grace, hardStop)
@@ -27,7 +27,7 @@ func (w *Worker) work(ctx context.Context, j *Job) {
 		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, w.timeout, ErrJobTimeout)
 		defer cancelTimeout()
 	}
-	_ = w.runChain(jobCtx, j)
+	w.count(j.Queue, OutcomeOf(w.runChain(jobCtx, j)))
 }
 
 // run is the innermost RunFunc: it runs j's WorkFunc with ctx as

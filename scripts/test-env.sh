@@ -2,7 +2,8 @@
 # Prepares a machine with no container registry for the test suite:
 #   1. installs Debian's docker.io (and debootstrap) when missing,
 #   2. starts dockerd when no daemon answers,
-#   3. builds a local PostgreSQL image from Debian packages when it is absent.
+#   3. builds a local PostgreSQL image from Debian packages when it is absent,
+#   4. installs Debian's chromium for the dashboard's browser tests.
 # Source it (". scripts/test-env.sh") to get the exported variables, or run it
 # and copy the printed exports. Safe to run repeatedly: every step is skipped
 # when its result is already there.
@@ -31,6 +32,8 @@ ensure_pkg() { # ensure_pkg COMMAND PACKAGE
 # The docker client may exist without an engine, so look for dockerd itself.
 if ! [ -x /usr/sbin/dockerd ] && ! command -v dockerd >/dev/null 2>&1; then ensure_pkg dockerd docker.io; fi
 ensure_pkg debootstrap debootstrap
+# The dashboard (ui/) is tested in a real browser, driven by chromedp.
+ensure_pkg chromium chromium
 
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"

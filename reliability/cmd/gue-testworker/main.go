@@ -3,7 +3,9 @@
 // -workers workers. Each job records an attempt in table attempts (committed
 // on its own, so it survives a crash), optionally sleeps -sleep (cut short by
 // the job's context), then records its result in table results inside the
-// job's transaction. The first SIGTERM or SIGINT shuts down gracefully; a
+// job's transaction. With -periodic, the pool also declares the schedule
+// "tick" (gue.Every of that duration), whose jobs record their tick in table
+// ticks. The first SIGTERM or SIGINT shuts down gracefully; a
 // second one stops hard.
 package main
 
@@ -29,6 +31,7 @@ func main() {
 	poll := flag.Duration("poll", 50*time.Millisecond, "poll interval")
 	sleep := flag.Duration("sleep", 0, "time each job takes")
 	grace := flag.Duration("grace", 30*time.Second, "shutdown grace period")
+	every := flag.Duration("periodic", 0, "declare the periodic job \"tick\" every this long")
 	flag.Parse()
 	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
 
@@ -60,9 +63,17 @@ func main() {
 		_, err := j.Tx().Exec(ctx, `INSERT INTO results (job_id) VALUES ($1)`, j.ID)
 		return err
 	}
-	p := gue.NewWorkerPool(gue.NewClient(pool), gue.WorkMap{"work": work}, *workers,
-		gue.WithPoolQueue(*queue), gue.WithPoolPollInterval(*poll), gue.WithPoolGracePeriod(*grace),
-		gue.WithPoolLogger(quietLogger{adapter.NewStdLogger(logger)}))
+	tick := func(j *gue.Job) error {
+		_, err := j.Tx().Exec(j.Context(), `INSERT INTO ticks (tick, job_id, pid) VALUES ($1, $2, $3)`,
+			j.Metadata[gue.MetaPeriodicTick], j.ID, os.Getpid())
+		return err
+	}
+	opts := []gue.WorkerPoolOption{gue.WithPoolQueue(*queue), gue.WithPoolPollInterval(*poll), gue.WithPoolGracePeriod(*grace),
+		gue.WithPoolLogger(quietLogger{adapter.NewStdLogger(logger)})}
+	if *every > 0 {
+		opts = append(opts, gue.WithPoolPeriodic("tick", gue.Every(*every), func() *gue.Job { return &gue.Job{Type: "tick"} }))
+	}
+	p := gue.NewWorkerPool(gue.NewClient(pool), gue.WorkMap{"work": work, "tick": tick}, *workers, opts...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	signals := make(chan os.Signal, 2)

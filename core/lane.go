@@ -1,0 +1,100 @@
+package gue
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// lane is one queue a Worker or WorkerPool works, with what its workers
+// share about it: whether it is paused and where its lock hints stand. A
+// pool of several queues (WithPoolQueues) has one lane per queue; every lock
+// statement is about one lane's queue, so on a table distributed by queue
+// (Citus) each goes to one shard.
+type lane struct {
+	queue string
+	pause *pauseCache
+	hints *lockHints
+	// counts are the pool's finished runs of the queue (the registry's).
+	counts laneCounts
+}
+
+// newLanes returns one lane per queue; emptyGap is the lock hints' (see
+// newLockHints).
+func newLanes(queues []string, emptyGap time.Duration) []*lane {
+	lanes := make([]*lane, len(queues))
+	for i, q := range queues {
+		lanes[i] = &lane{queue: q, pause: &pauseCache{}, hints: newLockHints(emptyGap)}
+	}
+	return lanes
+}
+
+// checkQueues reports a list of queues a pool cannot work: none, or one
+// named twice.
+func checkQueues(queues []string) error {
+	if len(queues) == 0 {
+		return fmt.Errorf("%w: no queue given", ErrInvalidQueues)
+	}
+	seen := make(map[string]bool, len(queues))
+	for _, q := range queues {
+		if seen[q] {
+			return fmt.Errorf("%w: queue %q named twice", ErrInvalidQueues, q)
+		}
+		seen[q] = true
+	}
+	return nil
+}
+
+// queueNames is the queues of lanes for logs: one name, or several joined
+// by commas.
+func queueNames(lanes []*lane) string {
+	names := make([]string, len(lanes))
+	for i, l := range lanes {
+		names[i] = l.queue
+	}
+	return strings.Join(names, ",")
+}
+
+// anyPaused reports whether a lane was paused when last looked at.
+func anyPaused(lanes []*lane) bool {
+	for _, l := range lanes {
+		if l.pause.paused.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// workOneOrBatch works one job, or one batch in batch mode, from the first
+// lane that has one, and reports whether there was any. Lanes are tried
+// round robin: after a job from one lane the worker starts at the next, so
+// a busy queue does not starve the others, and within a queue jobs come in
+// its own order (Priority, then RunAt). fromJob says the worker comes
+// straight from a job rather than from a wake-up or a poll (see
+// lockHints.rescanAfterMiss).
+func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
+	n := len(w.lanes)
+	for i := range n {
+		k := (w.next + i) % n
+		if w.workLane(ctx, k, fromJob) {
+			w.next = (k + 1) % n
+			return true
+		}
+	}
+	return false
+}
+
+// workLane works one job or batch of lane k with the loop's own cursor.
+func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
+	l := w.lanes[k]
+	if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
+		return false
+	}
+	if w.batch > 1 {
+		return w.workBatch(ctx, l.queue, w.batch)
+	}
+	cur := w.cursors[k] // the loop's own: one goroutine
+	cur.fromJob = fromJob
+	return w.workOne(ctx, l.queue, cur)
+}

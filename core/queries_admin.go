@@ -1,0 +1,95 @@
+package gue
+
+// adminQueries are the statements of the pool registry and the admin API,
+// for one schema. None of them locks a job row the way workers do (no
+// FOR UPDATE on reads), so a reader never makes a worker skip a job.
+type adminQueries struct {
+	// poolBeat upserts a pool's row: $1 id, $2 host, $3 pid, $4 queues
+	// (JSON), $5 workers, $6 in-flight IDs and $7 their queues (JSON), $8
+	// worked, $9 failed.
+	poolBeat string
+	// throughputAdd adds the counts in JSON array $1 to the current minute.
+	throughputAdd string
+	// poolSweep deletes expired pools and old per-minute counts.
+	poolSweep  string
+	poolDelete string
+	poolList   string
+	// queueList lists the queues (see Client.Queues).
+	queueList string
+	// queueStats counts queue $1's jobs, each count bounded by $2 (NULL:
+	// exact); see Client.Stats.
+	queueStats string
+	// queueStatsAll is queueStats for every queue of queueList, the
+	// bound in $1.
+	queueStatsAll string
+	// throughputList is the per-minute counts of the last $1 microseconds.
+	throughputList string
+}
+
+func newAdminQueries(schema string) adminQueries {
+	q := quoteIdent(schema)
+	pools, tp := q+".gue_pools", q+".gue_throughput"
+	t, dead, paused := q+".gue_jobs", q+".gue_jobs_dead", q+".gue_queues_paused"
+	fresh := `heartbeat_at >= now() - interval '1 minute'`
+	// Loose index scans: one probe per distinct queue.
+	queueListSQL := `WITH RECURSIVE lq AS (
+  (SELECT queue FROM ` + t + ` ORDER BY queue LIMIT 1)
+  UNION ALL
+  SELECT (SELECT j.queue FROM ` + t + ` j WHERE j.queue > lq.queue ORDER BY j.queue LIMIT 1) FROM lq WHERE lq.queue IS NOT NULL
+), dq AS (
+  (SELECT queue FROM ` + dead + ` ORDER BY queue LIMIT 1)
+  UNION ALL
+  SELECT (SELECT j.queue FROM ` + dead + ` j WHERE j.queue > dq.queue ORDER BY j.queue LIMIT 1) FROM dq WHERE dq.queue IS NOT NULL
+)
+SELECT queue FROM lq WHERE queue IS NOT NULL
+UNION SELECT queue FROM dq WHERE queue IS NOT NULL
+UNION SELECT queue FROM ` + paused + `
+UNION SELECT unnest(queues) FROM ` + pools + ` WHERE ` + fresh
+	return adminQueries{
+		poolBeat: `INSERT INTO ` + pools + ` AS p (pool_id, host, pid, queues, workers, in_flight_ids, in_flight_queues, worked, failed)
+VALUES ($1, $2, $3, ARRAY(SELECT json_array_elements_text($4::json)), $5,
+        ARRAY(SELECT json_array_elements_text($6::json)::bigint), ARRAY(SELECT json_array_elements_text($7::json)), $8, $9)
+ON CONFLICT (pool_id) DO UPDATE SET heartbeat_at = now(), host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+  workers = excluded.workers, in_flight_ids = excluded.in_flight_ids, in_flight_queues = excluded.in_flight_queues,
+  worked = excluded.worked, failed = excluded.failed`,
+		throughputAdd: `INSERT INTO ` + tp + ` AS t (queue, minute, worked, failed)
+SELECT x.queue, date_trunc('minute', now()), x.worked, x.failed FROM json_to_recordset($1::json) AS x(queue text, worked bigint, failed bigint)
+ON CONFLICT (queue, minute) DO UPDATE SET worked = t.worked + excluded.worked, failed = t.failed + excluded.failed`,
+		poolSweep: `WITH p AS (DELETE FROM ` + pools + ` WHERE heartbeat_at < now() - interval '1 minute')
+DELETE FROM ` + tp + ` WHERE minute < now() - interval '2 hours'`,
+		poolDelete: `DELETE FROM ` + pools + ` WHERE pool_id = $1`,
+		poolList: `SELECT pool_id, host, pid, array_to_json(queues)::text, workers, started_at, heartbeat_at,
+  array_to_json(in_flight_ids)::text, array_to_json(in_flight_queues)::text, worked, failed
+FROM ` + pools + ` WHERE ` + fresh + ` ORDER BY started_at, pool_id`,
+		queueList:  queueListSQL + ` ORDER BY 1`,
+		queueStats: queueStatsSQL(t, dead, paused, pools, tp, fresh, "$1", "$2"),
+		// One statement for every queue (the gueotel gauges' one query per
+		// collection): the queue list's loose scans, then queueStats per queue.
+		queueStatsAll: `WITH queues AS (` + queueListSQL + `)
+SELECT q.queue, s.* FROM queues q, LATERAL (` + queueStatsSQL(t, dead, paused, pools, tp, fresh, "q.queue", "$1") + `) s ORDER BY q.queue`,
+		throughputList: `SELECT queue, minute, worked, failed FROM ` + tp + `
+WHERE minute >= date_trunc('minute', now() - $1::bigint * interval '1 microsecond') ORDER BY minute, queue`,
+	}
+}
+
+// queueStatsSQL is the counts of one queue (the SQL expression queue),
+// each bounded by the expression limit (NULL: exact).
+func queueStatsSQL(t, dead, paused, pools, tp, fresh, queue, limit string) string {
+	return `SELECT
+  (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at <= now() LIMIT ` + limit + `) x),
+  (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at > now() AND error_count = 0 LIMIT ` + limit + `) x),
+  (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at > now() AND error_count > 0 LIMIT ` + limit + `) x),
+  (SELECT count(*) FROM (SELECT 1 FROM ` + dead + ` WHERE queue = ` + queue + ` LIMIT ` + limit + `) x),
+  (SELECT count(*) FROM ` + pools + ` p, unnest(p.in_flight_queues) AS u(q) WHERE p.` + fresh + ` AND u.q = ` + queue + `),
+  EXISTS (SELECT 1 FROM ` + paused + ` WHERE queue = ` + queue + `),
+  (WITH RECURSIVE pr AS (
+     (SELECT priority FROM ` + t + ` WHERE queue = ` + queue + ` ORDER BY priority LIMIT 1)
+     UNION ALL
+     SELECT (SELECT j.priority FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority > pr.priority ORDER BY j.priority LIMIT 1)
+     FROM pr WHERE pr.priority IS NOT NULL)
+   SELECT EXTRACT(EPOCH FROM now() - min((SELECT j.run_at FROM ` + t + ` j
+     WHERE j.queue = ` + queue + ` AND j.priority = pr.priority AND j.run_at <= now() ORDER BY j.run_at LIMIT 1)))::float8
+   FROM pr WHERE pr.priority IS NOT NULL),
+  (SELECT COALESCE(sum(worked), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute'),
+  (SELECT COALESCE(sum(failed), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute')`
+}
