@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 MODULES = $(shell go list -m -f '{{.Dir}}')
 
-.PHONY: build test lint tidy quickstart test-env bench bench-compare fuzz
+.PHONY: build test test-citus lint tidy quickstart test-env bench bench-compare fuzz
 .DEFAULT_GOAL := build
 
 ## build: every module, and the operator CLI as bin/gue
@@ -16,6 +16,10 @@ build:
 ## test: every module's tests with -race, on testcontainers PostgreSQL (see README)
 test:
 	@scripts/gotest.sh $(MODULES)
+
+## test-citus: the conformance suite (pgx v5, lib/pq) and the multi-process scenarios on a local Citus cluster (needs ../shared/citus; skipped without it)
+test-citus:
+	@scripts/test-citus.sh
 
 ## lint: gofmt, go vet, core's zero-require rule, the test runner's self-check, drivers' go.mod hygiene and pgx v4/v5 drift
 lint:

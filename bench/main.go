@@ -49,11 +49,13 @@ func main() {
 	batch := flag.Int("batch", 250, "jobs per transaction in gue-go's batch mode")
 	duration := flag.Duration("duration", 15*time.Second, "length of the continuous insert + work phase")
 	samples := flag.Int("latency-samples", 200, "jobs enqueued one at a time on an idle queue for pickup latency")
-	only := flag.String("systems", "gue-go,gue-go-batch,river,gue-v5", "systems to run, comma-separated")
+	lateSamples := flag.Int("lateness-samples", 200, "future jobs and retries each for gue-go's on-time measurement (0: skip it)")
+	only := flag.String("systems", "gue-go,gue-go-batch,river-own,river,gue-v5", "systems to run, comma-separated (river-own: River at its own bench settings; river: at -workers)")
 	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
 	server := flag.String("server", "auto", "PostgreSQL when DATABASE_URL is unset: local (the machine's own server binaries, on loopback), container (as the tests), or auto (local when installed)")
 	flag.IntVar(&chunk, "enqueue-batch", chunk, "jobs per bulk insert call, for every system (gue v5 takes at most 9,362: 7 parameters a job, 65,535 a statement)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
+	flag.StringVar(&citusWorkers, "citus-workers", "", "DATABASE_URL is a Citus coordinator with these workers (comma-separated URLs, as scripts/citus-cluster.sh prints): each database is set up on them, and gue-go's tables distributed by queue")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -98,7 +100,8 @@ func main() {
 	all := map[string]system{
 		"gue-go":       &gueGo{name: "gue-go default (tx per job)", workers: *workers, poll: 100 * time.Millisecond},
 		"gue-go-batch": &gueGo{name: fmt.Sprintf("gue-go batch=%d", *batch), workers: *workers, batch: *batch, poll: 100 * time.Millisecond},
-		"river":        &riverSystem{workers: *workers},
+		"river":        &riverSystem{workers: *workers, cooldown: time.Millisecond, pollEvery: 10 * time.Millisecond},
+		"river-own":    &riverSystem{workers: 2000, own: true, cooldown: 2 * time.Millisecond, pollEvery: 20 * time.Millisecond},
 		"gue-v5":       &gueV5{workers: *workers},
 	}
 	if *backlogs != "" {
@@ -132,6 +135,18 @@ func main() {
 		results = append(results, r)
 	}
 	report(os.Stdout, results, *jobs, *workers, *duration)
+	if *lateSamples > 0 && strings.Contains(*only, "gue-go") {
+		var ls []lateness
+		for _, busy := range []bool{false, true} {
+			l, err := measureLateness(ctx, admin, *workers, *lateSamples, busy)
+			if err != nil {
+				fatalf("lateness: %v", err)
+			}
+			ls = append(ls, l)
+		}
+		fmt.Fprintln(os.Stderr)
+		reportLateness(os.Stdout, ls)
+	}
 }
 
 // atExit stops what main started (a local server, a container) when fatalf
@@ -267,6 +282,44 @@ func truncateFor(s system) string {
 
 var dbSeq atomic.Int64
 
+// citusWorkers is -citus-workers.
+var citusWorkers string
+
+// setUpCitus creates database name on every worker with the citus
+// extension, and makes the coordinator's name (at u) a Citus database with
+// those workers.
+func setUpCitus(ctx context.Context, u *url.URL, name string) error {
+	exec := func(dsn string, stmts ...string) error {
+		p, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		for _, s := range stmts {
+			if _, err := p.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	}
+	coordinator := []string{"CREATE EXTENSION citus", fmt.Sprintf("SELECT citus_set_coordinator_host('%s', %s)", u.Hostname(), u.Port())}
+	for _, w := range strings.Split(citusWorkers, ",") {
+		wu, err := url.Parse(strings.TrimSpace(w))
+		if err != nil {
+			return err
+		}
+		if err := exec(wu.String(), "CREATE DATABASE "+name); err != nil {
+			return err
+		}
+		wu.Path = "/" + name
+		if err := exec(wu.String(), "CREATE EXTENSION citus"); err != nil {
+			return err
+		}
+		coordinator = append(coordinator, fmt.Sprintf("SELECT citus_add_node('%s', %s)", wu.Hostname(), wu.Port()))
+	}
+	return exec(u.String(), coordinator...)
+}
+
 // newDatabase creates a fresh database on the server and returns a pool on it.
 func newDatabase(ctx context.Context, adminDSN string, maxConns int) (*pgxpool.Pool, error) {
 	admin, err := pgxpool.New(ctx, adminDSN)
@@ -283,6 +336,11 @@ func newDatabase(ctx context.Context, adminDSN string, maxConns int) (*pgxpool.P
 		return nil, err
 	}
 	u.Path = "/" + name
+	if citusWorkers != "" {
+		if err := setUpCitus(ctx, u, name); err != nil {
+			return nil, fmt.Errorf("citus: %w", err)
+		}
+	}
 	cfg, err := pgxpool.ParseConfig(u.String())
 	if err != nil {
 		return nil, err
@@ -296,28 +354,47 @@ func quietSlog() *slog.Logger {
 }
 
 func report(w io.Writer, rs []result, jobs, workers int, duration time.Duration) {
-	var river *result
+	var own, same *result
 	for i := range rs {
-		if strings.HasPrefix(rs[i].name, "River") {
-			river = &rs[i]
+		switch rs[i].name {
+		case riverOwnName:
+			own = &rs[i]
+		case riverSameName:
+			same = &rs[i]
 		}
 	}
-	ratio := func(v, base float64) string {
-		if river == nil || base == 0 {
+	fmt.Fprintf(w, "\njobs=%d workers=%d continuous=%s\n", jobs, workers, duration)
+	if own != nil {
+		fmt.Fprintf(w, "\nRatios against River at its own bench settings (MaxWorkers 2000, FetchCooldown 2ms, FetchPollInterval 20ms):\n\n")
+		table(w, rs, own)
+	}
+	if same != nil {
+		fmt.Fprintf(w, "\nSecond view, ratios against River with the same %d worker slots:\n\n", workers)
+		table(w, rs, same)
+	}
+	if own == nil && same == nil {
+		fmt.Fprintln(w)
+		table(w, rs, nil)
+	}
+}
+
+// table prints rs with ratios against base (none for a nil base).
+func table(w io.Writer, rs []result, base *result) {
+	ratio := func(v, b float64) string {
+		if base == nil || b == 0 {
 			return ""
 		}
-		return fmt.Sprintf(" (%.2f×)", v/base)
+		return fmt.Sprintf(" (%.2f×)", v/b)
 	}
-	fmt.Fprintf(w, "\njobs=%d workers=%d continuous=%s; ratios against River in parentheses\n\n", jobs, workers, duration)
 	fmt.Fprintln(w, "| system | enqueue jobs/s | work down jobs/s | continuous jobs/s | pickup p50 | pickup p99 |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	for _, r := range rs {
-		var re, rd, rc float64
-		if river != nil {
-			re, rd, rc = river.enqueue, river.drain, river.cont
+		var be, bd, bc float64
+		if base != nil {
+			be, bd, bc = base.enqueue, base.drain, base.cont
 		}
 		fmt.Fprintf(w, "| %s | %.0f%s | %.0f%s | %.0f%s | %s | %s |\n", r.name,
-			r.enqueue, ratio(r.enqueue, re), r.drain, ratio(r.drain, rd), r.cont, ratio(r.cont, rc),
+			r.enqueue, ratio(r.enqueue, be), r.drain, ratio(r.drain, bd), r.cont, ratio(r.cont, bc),
 			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
 	}
 }

@@ -22,7 +22,8 @@ func TestSmoke(t *testing.T) {
 	systems := []system{
 		&gueGo{name: "gue-go", workers: 4, poll: 5 * time.Millisecond},
 		&gueGo{name: "gue-go batch", workers: 4, batch: 2, poll: 5 * time.Millisecond},
-		&riverSystem{workers: 4},
+		&riverSystem{workers: 4, cooldown: time.Millisecond, pollEvery: 10 * time.Millisecond},
+		&riverSystem{workers: 2000, own: true, cooldown: 2 * time.Millisecond, pollEvery: 20 * time.Millisecond},
 		&gueV5{workers: 4},
 	}
 	var results []result

@@ -51,8 +51,16 @@ func (g *gueGo) Name() string { return g.name }
 
 func (g *gueGo) Setup(ctx context.Context, pool *pgxpool.Pool) error {
 	p := pgxv5.NewConnPool(pool)
-	g.c = gue.NewClient(p)
-	return gue.Migrate(ctx, p, "")
+	if err := gue.Migrate(ctx, p, ""); err != nil {
+		return err
+	}
+	if citusWorkers != "" {
+		if err := gue.DistributeCitus(ctx, p, ""); err != nil {
+			return err
+		}
+	}
+	g.c = gue.NewClient(p) // after distributing: a Client looks once
+	return nil
 }
 
 func (g *gueGo) Enqueue(ctx context.Context, n int) error {
@@ -99,13 +107,31 @@ type noopWorker struct {
 
 func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error { w.done(); return nil }
 
+// riverSystem is River with MaxWorkers = workers and the given fetch
+// timings: at the bench's worker count ("same slots"), or at the settings
+// of River's own `river bench` (own: MaxWorkers 2000, FetchCooldown 2 ms,
+// FetchPollInterval 20 ms), its best case and the headline baseline.
 type riverSystem struct {
-	workers  int
-	pool     *pgxpool.Pool
-	inserter *river.Client[pgx.Tx]
+	workers   int
+	own       bool
+	cooldown  time.Duration
+	pollEvery time.Duration
+	pool      *pgxpool.Pool
+	inserter  *river.Client[pgx.Tx]
 }
 
-func (r *riverSystem) Name() string { return "River v0.51" }
+func (r *riverSystem) Name() string {
+	if r.own {
+		return riverOwnName
+	}
+	return riverSameName
+}
+
+// The names of the two River configurations in the report.
+const (
+	riverOwnName  = "River v0.51 (its bench settings)"
+	riverSameName = "River v0.51 (same worker slots)"
+)
 
 func (r *riverSystem) Setup(ctx context.Context, pool *pgxpool.Pool) error {
 	r.pool = pool
@@ -145,8 +171,8 @@ func (r *riverSystem) Start(ctx context.Context, done func()) (func(), error) {
 	c, err := river.NewClient(riverpgxv5.New(r.pool), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.workers}},
 		Workers:           workers,
-		FetchCooldown:     time.Millisecond,
-		FetchPollInterval: 10 * time.Millisecond,
+		FetchCooldown:     r.cooldown,
+		FetchPollInterval: r.pollEvery,
 		Logger:            quietSlog(),
 	})
 	if err != nil {

@@ -28,6 +28,11 @@ func newEnv(t *testing.T, open OpenFunc, cfg *config) *env {
 	if err := gue.Migrate(e.ctx, e.pool, ""); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
+	if Citus() {
+		if err := gue.DistributeCitus(e.ctx, e.pool, ""); err != nil {
+			t.Fatalf("distribute: %v", err)
+		}
+	}
 	return e
 }
 
@@ -189,4 +194,13 @@ func need[T any](t *testing.T, e *env, c capability) T {
 		t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its pool, a %T, does not implement it", c.name, e.pool)
 	}
 	return impl
+}
+
+// lockWaits reports whether a session of the test's database waits for a
+// lock: on Citus the wait is on a worker node, which citus_lock_waits shows.
+func (e *env) lockWaits() bool {
+	if Citus() {
+		return e.count(`SELECT count(*) FROM citus_lock_waits`) > 0
+	}
+	return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0
 }

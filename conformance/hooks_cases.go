@@ -47,6 +47,9 @@ func testMetadataRoundTrip(t *testing.T, e *env) {
 // A table created before metadata existed gains the column through Migrate
 // and keeps its jobs.
 func testMigrateAddsMetadataToOldTable(t *testing.T, e *env) {
+	if Citus() {
+		t.Skip("an old gue table is migrated before it is distributed (DistributeCitus migrates first): Citus refuses to change the queue column's default")
+	}
 	e.exec(`ALTER TABLE gue_jobs DROP COLUMN metadata`)
 	e.exec(`DELETE FROM gue_migrations WHERE version > 1`)
 	e.exec(`INSERT INTO gue_jobs (job_type) VALUES ('old')`)

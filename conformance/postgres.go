@@ -146,7 +146,9 @@ func Terminate() {
 func NewDatabase(t *testing.T, open OpenFunc) string {
 	t.Helper()
 	admin := ServerDSN(t)
-	return CreateDatabase(t, open(t, admin), admin)
+	dsn := CreateDatabase(t, open(t, admin), admin)
+	PrepareCitusDatabase(t, admin, strings.TrimPrefix(parseURL(t, dsn).Path, "/"), execWith(t, open))
+	return dsn
 }
 
 // CreateDatabase creates an empty database through admin, a pool on the
@@ -167,6 +169,15 @@ func CreateDatabase(tb testing.TB, admin adapter.ConnPool, adminDSN string) stri
 		}
 	})
 	return withDatabase(tb, adminDSN, name)
+}
+
+// parseURL parses a postgres:// DSN or fails tb.
+func parseURL(tb testing.TB, dsn string) *url.URL {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("conformance: parse %s: %v", dsn, err)
+	}
+	return u
 }
 
 // withDatabase returns dsn pointed at database name, for URL and key=value DSNs.

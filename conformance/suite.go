@@ -78,6 +78,7 @@ var groups = []struct {
 	{"Queues", queuesCases},
 	{"Periodic", periodicCases},
 	{"Admin", adminCases},
+	{"Due", dueCases},
 }
 
 // Run runs the whole suite as subtests of t, grouped by area

@@ -60,9 +60,8 @@ func testUniqueInTransaction(t *testing.T, e *env) {
 	done := make(chan error, 1)
 	concurrent := &gue.Job{Type: "t", UniqueKey: "k"}
 	go func() { done <- c.Enqueue(e.ctx, concurrent) }()
-	waitFor(t, "the concurrent enqueue to wait on the uncommitted job", func() bool {
-		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0
-	})
+	defer func() { _ = tx.Rollback(e.ctx) }() // a failed wait must not leave the enqueue blocked
+	waitFor(t, "the concurrent enqueue to wait on the uncommitted job", e.lockWaits)
 	if err := tx.Rollback(e.ctx); err != nil {
 		t.Fatal(err)
 	}

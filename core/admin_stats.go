@@ -58,7 +58,11 @@ func (c *Client) Queues(ctx context.Context) ([]string, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	rows, err := c.pool.Query(ctx, c.stmts.queueList)
+	stmt := c.stmts.queueList
+	if c.stmts.citusMode(ctx, c.pool) {
+		stmt = c.stmts.queueListCitus
+	}
+	rows, err := c.pool.Query(ctx, stmt)
 	if err != nil {
 		return nil, fmt.Errorf("gue: list queues: %w", notMigrated(c.schema, err))
 	}
@@ -79,8 +83,8 @@ func (c *Client) Queues(ctx context.Context) ([]string, error) {
 
 // Stats returns the counts of each queue o selects, by queue name, without
 // locking anything: for every queue (o.Queues nil) in one statement, which
-// finds the queues by skipping through the indexes; otherwise one
-// statement per queue.
+// finds the queues by skipping through the indexes; otherwise, and on
+// Citus, one statement per queue.
 func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error) {
 	if c.err != nil {
 		return nil, c.err
@@ -88,6 +92,16 @@ func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error
 	var limit any // NULL: LIMIT ALL
 	if o.Cap > 0 {
 		limit = o.Cap
+	}
+	citus := c.stmts.citusMode(ctx, c.pool)
+	if o.Queues == nil && citus {
+		// Citus cannot join the queue list with the counts in one
+		// statement: list the queues, then one statement per queue.
+		qs, err := c.Queues(ctx)
+		if err != nil {
+			return nil, err
+		}
+		o.Queues = qs
 	}
 	if o.Queues == nil {
 		rows, err := c.pool.Query(ctx, c.stmts.queueStatsAll, limit)
@@ -111,8 +125,12 @@ func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error
 		return out, nil
 	}
 	out := make([]QueueStats, 0, len(o.Queues))
+	stmt := c.stmts.queueStats
+	if citus {
+		stmt = c.stmts.queueStatsCitus
+	}
 	for _, q := range o.Queues {
-		s, err := scanStats(c.pool.QueryRow(ctx, c.stmts.queueStats, q, limit), o.Cap)
+		s, err := scanStats(c.pool.QueryRow(ctx, stmt, q, limit), o.Cap)
 		if err != nil {
 			return nil, fmt.Errorf("gue: stats of queue %q: %w", q, notMigrated(c.schema, err))
 		}

@@ -65,6 +65,7 @@ func (m *batchMember) fail(ctx context.Context, j *Job, msg string) error {
 	err := m.release(ctx, false)
 	m.b.addFailed(m.reinsertRow(j), msg, delay, err)
 	j.recordFailure(msg)
+	j.nextRun = time.Now().Add(delay)
 	return err
 }
 
@@ -93,6 +94,7 @@ func (m *batchMember) snooze(ctx context.Context, j *Job, d time.Duration) error
 	r := m.reinsertRow(j)
 	r.DelayUS = d.Microseconds()
 	m.b.add(r)
+	j.nextRun = time.Now().Add(d)
 	return nil
 }
 

@@ -48,6 +48,10 @@ type held struct {
 	backoff Backoff
 	// maxAttempts is the Client's, for jobs whose MaxAttempts is 0.
 	maxAttempts int32
+	// citus: gue_jobs is distributed (queries.citusMode), so an
+	// asynchronous commit is asked by SET LOCAL commands that Citus passes
+	// on to the worker holding the shard.
+	citus bool
 }
 
 // lastAttempt reports whether the job's next failure reaches its limit.

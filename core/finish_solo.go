@@ -63,11 +63,14 @@ func (s *soloTx) del(ctx context.Context, j *Job) error {
 		s.pendingDelete, s.deleted = true, true
 		return nil
 	}
-	stmt := s.deleteStmt()
+	stmt, err := s.asyncOnCitus(ctx, s.deleteStmt())
+	if err != nil {
+		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
+	}
 	if _, err := s.held.tx.Exec(ctx, stmt, j.Queue, j.ID); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
-	s.asyncSet = stmt == s.stmts.deleteAsync
+	s.asyncSet = s.asyncSet || stmt == s.stmts.deleteAsync
 	s.deleted = true
 	return nil
 }
@@ -75,7 +78,11 @@ func (s *soloTx) del(ctx context.Context, j *Job) error {
 func (s *soloTx) done(ctx context.Context, j *Job) error {
 	if s.pendingDelete {
 		s.pendingDelete = false
-		if err := s.pipe.ExecCommit(ctx, s.deleteStmt(), j.Queue, j.ID); err != nil {
+		stmt, err := s.asyncOnCitus(ctx, s.deleteStmt())
+		if err == nil {
+			err = s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
+		}
+		if err != nil {
 			err = fmt.Errorf("gue: delete and commit job %d: %w", j.ID, err)
 			// As when a Delete of its own fails: the job stays, and the
 			// failure is recorded on a fresh connection so that the job is
@@ -96,9 +103,11 @@ func (s *soloTx) fail(ctx context.Context, j *Job, msg string) error {
 	if s.lastAttempt(j) {
 		return s.die(ctx, j, msg, ReasonMaxAttempts)
 	}
-	if err := s.endWith(ctx, j, false, s.stmts.fail, j.Queue, j.ID, s.nextDelay(j).Microseconds(), msg); err != nil {
+	delay := s.nextDelay(j)
+	if err := s.endWith(ctx, j, false, s.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
 		return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
 	}
+	j.nextRun = time.Now().Add(delay)
 	j.recordFailure(msg)
 	return nil
 }
@@ -116,6 +125,7 @@ func (s *soloTx) snooze(ctx context.Context, j *Job, d time.Duration) error {
 	if err := s.endWith(ctx, j, true, s.stmts.snooze, j.Queue, j.ID, d.Microseconds()); err != nil {
 		return fmt.Errorf("gue: snooze job %d: %w", j.ID, err)
 	}
+	j.nextRun = time.Now().Add(d)
 	return nil
 }
 
@@ -164,6 +174,24 @@ func (s *soloTx) inTx(ctx context.Context, keepWrites bool, stmt string, args []
 
 func (s *soloTx) rollback(ctx context.Context, _ *Job) error {
 	return s.held.tx.Rollback(ctx)
+}
+
+// asyncOnCitus returns stmt as it is, except on Citus for the DELETE that
+// commits asynchronously: there set_config in the DELETE would run on the
+// coordinator and leave the worker committing synchronously, so the setting
+// goes out as SET LOCAL commands, which Citus passes on to the worker
+// (citus.propagate_set_commands = local), and the plain DELETE follows.
+func (s *soloTx) asyncOnCitus(ctx context.Context, stmt string) (string, error) {
+	if !s.citus || stmt != s.stmts.deleteAsync {
+		return stmt, nil
+	}
+	for _, set := range []string{"SET LOCAL citus.propagate_set_commands TO 'local'", "SET LOCAL synchronous_commit TO off"} {
+		if _, err := s.held.tx.Exec(ctx, set); err != nil {
+			return "", err
+		}
+	}
+	s.asyncSet = true
+	return s.stmts.delete, nil
 }
 
 // deleteStmt is the DELETE of the job: one that commits asynchronously

@@ -58,6 +58,9 @@ type Job struct {
 	finished bool
 	// died is the reason the job went to the dead table, if it did.
 	died string
+	// nextRun is when a failed or snoozed run rescheduled the job, by this
+	// process's clock: its worker's due timer wakes for it (see dueTimer).
+	nextRun time.Time
 	// end is how the job's transaction ends, chosen when it was locked;
 	// nil for a job that was not locked.
 	end finisher

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,9 @@ type lane struct {
 	hints *lockHints
 	// counts are the pool's finished runs of the queue (the registry's).
 	counts laneCounts
+	// lookedAhead is when a worker last asked for the queue's next due
+	// job (UnixNano; see Worker.lookAhead).
+	lookedAhead atomic.Int64
 }
 
 // newLanes returns one lane per queue; emptyGap is the lock hints' (see

@@ -59,6 +59,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		return nil, fmt.Errorf("gue: lock job: %w", err)
 	}
 	step := cur.first(stmts, queue)
+	citus := stmts.citusMode(ctx, c.pool)
 	// BEGIN goes out with the first lock query when the pool can pipeline.
 	var tx adapter.Tx
 	var row adapter.Row
@@ -71,7 +72,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		}
 		row = tx.QueryRow(ctx, step.sql, step.args...)
 	}
-	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts}, !c.syncCompletion)}
+	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)}
 	var metadata []byte
 	var key sql.NullString
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key}

@@ -170,6 +170,17 @@ func Migrate(ctx context.Context, pool adapter.ConnPool, schema string) (err err
 			return fmt.Errorf("gue: migrate %s: record version %d: %w", q, m.version, err)
 		}
 	}
+	// On Citus, once gue_jobs is distributed, the tables of later
+	// migrations are distributed as DistributeCitus would.
+	dist, err := citusDistributed(ctx, tx, q)
+	if err != nil {
+		return fmt.Errorf("gue: migrate %s: look for Citus: %w", q, err)
+	}
+	if dist {
+		if err = distribute(ctx, tx, schema); err != nil {
+			return err
+		}
+	}
 	if err = tx.Commit(ctx); err != nil {
 		return fmt.Errorf("gue: migrate %s: commit: %w", q, err)
 	}

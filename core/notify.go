@@ -21,6 +21,12 @@ const notifyChannel = "gue_jobs"
 // enqueue statement.
 const notifyAhead = time.Second
 
+// dueNotifyWithin is how soon a job must be due for its enqueue to NOTIFY
+// its run_at (dueSuffix), so that listening pools arm their due timers
+// for it; a job due later is found by the pools' look-ahead after a poll
+// (Worker.lookAhead), which runs more often than this.
+const dueNotifyWithin = "10 seconds"
+
 // notifyPayload is the payload announcing a ready job in schema's queue.
 // PostgreSQL's limit is 8000 bytes; a longer one is cut at a character
 // boundary (PostgreSQL rejects a cut UTF-8 sequence), which at worst wakes
@@ -60,7 +66,7 @@ func (w *wakeup) Fire() {
 // notification of a ready job in one of schema's queues, and kick for every
 // cancellation there. A lost connection is retried every second; the
 // workers poll meanwhile.
-func listen(ctx context.Context, l adapter.Listener, schema string, queues []string, wake *wakeup, kick chan<- struct{}, log adapter.Logger) {
+func listen(ctx context.Context, l adapter.Listener, schema string, queues []string, wake *wakeup, due *dueTimer, kick chan<- struct{}, log adapter.Logger) {
 	ready, cancelled := make(map[string]bool, len(queues)), make(map[string]bool, len(queues))
 	for _, q := range queues {
 		ready[notifyPayload(schema, q)], cancelled[cancelPayload(schema, q)] = true, true
@@ -89,6 +95,10 @@ func listen(ctx context.Context, l adapter.Listener, schema string, queues []str
 					}
 				case ready[got] || !strings.Contains(got, "\x1f"):
 					wake.Fire()
+				default:
+					if t, ok := parseDue(got, ready); ok {
+						due.at(t)
+					}
 				}
 			}
 			_ = conn.Close(context.WithoutCancel(ctx))

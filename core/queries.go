@@ -1,14 +1,23 @@
 package gue
 
-import "strings"
+import (
+	"strings"
+	"sync/atomic"
+)
 
 // queries holds the SQL of one schema, built once per Client so that the hot
 // path never formats strings. Every statement that touches a job filters on
 // queue as well as job_id, matching the (queue, job_id) primary key.
 type queries struct {
-	schema  string
+	schema string
+	// citus caches whether the schema's gue_jobs is a distributed Citus
+	// table: 0 not looked up yet, 1 no, 2 yes (see citusMode).
+	citus   atomic.Int32
 	enqueue string
 	notify  string
+	// nextDue is the run_at of queue $1's next future job (NULL: none), by
+	// a loose scan of its priorities, and the database's clock.
+	nextDue string
 	// uniqueLive is the ID and RunAt of the live job of queue $1 with
 	// unique key $2, after an enqueue that found it.
 	uniqueLive string
@@ -51,16 +60,28 @@ func newQueries(schema string) *queries {
 		// trip (NOTIFY is delivered at commit, and dropped with a rollback).
 		// "Now" is the statement's clock, not the transaction's start: a
 		// RunAt of time.Now() in a transaction that began earlier is ready.
-		// A job due within a second (notifyAhead: a client clock slightly
-		// ahead of the server's) is announced too; see Worker.loop.
+		// A job due within dueNotifyWithin is announced with its run_at, for
+		// the pools' due timers (a RunAt from a client clock a little ahead
+		// of the server's lands here too); later ones are found by the
+		// pools' look-ahead.
 		enqueue: `WITH ins AS (
   INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata, max_attempts, unique_key)
   VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json, $8, $9)
   ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
   RETURNING job_id, run_at
 )
-SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() + interval '1 second' THEN pg_notify('` + notifyChannel + `', $7) END IS NULL FROM ins`,
-		notify:     `SELECT pg_notify('` + notifyChannel + `', $1)`,
+SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() THEN pg_notify('` + notifyChannel + `', $7)
+  WHEN run_at <= clock_timestamp() + interval '` + dueNotifyWithin + `' AND length($7) < 7950
+  THEN pg_notify('` + notifyChannel + `', $7 || E'` + `\x1fdue\x1f` + `' || (extract(epoch FROM run_at) * 1000000)::bigint) END IS NULL FROM ins`,
+		notify: `SELECT pg_notify('` + notifyChannel + `', $1)`,
+		nextDue: `WITH RECURSIVE pr AS (
+  (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
+  UNION ALL
+  SELECT (SELECT j.priority FROM ` + t + ` j WHERE j.queue = $1 AND j.priority > pr.priority ORDER BY j.priority LIMIT 1)
+  FROM pr WHERE pr.priority IS NOT NULL)
+SELECT min((SELECT j.run_at FROM ` + t + ` j WHERE j.queue = $1 AND j.priority = pr.priority AND j.run_at > now() ORDER BY j.run_at LIMIT 1)),
+  now()
+FROM pr WHERE pr.priority IS NOT NULL`,
 		uniqueLive: `SELECT job_id, run_at FROM ` + t + ` WHERE queue = $1 AND unique_key = $2`,
 		// A loose index scan: the recursive part steps through the distinct
 		// priorities of the queue and, for each in turn, the lateral part
@@ -114,7 +135,7 @@ FOR UPDATE SKIP LOCKED`,
 DELETE FROM ` + t + ` d USING locked WHERE d.queue = $1 AND d.job_id = locked.job_id
 RETURNING d.job_id, d.queue, d.priority, d.run_at, d.job_type, d.args, d.error_count, d.last_error, d.metadata, d.created_at, d.max_attempts, d.unique_key`,
 		reinsert: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, created_at, max_attempts, unique_key, updated_at)
-SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, clock_timestamp() + x.delay_us * interval '1 microsecond'),
+SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, statement_timestamp() + x.delay_us * interval '1 microsecond'),
        x.job_type, x.args::json, x.error_count, x.last_error, x.metadata, x.created_at, x.max_attempts, x.unique_key, now()
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
      job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz, max_attempts integer, unique_key text)`,
@@ -133,21 +154,26 @@ FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smalli
   FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text, metadata text, max_attempts integer, unique_key text)
   RETURNING 1
 ), notified AS (
-  SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($2::json) p
+  -- counted inside: Citus keeps a CTE's result, and a column of type
+  -- void (pg_notify's) cannot be kept.
+  SELECT count(*) AS n FROM (SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($2::json) p) x
 )
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM notified)`,
+SELECT (SELECT count(*) FROM ins), (SELECT n FROM notified)`,
 		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		// set_config(..., true) is SET LOCAL: it ends with the transaction,
 		// so it holds behind a transaction-mode pooler too, and it rides in
 		// the DELETE to cost no round trip of its own.
 		deleteAsync: `DELETE FROM ` + t + ` USING (SELECT set_config('synchronous_commit', 'off', true)) s
 WHERE queue = $1 AND job_id = $2`,
-		// The backoff counts from the failure (clock_timestamp), not from
-		// the start of the job's transaction (now()): a job that ran longer
-		// than its backoff would otherwise be retried at once.
+		// The backoff counts from the failure (statement_timestamp: when
+		// this statement arrived), not from the start of the job's
+		// transaction (now()): a job that ran longer than its backoff would
+		// otherwise be retried at once. Not clock_timestamp(): Citus refuses
+		// volatile functions in the modifications of distributed tables, and
+		// evaluates stable ones on the coordinator.
 		fail: `UPDATE ` + t + `
 SET error_count = error_count + 1,
-    run_at = clock_timestamp() + $3::bigint * interval '1 microsecond',
+    run_at = statement_timestamp() + $3::bigint * interval '1 microsecond',
     last_error = $4,
     updated_at = now()
 WHERE queue = $1 AND job_id = $2`,

@@ -4,9 +4,11 @@ package gue
 // for one schema. None of them locks a job row the way workers do (no
 // FOR UPDATE on reads), so a reader never makes a worker skip a job.
 type adminQueries struct {
-	// poolBeat upserts a pool's row: $1 id, $2 host, $3 pid, $4 queues
-	// (JSON), $5 workers, $6 in-flight IDs and $7 their queues (JSON), $8
-	// worked, $9 failed.
+	// poolBeat upserts a pool's row: $1 id, $2 host, $3 pid, $4 queues, $5
+	// workers, $6 in-flight IDs and $7 their queues, $8 worked, $9 failed;
+	// the lists as array literals (pgArray): a subquery turning JSON into
+	// an array would be refused by Citus in an INSERT, and not every
+	// driver binds Go slices.
 	poolBeat string
 	// throughputAdd adds the counts in JSON array $1 to the current minute.
 	throughputAdd string
@@ -22,6 +24,12 @@ type adminQueries struct {
 	// queueStatsAll is queueStats for every queue of queueList, the
 	// bound in $1.
 	queueStatsAll string
+	// queueListCitus and queueStatsCitus are queueList and queueStats on
+	// a distributed gue_jobs: Citus runs a recursive CTE only with a filter
+	// on the distribution column it can see, so the queues are grouped on
+	// every shard instead (in parallel, but reading every row), and the
+	// oldest ready job is read from the queue's ready range.
+	queueListCitus, queueStatsCitus string
 	// throughputList is the per-minute counts of the last $1 microseconds.
 	throughputList string
 }
@@ -45,11 +53,16 @@ SELECT queue FROM lq WHERE queue IS NOT NULL
 UNION SELECT queue FROM dq WHERE queue IS NOT NULL
 UNION SELECT queue FROM ` + paused + `
 UNION SELECT unnest(queues) FROM ` + pools + ` WHERE ` + fresh
+	queueListCitusSQL := `SELECT queue FROM ` + t + ` GROUP BY queue
+UNION SELECT queue FROM ` + dead + ` GROUP BY queue
+UNION SELECT queue FROM ` + paused + `
+UNION SELECT unnest(queues) FROM ` + pools + ` WHERE ` + fresh
 	return adminQueries{
-		poolBeat: `INSERT INTO ` + pools + ` AS p (pool_id, host, pid, queues, workers, in_flight_ids, in_flight_queues, worked, failed)
-VALUES ($1, $2, $3, ARRAY(SELECT json_array_elements_text($4::json)), $5,
-        ARRAY(SELECT json_array_elements_text($6::json)::bigint), ARRAY(SELECT json_array_elements_text($7::json)), $8, $9)
-ON CONFLICT (pool_id) DO UPDATE SET heartbeat_at = now(), host = excluded.host, pid = excluded.pid, queues = excluded.queues,
+		// The heartbeat's time is a value of the row, set from excluded:
+		// Citus allows only immutable functions in DO UPDATE SET.
+		poolBeat: `INSERT INTO ` + pools + ` AS p (pool_id, host, pid, queues, workers, in_flight_ids, in_flight_queues, worked, failed, heartbeat_at)
+VALUES ($1, $2, $3, $4::text::text[], $5, $6::text::bigint[], $7::text::text[], $8, $9, now())
+ON CONFLICT (pool_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, host = excluded.host, pid = excluded.pid, queues = excluded.queues,
   workers = excluded.workers, in_flight_ids = excluded.in_flight_ids, in_flight_queues = excluded.in_flight_queues,
   worked = excluded.worked, failed = excluded.failed`,
 		throughputAdd: `INSERT INTO ` + tp + ` AS t (queue, minute, worked, failed)
@@ -61,12 +74,15 @@ DELETE FROM ` + tp + ` WHERE minute < now() - interval '2 hours'`,
 		poolList: `SELECT pool_id, host, pid, array_to_json(queues)::text, workers, started_at, heartbeat_at,
   array_to_json(in_flight_ids)::text, array_to_json(in_flight_queues)::text, worked, failed
 FROM ` + pools + ` WHERE ` + fresh + ` ORDER BY started_at, pool_id`,
-		queueList:  queueListSQL + ` ORDER BY 1`,
-		queueStats: queueStatsSQL(t, dead, paused, pools, tp, fresh, "$1", "$2"),
+		queueList:      queueListSQL + ` ORDER BY 1`,
+		queueListCitus: queueListCitusSQL + ` ORDER BY 1`,
+
+		queueStats:      queueStatsSQL(t, dead, paused, pools, tp, fresh, "$1", "$2", false),
+		queueStatsCitus: queueStatsSQL(t, dead, paused, pools, tp, fresh, "$1", "$2", true),
 		// One statement for every queue (the gueotel gauges' one query per
 		// collection): the queue list's loose scans, then queueStats per queue.
 		queueStatsAll: `WITH queues AS (` + queueListSQL + `)
-SELECT q.queue, s.* FROM queues q, LATERAL (` + queueStatsSQL(t, dead, paused, pools, tp, fresh, "q.queue", "$1") + `) s ORDER BY q.queue`,
+SELECT q.queue, s.* FROM queues q, LATERAL (` + queueStatsSQL(t, dead, paused, pools, tp, fresh, "q.queue", "$1", true) + `) s ORDER BY q.queue`,
 		throughputList: `SELECT queue, minute, worked, failed FROM ` + tp + `
 WHERE minute >= date_trunc('minute', now() - $1::bigint * interval '1 microsecond') ORDER BY minute, queue`,
 	}
@@ -74,7 +90,21 @@ WHERE minute >= date_trunc('minute', now() - $1::bigint * interval '1 microsecon
 
 // queueStatsSQL is the counts of one queue (the SQL expression queue),
 // each bounded by the expression limit (NULL: exact).
-func queueStatsSQL(t, dead, paused, pools, tp, fresh, queue, limit string) string {
+func queueStatsSQL(t, dead, paused, pools, tp, fresh, queue, limit string, citus bool) string {
+	// The oldest ready job: by a loose scan of the queue's priorities, or
+	// on Citus (which runs a recursive CTE only when it can see its filter
+	// on the distribution column) by reading the queue's ready range.
+	oldest := `(WITH RECURSIVE pr AS (
+     (SELECT priority FROM ` + t + ` WHERE queue = ` + queue + ` ORDER BY priority LIMIT 1)
+     UNION ALL
+     SELECT (SELECT j.priority FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority > pr.priority ORDER BY j.priority LIMIT 1)
+     FROM pr WHERE pr.priority IS NOT NULL)
+   SELECT EXTRACT(EPOCH FROM now() - min((SELECT j.run_at FROM ` + t + ` j
+     WHERE j.queue = ` + queue + ` AND j.priority = pr.priority AND j.run_at <= now() ORDER BY j.run_at LIMIT 1)))::float8
+   FROM pr WHERE pr.priority IS NOT NULL)`
+	if citus {
+		oldest = `(SELECT EXTRACT(EPOCH FROM now() - min(j.run_at))::float8 FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.run_at <= now())`
+	}
 	return `SELECT
   (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at <= now() LIMIT ` + limit + `) x),
   (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at > now() AND error_count = 0 LIMIT ` + limit + `) x),
@@ -82,14 +112,7 @@ func queueStatsSQL(t, dead, paused, pools, tp, fresh, queue, limit string) strin
   (SELECT count(*) FROM (SELECT 1 FROM ` + dead + ` WHERE queue = ` + queue + ` LIMIT ` + limit + `) x),
   (SELECT count(*) FROM ` + pools + ` p, unnest(p.in_flight_queues) AS u(q) WHERE p.` + fresh + ` AND u.q = ` + queue + `),
   EXISTS (SELECT 1 FROM ` + paused + ` WHERE queue = ` + queue + `),
-  (WITH RECURSIVE pr AS (
-     (SELECT priority FROM ` + t + ` WHERE queue = ` + queue + ` ORDER BY priority LIMIT 1)
-     UNION ALL
-     SELECT (SELECT j.priority FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority > pr.priority ORDER BY j.priority LIMIT 1)
-     FROM pr WHERE pr.priority IS NOT NULL)
-   SELECT EXTRACT(EPOCH FROM now() - min((SELECT j.run_at FROM ` + t + ` j
-     WHERE j.queue = ` + queue + ` AND j.priority = pr.priority AND j.run_at <= now() ORDER BY j.run_at LIMIT 1)))::float8
-   FROM pr WHERE pr.priority IS NOT NULL),
+  ` + oldest + `,
   (SELECT COALESCE(sum(worked), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute'),
   (SELECT COALESCE(sum(failed), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute')`
 }

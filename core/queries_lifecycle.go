@@ -37,20 +37,20 @@ func newLifecycleQueries(schema string) lifecycleQueries {
 	return lifecycleQueries{
 		die: `WITH d AS (DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
 INSERT INTO ` + dead + ` (` + deadCols + `)
-SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, clock_timestamp(), unique_key
+SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, statement_timestamp(), unique_key
 FROM d`,
 		dieRows: `INSERT INTO ` + dead + ` (` + deadCols + `)
 SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now()), x.job_type, x.args::json, x.error_count, x.last_error, x.metadata,
-       x.max_attempts, x.created_at, x.reason, clock_timestamp(), x.unique_key
+       x.max_attempts, x.created_at, x.reason, statement_timestamp(), x.unique_key
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text,
      error_count integer, last_error text, metadata json, max_attempts integer, created_at timestamptz, reason text, unique_key text)`,
-		snooze: `UPDATE ` + t + ` SET run_at = clock_timestamp() + $3::bigint * interval '1 microsecond', updated_at = now()
+		snooze: `UPDATE ` + t + ` SET run_at = statement_timestamp() + $3::bigint * interval '1 microsecond', updated_at = now()
 WHERE queue = $1 AND job_id = $2`,
 		// SKIP LOCKED: a job a worker holds is running, not queued.
 		cancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 FOR UPDATE SKIP LOCKED),
 d AS (DELETE FROM ` + t + ` c USING j WHERE c.queue = $1 AND c.job_id = j.job_id RETURNING c.*)
 INSERT INTO ` + dead + ` (` + deadCols + `)
-SELECT job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, 'cancelled', clock_timestamp(), unique_key
+SELECT job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, 'cancelled', statement_timestamp(), unique_key
 FROM d`,
 		exists: `SELECT count(*) FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		retryDead: `WITH d AS (DELETE FROM ` + dead + ` WHERE queue = $1 AND job_id = $2 RETURNING *)

@@ -27,8 +27,8 @@ func newPeriodicQueries(schema string) periodicQueries {
 		periodicAdd:   `INSERT INTO ` + t + ` (name, next_run_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
 		periodicLock:  `SELECT next_run_at FROM ` + t + ` WHERE name = $1 FOR UPDATE`,
 		periodicRan: `UPDATE ` + t + ` SET next_run_at = $2, last_run_at = $3, last_job_id = COALESCE($4, last_job_id),
-  last_queue = COALESCE($5, last_queue), updated_at = clock_timestamp() WHERE name = $1`,
-		periodicMove:   `UPDATE ` + t + ` SET next_run_at = $2, updated_at = clock_timestamp() WHERE name = $1`,
+  last_queue = COALESCE($5, last_queue), updated_at = statement_timestamp() WHERE name = $1`,
+		periodicMove:   `UPDATE ` + t + ` SET next_run_at = $2, updated_at = statement_timestamp() WHERE name = $1`,
 		periodicList:   `SELECT name, next_run_at, last_run_at, last_job_id, last_queue FROM ` + t + ` ORDER BY name`,
 		periodicDelete: `DELETE FROM ` + t + ` WHERE name = $1`,
 	}

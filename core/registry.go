@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -130,9 +132,9 @@ func (r *registry) beat(ctx context.Context) {
 		}
 	}
 	flights := p.inflight.list()
-	ids, queues := make([]int64, len(flights)), make([]string, len(flights))
+	ids, queues := make([]string, len(flights)), make([]string, len(flights))
 	for i, f := range flights {
-		ids[i], queues[i] = f.ID, f.Queue
+		ids[i], queues[i] = strconv.FormatInt(f.ID, 10), f.Queue
 	}
 	jsonOf := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	err := func() error {
@@ -141,8 +143,8 @@ func (r *registry) beat(ctx context.Context) {
 			return err
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		if _, err := tx.Exec(ctx, stmts.poolBeat, p.id, host, os.Getpid(), jsonOf(p.queues), len(p.workers),
-			jsonOf(ids), jsonOf(queues), worked, failed); err != nil {
+		if _, err := tx.Exec(ctx, stmts.poolBeat, p.id, host, os.Getpid(), pgArray(p.queues), len(p.workers),
+			pgArray(ids), pgArray(queues), worked, failed); err != nil {
 			return err
 		}
 		if len(deltas) > 0 {
@@ -171,4 +173,21 @@ func (r *registry) beat(ctx context.Context) {
 	}
 	r.failing = false
 	r.reported = now
+}
+
+// pgArray is a PostgreSQL array literal of texts: each element quoted, with
+// its quotes and backslashes escaped, so that any queue name survives.
+func pgArray(items []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, it := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(it))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

@@ -55,7 +55,10 @@ func (c *Client) duplicate(ctx context.Context, j *Job, db adapter.Queryable) (f
 // writeErr classifies the error of a statement that wrote jobs: a job whose
 // unique key a live job has (ErrDuplicateJob), gue not migrated, or else.
 func (c *Client) writeErr(err error) error {
-	if errors.Is(err, adapter.ErrUniqueViolation) && strings.Contains(err.Error(), "gue_jobs_unique_idx") {
+	// Citus passes a worker's unique violation on as XX000, naming the
+	// shard's index (gue_jobs_unique_idx_102008): its text is what is left.
+	if (errors.Is(err, adapter.ErrUniqueViolation) && strings.Contains(err.Error(), "gue_jobs_unique_idx")) ||
+		strings.Contains(err.Error(), `violates unique constraint "gue_jobs_unique_idx`) {
 		return fmt.Errorf("%w (nothing was written): %w", ErrDuplicateJob, err)
 	}
 	return notMigrated(c.schema, err)

@@ -157,6 +157,7 @@ func (w *Worker) hardStopped() context.Context {
 func (w *Worker) watchedLoop(ctx context.Context) {
 	stop := w.watch(ctx, nil, w.logger)
 	defer stop()
+	defer w.due.stop()
 	w.loop(ctx)
 }
 
@@ -176,6 +177,7 @@ func (w *Worker) loop(ctx context.Context) {
 		if busy = w.workOneOrBatch(ctx, busy); busy {
 			continue
 		}
+		w.lookAhead(ctx)
 		wait := jitter(w.interval)
 		if wokenMiss {
 			wait = min(wait, notifyAhead)
@@ -194,6 +196,13 @@ func (w *Worker) loop(ctx context.Context) {
 			return
 		case <-hard.Done():
 			return
+		case <-w.due.C():
+			if !timer.Stop() {
+				<-timer.C
+			}
+			if busy = w.workOneOrBatch(ctx, false); !busy {
+				w.due.missed()
+			}
 		case <-timer.C:
 		case <-woken:
 			if !timer.Stop() {

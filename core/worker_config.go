@@ -28,7 +28,9 @@ type workerConfig struct {
 	lanes []*lane
 	// running is the jobs in flight, for Client.Cancel.
 	inflight *inFlight
-	err      error // a bad option or a nil Client, reported by Start and Run
+	// due wakes an idle worker when a job it knows of becomes due.
+	due *dueTimer
+	err error // a bad option or a nil Client, reported by Start and Run
 }
 
 func newWorkerConfig(c *Client, wm WorkMap) *workerConfig {
@@ -61,6 +63,7 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 	}
 	cfg.lanes = newLanes(cfg.queues, emptyGap)
 	cfg.inflight = &inFlight{}
+	cfg.due = newDueTimer()
 	cfg.stmts = cfg.c.stmts
 	if cfg.schema != "" && cfg.schema != cfg.c.schema {
 		schema, err := checkSchema(cfg.schema)

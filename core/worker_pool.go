@@ -106,6 +106,7 @@ func (p *WorkerPool) run(ctx context.Context) {
 	defer stopListening()
 	stopRegistry := p.register(ctx)
 	defer stopRegistry()
+	defer p.due.stop()
 	var wg sync.WaitGroup
 	if len(p.periodic) > 0 {
 		wg.Add(1)
@@ -139,7 +140,7 @@ func (p *WorkerPool) listen(ctx context.Context, kick chan<- struct{}) (stop fun
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		listen(lctx, l, p.stmts.schema, p.queues, wake, kick, p.logger)
+		listen(lctx, l, p.stmts.schema, p.queues, wake, p.due, kick, p.logger)
 	}()
 	return func() {
 		cancel()

@@ -28,6 +28,7 @@ func (w *Worker) work(ctx context.Context, j *Job) {
 		defer cancelTimeout()
 	}
 	w.count(j.Queue, OutcomeOf(w.runChain(jobCtx, j)))
+	w.due.at(j.nextRun) // a failure or snooze: wake for its retry
 }
 
 // run is the innermost RunFunc: it runs j's WorkFunc with ctx as

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,6 +77,19 @@ func newDatabase(t testing.TB, adminDSN string) *database {
 	}
 	t.Cleanup(admin.Close)
 	d := &database{t: t, dsn: conformance.CreateDatabase(t, pgxv5.NewConnPool(admin), adminDSN), ctx: ctx}
+	conformance.PrepareCitusDatabase(t, adminDSN, dbName(d.dsn), func(dsn string, stmts ...string) error {
+		p, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		for _, s := range stmts {
+			if _, err := p.Exec(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if d.pool, err = pgxpool.New(ctx, d.dsn); err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +97,23 @@ func newDatabase(t testing.TB, adminDSN string) *database {
 	if err := gue.Migrate(ctx, pgxv5.NewConnPool(d.pool), ""); err != nil {
 		t.Fatal(err)
 	}
+	if conformance.Citus() {
+		if err := gue.DistributeCitus(ctx, pgxv5.NewConnPool(d.pool), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
 	d.exec(`CREATE TABLE attempts (job_id bigint NOT NULL, pid int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`)
 	d.exec(`CREATE TABLE results (job_id bigint NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp())`)
 	return d
+}
+
+// dbName is the database of a postgres:// DSN.
+func dbName(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 // on returns d reporting to t, for use inside a fuzz target, where the
