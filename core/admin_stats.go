@@ -49,6 +49,11 @@ type StatsOptions struct {
 	// Cap bounds each count (a dashboard on a big table stays fast: a
 	// count at Cap means at least Cap); 0 counts exactly.
 	Cap int64
+	// OneStatement asks for every queue's counts in one statement (Queues
+	// nil, not on Citus): one round trip instead of one per queue, which
+	// suits many small queues; with big ones it is slower (measured with
+	// 1,000,000 jobs in 4 queues: 560 ms against about 100 ms).
+	OneStatement bool
 }
 
 // Queues returns the queues that have jobs, dead jobs, a pause or a
@@ -82,9 +87,8 @@ func (c *Client) Queues(ctx context.Context) ([]string, error) {
 }
 
 // Stats returns the counts of each queue o selects, by queue name, without
-// locking anything: for every queue (o.Queues nil) in one statement, which
-// finds the queues by skipping through the indexes; otherwise, and on
-// Citus, one statement per queue.
+// locking anything: one statement listing the queues (when o.Queues is
+// nil), then one per queue; or, with o.OneStatement, all in one.
 func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error) {
 	if c.err != nil {
 		return nil, c.err
@@ -94,9 +98,11 @@ func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error
 		limit = o.Cap
 	}
 	citus := c.stmts.citusMode(ctx, c.pool)
-	if o.Queues == nil && citus {
-		// Citus cannot join the queue list with the counts in one
-		// statement: list the queues, then one statement per queue.
+	if o.Queues == nil && (citus || !o.OneStatement) {
+		// List the queues, then one statement per queue: on a big table
+		// each of those plans its index scans for its queue, which the
+		// single statement (a lateral join on the queue list) does not,
+		// and Citus cannot run that join at all.
 		qs, err := c.Queues(ctx)
 		if err != nil {
 			return nil, err

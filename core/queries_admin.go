@@ -91,28 +91,46 @@ WHERE minute >= date_trunc('minute', now() - $1::bigint * interval '1 microsecon
 // queueStatsSQL is the counts of one queue (the SQL expression queue),
 // each bounded by the expression limit (NULL: exact).
 func queueStatsSQL(t, dead, paused, pools, tp, fresh, queue, limit string, citus bool) string {
-	// The oldest ready job: by a loose scan of the queue's priorities, or
-	// on Citus (which runs a recursive CTE only when it can see its filter
-	// on the distribution column) by reading the queue's ready range.
-	oldest := `(WITH RECURSIVE pr AS (
-     (SELECT priority FROM ` + t + ` WHERE queue = ` + queue + ` ORDER BY priority LIMIT 1)
-     UNION ALL
-     SELECT (SELECT j.priority FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority > pr.priority ORDER BY j.priority LIMIT 1)
-     FROM pr WHERE pr.priority IS NOT NULL)
-   SELECT EXTRACT(EPOCH FROM now() - min((SELECT j.run_at FROM ` + t + ` j
-     WHERE j.queue = ` + queue + ` AND j.priority = pr.priority AND j.run_at <= now() ORDER BY j.run_at LIMIT 1)))::float8
-   FROM pr WHERE pr.priority IS NOT NULL)`
+	retrying := `(SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND error_count > 0 AND run_at > now() LIMIT ` + limit + `) x)`
+	rest := `(SELECT count(*) FROM (SELECT 1 FROM ` + dead + ` WHERE queue = ` + queue + ` LIMIT ` + limit + `) x),
+  (SELECT count(*) FROM ` + pools + ` p, unnest(p.in_flight_queues) AS u(q) WHERE p.` + fresh + ` AND u.q = ` + queue + `),
+  EXISTS (SELECT 1 FROM ` + paused + ` WHERE queue = ` + queue + `)`
+	minute := `(SELECT COALESCE(sum(worked), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute'),
+  (SELECT COALESCE(sum(failed), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute')`
 	if citus {
-		oldest = `(SELECT EXTRACT(EPOCH FROM now() - min(j.run_at))::float8 FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.run_at <= now())`
-	}
-	return `SELECT
+		// Citus runs a recursive CTE only with a filter on the
+		// distribution column that it can see: plain counts there.
+		return `SELECT
   (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at <= now() LIMIT ` + limit + `) x),
   (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at > now() AND error_count = 0 LIMIT ` + limit + `) x),
-  (SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE queue = ` + queue + ` AND run_at > now() AND error_count > 0 LIMIT ` + limit + `) x),
-  (SELECT count(*) FROM (SELECT 1 FROM ` + dead + ` WHERE queue = ` + queue + ` LIMIT ` + limit + `) x),
-  (SELECT count(*) FROM ` + pools + ` p, unnest(p.in_flight_queues) AS u(q) WHERE p.` + fresh + ` AND u.q = ` + queue + `),
-  EXISTS (SELECT 1 FROM ` + paused + ` WHERE queue = ` + queue + `),
-  ` + oldest + `,
-  (SELECT COALESCE(sum(worked), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute'),
-  (SELECT COALESCE(sum(failed), 0)::bigint FROM ` + tp + ` WHERE queue = ` + queue + ` AND minute = date_trunc('minute', now()) - interval '1 minute')`
+  ` + retrying + `,
+  ` + rest + `,
+  (SELECT EXTRACT(EPOCH FROM now() - min(j.run_at))::float8 FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.run_at <= now()),
+  ` + minute
+	}
+	// One loose scan of the queue's priorities gives, per priority, the
+	// ready and future jobs (each count bounded by the limit, so a huge
+	// queue costs at most that many index entries per priority) and the
+	// oldest ready run_at; retrying jobs are counted by their partial
+	// index, and the scheduled ones are the future ones that are not.
+	return `WITH RECURSIVE pr AS (
+  (SELECT priority FROM ` + t + ` WHERE queue = ` + queue + ` ORDER BY priority LIMIT 1)
+  UNION ALL
+  SELECT (SELECT j.priority FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority > pr.priority ORDER BY j.priority LIMIT 1)
+  FROM pr WHERE pr.priority IS NOT NULL
+), live AS (
+  SELECT
+    COALESCE(sum((SELECT count(*) FROM (SELECT 1 FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority = pr.priority AND j.run_at <= now() LIMIT ` + limit + `) x)), 0) AS ready,
+    COALESCE(sum((SELECT count(*) FROM (SELECT 1 FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority = pr.priority AND j.run_at > now() LIMIT ` + limit + `) x)), 0) AS future,
+    min((SELECT j.run_at FROM ` + t + ` j WHERE j.queue = ` + queue + ` AND j.priority = pr.priority AND j.run_at <= now() ORDER BY j.run_at LIMIT 1)) AS oldest
+  FROM pr WHERE pr.priority IS NOT NULL
+), r AS (SELECT ` + retrying + ` AS n)
+SELECT
+  LEAST(live.ready, ` + limit + `)::bigint,
+  GREATEST(LEAST(live.future, ` + limit + `) - r.n, 0)::bigint,
+  r.n,
+  ` + rest + `,
+  EXTRACT(EPOCH FROM now() - live.oldest)::float8,
+  ` + minute + `
+FROM live, r`
 }

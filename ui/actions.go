@@ -92,46 +92,24 @@ func jobRefs(r *http.Request) ([]gue.JobRef, error) {
 func (h *handler) onJobs(r *http.Request, name string, refs []gue.JobRef) string {
 	ctx, cancel := h.ctx(r)
 	defer cancel()
-	var done, running, missing, failed int
-	var firstErr error
-	for _, ref := range refs {
-		var err error
-		switch name {
-		case "retry":
-			err = h.client.RetryJob(ctx, ref.Queue, ref.ID)
-		case "delete":
-			err = h.client.DeleteJob(ctx, ref.Queue, ref.ID)
-		case "cancel":
-			err = h.client.Cancel(ctx, ref.Queue, ref.ID)
-		}
-		switch {
-		case err == nil:
-			done++
-		case errors.Is(err, gue.ErrJobRunning):
-			running++
-		case errors.Is(err, gue.ErrJobNotFound):
-			missing++
-		default:
-			failed++
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
+	res, err := h.client.ActOnJobs(ctx, gue.JobAction(name), refs, nil)
+	if err != nil {
+		return err.Error()
 	}
 	past := map[string]string{"retry": "retried", "delete": "deleted", "cancel": "cancelled"}[name]
-	msg := fmt.Sprintf("%d job(s) %s.", done, past)
-	if running > 0 {
+	msg := fmt.Sprintf("%d job(s) %s.", res.Done, past)
+	if res.Running > 0 {
 		if name == "cancel" {
-			msg += fmt.Sprintf(" %d running: their workers were asked to cancel them.", running)
+			msg += fmt.Sprintf(" %d running: their workers were asked to cancel them.", res.Running)
 		} else {
-			msg += fmt.Sprintf(" %d running, left alone.", running)
+			msg += fmt.Sprintf(" %d running, left alone.", res.Running)
 		}
 	}
-	if missing > 0 {
-		msg += fmt.Sprintf(" %d no longer there.", missing)
+	if res.Missing > 0 {
+		msg += fmt.Sprintf(" %d no longer there.", res.Missing)
 	}
-	if failed > 0 {
-		msg += fmt.Sprintf(" %d failed: %v", failed, firstErr)
+	if res.Failed > 0 {
+		msg += fmt.Sprintf(" %d failed: %v", res.Failed, res.FirstErr)
 	}
 	return msg
 }

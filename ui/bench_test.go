@@ -8,7 +8,7 @@ import (
 
 	"github.com/gue-go/gue/conformance"
 	gue "github.com/gue-go/gue/core"
-	"github.com/gue-go/gue/driver-pgxv5"
+	pgxv5 "github.com/gue-go/gue/driver-pgxv5"
 	gueui "github.com/gue-go/gue/ui"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -25,7 +25,7 @@ func BenchmarkPages1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer admin.Close()
+	b.Cleanup(admin.Close) // after the database's drop, registered later
 	dsn := conformance.CreateDatabase(b, pgxv5.NewConnPool(admin), adminDSN)
 	p, err := pgxpool.New(ctx, dsn)
 	if err != nil {

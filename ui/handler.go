@@ -52,7 +52,7 @@ type handler struct {
 // NewHandler returns the dashboard on pool (see the package documentation
 // for mounting). Its pages read gue's tables in WithSchema's schema.
 func NewHandler(pool adapter.ConnPool, opts ...Option) http.Handler {
-	cfg := config{schema: "public", countCap: 10_000, pageLength: 50}
+	cfg := config{schema: "public", countCap: 1000, pageLength: 50}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}

@@ -60,9 +60,10 @@ func WithLogger(l adapter.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
-// WithCountCap bounds each count on the overview (default 10,000): a count
-// at the cap is shown as "10,000+", so the page stays fast on a table of
-// millions of jobs.
+// WithCountCap bounds each count on the overview (default 1,000): a count
+// at the cap is shown as "1000+", so the page stays fast on a table of
+// millions of jobs (each count reads at most about that many index entries
+// per priority).
 func WithCountCap(n int64) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {

@@ -2,7 +2,6 @@ package gueui
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -282,22 +281,9 @@ func (h *handler) pools(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "pools", "pools", "Worker pools", ps)
 }
 
-func encodeRef(r gue.JobRef) string {
-	b, _ := json.Marshal(r)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeRef(r gue.JobRef) string { return r.Cursor() }
 
-func decodeRef(s string) (gue.JobRef, error) {
-	var r gue.JobRef
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &r)
-	}
-	if err != nil {
-		return r, fmt.Errorf("bad job reference %q", s)
-	}
-	return r, nil
-}
+func decodeRef(s string) (gue.JobRef, error) { return gue.ParseCursor(s) }
 
 // clip shortens s to n runes with an ellipsis.
 func clip(n int, s string) string {

@@ -15,7 +15,7 @@ import (
 	"github.com/gue-go/gue/conformance"
 	gue "github.com/gue-go/gue/core"
 	"github.com/gue-go/gue/core/adapter"
-	"github.com/gue-go/gue/driver-pgxv5"
+	pgxv5 "github.com/gue-go/gue/driver-pgxv5"
 	gueui "github.com/gue-go/gue/ui"
 	"github.com/jackc/pgx/v5/pgxpool"
 )

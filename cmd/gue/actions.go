@@ -123,44 +123,25 @@ func (a *app) matching(ctx context.Context, filter gue.JobFilter) ([]gue.JobRef,
 // bulk applies act to refs, one statement per job, and prints a summary.
 func (a *app) bulk(ctx context.Context, act action, refs []gue.JobRef) error {
 	bar := newProgress(a.errOut, act.verb, int64(len(refs)))
-	var done, running, gone, failed int
-	var firstErr error
-	for _, r := range refs {
-		err := act.do(ctx, a.client, r.Queue, r.ID)
-		switch {
-		case err == nil:
-			done++
-		case errors.Is(err, gue.ErrJobRunning):
-			running++
-		case errors.Is(err, gue.ErrJobNotFound):
-			gone++ // finished meanwhile
-		default:
-			failed++
-			if firstErr == nil {
-				firstErr = err
-			}
-			if ctx.Err() != nil {
-				bar.done()
-				return cmdErr(ctx.Err())
-			}
-		}
-		bar.add(1)
-	}
+	res, err := a.client.ActOnJobs(ctx, gue.JobAction(act.verb), refs, func(n int) { bar.set(int64(n)) })
 	bar.done()
-	fmt.Fprintf(a.out, "%d job(s) %s", done, act.past)
-	if running > 0 {
+	if err != nil {
+		return cmdErr(err)
+	}
+	fmt.Fprintf(a.out, "%d job(s) %s", res.Done, act.past)
+	if res.Running > 0 {
 		if act.verb == "cancel" {
-			fmt.Fprintf(a.out, ", %d running (their workers were asked to cancel them)", running)
+			fmt.Fprintf(a.out, ", %d running (their workers were asked to cancel them)", res.Running)
 		} else {
-			fmt.Fprintf(a.out, ", %d skipped (running)", running)
+			fmt.Fprintf(a.out, ", %d skipped (running)", res.Running)
 		}
 	}
-	if gone > 0 {
-		fmt.Fprintf(a.out, ", %d gone meanwhile", gone)
+	if res.Missing > 0 {
+		fmt.Fprintf(a.out, ", %d gone meanwhile", res.Missing)
 	}
 	fmt.Fprintln(a.out)
-	if failed > 0 {
-		return fmt.Errorf("%d job(s) failed, the first: %v", failed, cmdErr(firstErr))
+	if res.Failed > 0 {
+		return fmt.Errorf("%d job(s) failed, the first: %v", res.Failed, cmdErr(res.FirstErr))
 	}
 	return nil
 }

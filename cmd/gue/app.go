@@ -12,7 +12,7 @@ import (
 
 	gue "github.com/gue-go/gue/core"
 	"github.com/gue-go/gue/core/adapter"
-	"github.com/gue-go/gue/driver-pgxv5"
+	pgxv5 "github.com/gue-go/gue/driver-pgxv5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 )

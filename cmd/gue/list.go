@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -111,22 +110,9 @@ func (a *app) listCommand() *cobra.Command {
 	return c
 }
 
-func encodeCursor(r gue.JobRef) string {
-	b, _ := json.Marshal(r)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeCursor(r gue.JobRef) string { return r.Cursor() }
 
-func decodeCursor(s string) (gue.JobRef, error) {
-	var r gue.JobRef
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &r)
-	}
-	if err != nil {
-		return r, fmt.Errorf("not a cursor printed by gue list: %q", s)
-	}
-	return r, nil
-}
+func decodeCursor(s string) (gue.JobRef, error) { return gue.ParseCursor(s) }
 
 // clip shortens s to n runes with an ellipsis.
 func clip(s string, n int) string {
