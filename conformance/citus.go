@@ -51,14 +51,14 @@ func PrepareCitusDatabase(tb testing.TB, adminDSN, name string, exec func(dsn st
 			tb.Fatalf("conformance: citus: create database %s on worker: %v", name, err)
 		}
 		tb.Cleanup(func() { _ = exec(w, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`) })
-		if err := exec(withDatabase(tb, w, name), `CREATE EXTENSION citus`); err != nil {
+		if err := exec(withDatabase(tb, w, name), `CREATE EXTENSION IF NOT EXISTS citus`); err != nil {
 			tb.Fatalf("conformance: citus: extension on worker: %v", err)
 		}
 		host, port := hostPort(tb, w)
 		adds = append(adds, `SELECT citus_add_node('`+host+`', `+port+`)`)
 	}
 	host, port := hostPort(tb, adminDSN)
-	stmts := append([]string{`CREATE EXTENSION citus`, `SELECT citus_set_coordinator_host('` + host + `', ` + port + `)`}, adds...)
+	stmts := append([]string{`CREATE EXTENSION IF NOT EXISTS citus`, `SELECT citus_set_coordinator_host('` + host + `', ` + port + `)`}, adds...)
 	if err := exec(withDatabase(tb, adminDSN, name), stmts...); err != nil {
 		tb.Fatalf("conformance: citus: set up database %s: %v", name, err)
 	}
@@ -66,17 +66,28 @@ func PrepareCitusDatabase(tb testing.TB, adminDSN, name string, exec func(dsn st
 
 var citusSetup sync.Mutex
 
-// retried retries exec on errors that a concurrent setup causes.
+// retried runs each statement through exec on its own, retrying it on
+// errors that a concurrent setup causes; a retried statement that meets
+// its own earlier success ("already exists") has done its work.
 func retried(exec func(dsn string, stmts ...string) error) func(dsn string, stmts ...string) error {
 	return func(dsn string, stmts ...string) error {
-		var err error
-		for i := range 10 {
-			if err = exec(dsn, stmts...); err == nil || !strings.Contains(err.Error(), "concurrently") && !strings.Contains(err.Error(), "marked as essential") {
+		for _, stmt := range stmts {
+			var err error
+			for i := range 10 {
+				err = exec(dsn, stmt)
+				if err != nil && i > 0 && strings.Contains(err.Error(), "already exists") {
+					err = nil
+				}
+				if err == nil || !strings.Contains(err.Error(), "concurrently") && !strings.Contains(err.Error(), "marked as essential") {
+					break
+				}
+				time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
+			}
+			if err != nil {
 				return err
 			}
-			time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
 		}
-		return err
+		return nil
 	}
 }
 
