@@ -49,8 +49,11 @@ func main() {
 	batch := flag.Int("batch", 250, "jobs per transaction in gue-go's batch mode")
 	duration := flag.Duration("duration", 15*time.Second, "length of the continuous insert + work phase")
 	samples := flag.Int("latency-samples", 200, "jobs enqueued one at a time on an idle queue for pickup latency")
+	enqCallers := flag.Int("enqueue-callers", 16, "concurrent callers for gue-go's single-job Enqueue rate, ready against future jobs (0: skip it)")
 	lateSamples := flag.Int("lateness-samples", 200, "future jobs and retries each for gue-go's on-time measurement (0: skip it)")
-	only := flag.String("systems", "gue-go,gue-go-batch,river-own,river,gue-v5", "systems to run, comma-separated (river-own: River at its own bench settings; river: at -workers)")
+	only := flag.String("systems", "gue-go,gue-go-batch,river-own,river,gue-v5,limit-default,limit-batch",
+		"systems to run, comma-separated (river-own: River at its own bench settings; river: at -workers; limit-default, limit-batch: the raw SQL limits of gue-go's two modes, work down only)")
+	sweep := flag.String("batch-sweep", "", "instead of the side-by-side run: gue-go's batch mode working -jobs jobs down at each of these pool sizes, e.g. 1,2,4,8,16,32,64, against the raw SQL limit")
 	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
 	server := flag.String("server", "auto", "PostgreSQL when DATABASE_URL is unset: local (the machine's own server binaries, on loopback), container (as the tests), or auto (local when installed)")
 	flag.IntVar(&chunk, "enqueue-batch", chunk, "jobs per bulk insert call, for every system (gue v5 takes at most 9,362: 7 parameters a job, 65,535 a statement)")
@@ -103,6 +106,24 @@ func main() {
 		"river":        &riverSystem{workers: *workers, cooldown: time.Millisecond, pollEvery: 10 * time.Millisecond},
 		"river-own":    &riverSystem{workers: 2000, own: true, cooldown: 2 * time.Millisecond, pollEvery: 20 * time.Millisecond},
 		"gue-v5":       &gueV5{workers: *workers},
+		// The statements of a default-mode job at the same client count,
+		// and batch mode's DELETE … LIMIT at 2 clients (its best on 2 cores).
+		"limit-default": &limit{name: fmt.Sprintf("raw SQL limit: BEGIN, lock, DELETE, COMMIT × %d clients", *workers), clients: *workers, perStatement: 1},
+		"limit-batch":   &limit{name: fmt.Sprintf("raw SQL limit: DELETE … LIMIT %d × 2 clients", *batch), clients: 2, perStatement: *batch},
+	}
+	if *sweep != "" {
+		var sizes []int
+		for _, f := range strings.Split(*sweep, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				fatalf("-batch-sweep: %q is not a pool size", f)
+			}
+			sizes = append(sizes, n)
+		}
+		if err := measureSweep(ctx, os.Stdout, admin, sizes, *batch, *jobs); err != nil {
+			fatalf("batch sweep: %v", err)
+		}
+		return
 	}
 	if *backlogs != "" {
 		var rs []backlogResult
@@ -135,6 +156,13 @@ func main() {
 		results = append(results, r)
 	}
 	report(os.Stdout, results, *jobs, *workers, *duration)
+	if *enqCallers > 0 && strings.Contains(*only, "gue-go") {
+		r, err := measureEnqueue(ctx, admin, *enqCallers, 5*time.Second)
+		if err != nil {
+			fatalf("enqueue rate: %v", err)
+		}
+		reportEnqueue(os.Stdout, r)
+	}
 	if *lateSamples > 0 && strings.Contains(*only, "gue-go") {
 		var ls []lateness
 		for _, busy := range []bool{false, true} {
@@ -203,6 +231,11 @@ func measure(ctx context.Context, adminDSN string, s system, jobs, workers int, 
 		progress("%s: worked %d/%d (%.0f jobs/s)", s.Name(), worked.Load(), jobs, float64(worked.Load())/time.Since(start).Seconds())
 	}
 	r.drain = float64(jobs) / time.Since(start).Seconds()
+	if _, ok := s.(drainOnly); ok {
+		stop()
+		progress("")
+		return r, nil
+	}
 
 	// 3. continuous: a producer inserts batches of 100 while the workers run
 	base := worked.Load()
@@ -376,6 +409,26 @@ func report(w io.Writer, rs []result, jobs, workers int, duration time.Duration)
 		fmt.Fprintln(w)
 		table(w, rs, nil)
 	}
+	find := func(prefix string) *result {
+		for i := range rs {
+			if strings.HasPrefix(rs[i].name, prefix) {
+				return &rs[i]
+			}
+		}
+		return nil
+	}
+	def, bat, v5 := find("gue-go default"), find("gue-go batch"), find("gue v5")
+	limDef, limBat := find("raw SQL limit: BEGIN"), find("raw SQL limit: DELETE")
+	fmt.Fprintln(w)
+	if def != nil && v5 != nil {
+		fmt.Fprintf(w, "gue-go default against gue v5: work down %.2f×, continuous %.2f×\n", def.drain/v5.drain, def.cont/v5.cont)
+	}
+	if def != nil && limDef != nil {
+		fmt.Fprintf(w, "gue-go default at %.2f of its statements' raw SQL limit (work down)\n", def.drain/limDef.drain)
+	}
+	if bat != nil && limBat != nil {
+		fmt.Fprintf(w, "gue-go batch at %.2f of the raw SQL batch limit (work down)\n", bat.drain/limBat.drain)
+	}
 }
 
 // table prints rs with ratios against base (none for a nil base).
@@ -392,6 +445,10 @@ func table(w io.Writer, rs []result, base *result) {
 		var be, bd, bc float64
 		if base != nil {
 			be, bd, bc = base.enqueue, base.drain, base.cont
+		}
+		if r.cont == 0 { // work down only (a raw SQL limit)
+			fmt.Fprintf(w, "| %s | | %.0f%s | | | |\n", r.name, r.drain, ratio(r.drain, bd))
+			continue
 		}
 		fmt.Fprintf(w, "| %s | %.0f%s | %.0f%s | %.0f%s | %s | %s |\n", r.name,
 			r.enqueue, ratio(r.enqueue, be), r.drain, ratio(r.drain, bd), r.cont, ratio(r.cont, bc),

@@ -82,9 +82,10 @@ func (g *gueGo) Enqueue(ctx context.Context, n int) error {
 }
 
 func (g *gueGo) Start(ctx context.Context, done func()) (func(), error) {
+	// Batch mode as documented (WithPoolBatchSize): the pool sized like
+	// the others, one batch per worker at a time.
 	size, opts := g.workers, []gue.WorkerPoolOption{gue.WithPoolPollInterval(g.poll)}
 	if g.batch > 1 {
-		size = max(1, g.workers/g.batch)
 		opts = append(opts, gue.WithPoolBatchSize(g.batch))
 	}
 	p := gue.NewWorkerPool(g.c, gue.WorkMap{"noop": func(*gue.Job) error { done(); return nil }}, size, opts...)

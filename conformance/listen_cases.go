@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,87 @@ var listenCases = []testCase{
 	{"WakesIdlePool", testListenWakesIdlePool},
 	{"ReadyAtCommit", testNotifyReadyAtCommit},
 	{"PoolWithoutListen", testPoolWithoutListen},
+	{"ConcurrentEnqueuesAllWake", testConcurrentEnqueuesAllWake},
+	{"ClientNotifyOff", testClientNotifyOff},
+}
+
+// Enqueue announces its job after the commit, sharing one NOTIFY with the
+// Enqueue calls that commit meanwhile: bursts of concurrent calls, each job
+// of them, still reach an idle pool that only listens (its poll interval is
+// an hour), however the announcements were gathered.
+func testConcurrentEnqueuesAllWake(t *testing.T, e *env) {
+	need[adapter.Listener](t, e, capListen)
+	c := e.client()
+	const callers, rounds = 16, 5
+	picked := make(chan int64, callers)
+	// Two workers: with the LISTEN connection they fit the suite's
+	// connection pool, which a pool that does not fit gives up LISTEN for.
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error { picked <- j.ID; return nil }}, 2,
+		gue.WithPoolQueue("burst"), gue.WithPoolPollInterval(time.Hour))
+	runPool(t, p)
+	e.enqueue(c, &gue.Job{Type: "t", Queue: "burst"}) // proves the pool listens
+	select {
+	case <-picked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("first job not picked up within 20s; the poll interval is an hour")
+	}
+	for round := range rounds {
+		errs := make(chan error, callers)
+		for range callers {
+			go func() { errs <- c.Enqueue(e.ctx, &gue.Job{Type: "t", Queue: "burst"}) }()
+		}
+		for range callers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[int64]bool{}
+		for len(seen) < callers {
+			select {
+			case id := <-picked:
+				seen[id] = true
+			case <-time.After(20 * time.Second):
+				t.Fatalf("round %d: %d of %d concurrently enqueued jobs picked up within 20s; the poll interval is an hour", round, len(seen), callers)
+			}
+		}
+	}
+}
+
+// WithClientNotify(false): enqueues send no NOTIFY at all (one Client),
+// while another Client's are still heard on the same channel.
+func testClientNotifyOff(t *testing.T, e *env) {
+	l := need[adapter.Listener](t, e, capListen)
+	conn, err := l.Listen(e.ctx, "gue_jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(e.ctx)
+	quiet, loud := e.client(gue.WithClientNotify(false)), e.client()
+	e.enqueue(quiet, &gue.Job{Type: "t", Queue: "quiet"})
+	e.enqueue(quiet, &gue.Job{Type: "t", Queue: "quiet", RunAt: time.Now().Add(2 * time.Second)})
+	tx, err := e.pool.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := quiet.EnqueueTx(e.ctx, &gue.Job{Type: "t", Queue: "quiet"}, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := quiet.EnqueueBatch(e.ctx, []*gue.Job{{Type: "t", Queue: "quiet"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue(loud, &gue.Job{Type: "t", Queue: "loud"})
+	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+	defer cancel()
+	payload, err := conn.WaitForNotification(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(payload, "\x1floud") {
+		t.Errorf("first notification %q; want the loud client's (queue loud): the quiet one must send none", payload)
+	}
 }
 
 // With LISTEN, an idle pool picks a new job up long before its next poll.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
@@ -24,6 +25,14 @@ type batch struct {
 	// txMu serialises use of the shared transaction: a job that calls Tx
 	// holds it, inside a savepoint of its own, until the job completes.
 	txMu sync.Mutex
+	// txUsed is set by the first job that calls Tx: its writes are the
+	// application's, so the batch then commits synchronously.
+	txUsed atomic.Bool
+	// async lets a batch whose jobs all finished and wrote nothing through
+	// Tx commit without waiting for the WAL flush (the Client's default; see
+	// WithClientSyncCompletion): a crash can then only make its jobs run
+	// again, which at-least-once allows anyway. citus says how to set it.
+	async, citus bool
 
 	mu       sync.Mutex
 	reinsert []reinsertRow
@@ -105,11 +114,13 @@ func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n 
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("gue: lock jobs: %w", err)
 	}
+	// Asked before Begin: the first time, it takes a connection of its own.
+	citus := stmts.citusMode(ctx, c.pool)
 	tx, err := c.pool.Begin(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gue: lock jobs: begin: %w", err)
 	}
-	b := &batch{tx: tx}
+	b := &batch{tx: tx, async: !c.syncCompletion, citus: citus}
 	jobs, err := c.scanBatch(ctx, b, stmts, queue, n)
 	// A batch of undecodable jobs only has failures to record: it is
 	// returned (with no job to run) so that they are committed.
@@ -184,6 +195,22 @@ func (b *batch) finish(ctx context.Context, stmts *queries) error {
 			return fmt.Errorf("%s (%d): %w", w.what, len(w.rows), err)
 		}
 	}
+	if b.async && !b.txUsed.Load() && len(b.reinsert) == 0 {
+		// A statement of its own, one round trip per batch: set in the lock
+		// statement it would also cover the writes of jobs that call Tx
+		// later. On Citus, SET LOCAL reaches the worker that commits only
+		// when propagated (see soloTx.asyncOnCitus).
+		sets := []string{"SET LOCAL synchronous_commit TO off"}
+		if b.citus {
+			sets = append([]string{"SET LOCAL citus.propagate_set_commands TO 'local'"}, sets...)
+		}
+		for _, set := range sets {
+			if _, err := b.tx.Exec(ctx, set); err != nil {
+				_ = b.tx.Rollback(ctx)
+				return fmt.Errorf("commit asynchronously: %w", err)
+			}
+		}
+	}
 	return b.tx.Commit(ctx)
 }
 
@@ -239,6 +266,18 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 // workBatch locks up to n jobs of queue in one transaction, works them concurrently
 // and commits. It reports whether any job was found.
 func (w *Worker) workBatch(ctx context.Context, queue string, n int) bool {
+	b, jobs := w.lockForBatch(ctx, queue, n)
+	if b == nil {
+		return false
+	}
+	w.runBatch(ctx, b, jobs)
+	return true
+}
+
+// lockForBatch locks up to n jobs of queue for w, running the Client's
+// Locked hooks and keeping the outage log. It returns a nil batch when none
+// was found, the lock failed, or shutdown began meanwhile.
+func (w *Worker) lockForBatch(ctx context.Context, queue string, n int) (*batch, []*Job) {
 	b, jobs, err := w.c.lockBatch(ctx, w.stmts, queue, n)
 	if len(w.c.hooks) > 0 {
 		if len(jobs) == 0 {
@@ -252,30 +291,46 @@ func (w *Worker) workBatch(ctx context.Context, queue string, n int) bool {
 		if ctx.Err() == nil {
 			w.c.outage.failed(w.logger, err)
 		}
-		return false
+		return nil, nil
 	}
 	w.c.outage.succeeded(w.logger)
 	if b == nil {
-		return false
+		return nil, nil
 	}
 	if ctx.Err() != nil || w.hardStopped().Err() != nil {
 		// Shutdown began while the lock query ran: the rollback undoes the
 		// deletions and leaves the jobs to others.
 		_ = b.tx.Rollback(context.WithoutCancel(ctx))
-		return false
+		return nil, nil
 	}
+	return b, jobs
+}
+
+// runBatch works the jobs of b concurrently and commits b.
+func (w *Worker) runBatch(ctx context.Context, b *batch, jobs []*Job) {
+	w.runBatchJobs(ctx, jobs)
+	w.commitBatch(ctx, b, jobs)
+}
+
+// runBatchJobs works jobs concurrently and waits for them (see
+// waitOrAbandon).
+func (w *Worker) runBatchJobs(ctx context.Context, jobs []*Job) {
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		wg.Add(1)
-		go func() {
+		w.goroutines.run(func() {
 			defer wg.Done()
 			w.work(ctx, j)
-		}()
+		})
 	}
 	w.waitOrAbandon(ctx, &wg, jobs)
+}
+
+// commitBatch commits b once its jobs are done, recording the failures
+// when the commit fails.
+func (w *Worker) commitBatch(ctx context.Context, b *batch, jobs []*Job) {
 	if err := b.finish(context.WithoutCancel(ctx), w.stmts); err != nil {
 		w.logger.Error("could not commit batch; its failed jobs are recorded, the others will run again", adapter.Err(err), adapter.F("jobs", len(jobs)))
 		b.recordFailures(context.WithoutCancel(ctx), w.c.pool, w.stmts)
 	}
-	return true
 }

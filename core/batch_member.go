@@ -33,6 +33,7 @@ func (m *batchMember) tx(ctx context.Context, _ *Job) adapter.Tx {
 	if !m.holdsTx {
 		m.b.txMu.Lock()
 		m.holdsTx = true
+		m.b.txUsed.Store(true) // the job's writes wait for the flush (see batch.finish)
 		if _, err := m.held.tx.Exec(ctx, "SAVEPOINT "+savepointName); err == nil {
 			m.savepoint = true
 		}

@@ -27,6 +27,10 @@ type Client struct {
 	// maxAttempts is the failed runs a job may have when its own
 	// MaxAttempts is 0; 0 means no limit.
 	maxAttempts int32
+	// noNotify: WithClientNotify(false).
+	noNotify bool
+	// notifier announces Enqueue's jobs after their commit.
+	notifier *notifier
 	// outage makes the workers of this Client report a failing lock query
 	// once per outage, not once per poll per worker.
 	outage outage
@@ -67,6 +71,7 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 	}
 	c.schema = schema
 	c.stmts = newQueries(schema)
+	c.notifier = newNotifier(pool, c.stmts.notifyMany, c.logger)
 	return c
 }
 
@@ -74,8 +79,12 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 // in j.ID and, when zero, j.RunAt (from the database's clock); an empty
 // j.Args becomes []. Bad input (nil job, empty Type, invalid JSON) returns an
 // error and writes nothing.
+//
+// Listening pools are told of the job just after its commit, by a NOTIFY
+// that Enqueue does not wait for; Enqueue calls made meanwhile share the
+// next one (see WithClientNotify).
 func (c *Client) Enqueue(ctx context.Context, j *Job) error {
-	return c.enqueue(ctx, j, c.pool)
+	return c.enqueue(ctx, j, c.pool, true)
 }
 
 // EnqueueTx adds a job inside tx, the caller's transaction: the job exists for
@@ -85,10 +94,13 @@ func (c *Client) EnqueueTx(ctx context.Context, j *Job, tx adapter.Tx) error {
 	if tx == nil {
 		return fmt.Errorf("gue: enqueue: %w", ErrNilTx)
 	}
-	return c.enqueue(ctx, j, tx)
+	return c.enqueue(ctx, j, tx, false)
 }
 
-func (c *Client) enqueue(ctx context.Context, j *Job, db adapter.Queryable) error {
+// enqueue validates j and inserts it through db; own says db is the
+// Client's pool, the statement a transaction of its own, whose job is
+// announced after the commit rather than in the transaction.
+func (c *Client) enqueue(ctx context.Context, j *Job, db adapter.Queryable, own bool) error {
 	if err := c.validate(j); err != nil {
 		return err
 	}
@@ -101,7 +113,7 @@ func (c *Client) enqueue(ctx context.Context, j *Job, db adapter.Queryable) erro
 	if len(j.Args) == 0 {
 		j.Args = []byte("[]")
 	}
-	insert := func(ctx context.Context, j *Job) error { return c.insert(ctx, j, db) }
+	insert := func(ctx context.Context, j *Job) error { return c.insert(ctx, j, db, own) }
 	if len(c.hooks) > 0 {
 		insert = c.wrapEnqueue(insert)
 	}
@@ -113,8 +125,8 @@ func (c *Client) enqueue(ctx context.Context, j *Job, db adapter.Queryable) erro
 	return nil
 }
 
-// insert stores a validated job through db.
-func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable) error {
+// insert stores a validated job through db (see enqueue for own).
+func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable, own bool) error {
 	var runAt any // nil lets the database use now()
 	given := j.givenRunAt()
 	if !given.IsZero() {
@@ -128,11 +140,16 @@ func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable) error
 		}
 		metadata = string(b)
 	}
+	var payload any // nil: no NOTIFY in the statement
+	if !own && !c.noNotify {
+		payload = notifyPayload(c.schema, j.Queue)
+	}
 	var stored time.Time
+	var kind int64
 	var notified bool
 	for attempt := 0; ; attempt++ {
 		err := db.QueryRow(ctx, c.stmts.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
-			notifyPayload(c.schema, j.Queue), j.MaxAttempts, uniqueKeyArg(j.UniqueKey)).Scan(&j.ID, &stored, &notified)
+			payload, j.MaxAttempts, uniqueKeyArg(j.UniqueKey)).Scan(&j.ID, &stored, &kind, &notified)
 		if err == nil {
 			break
 		}
@@ -151,6 +168,11 @@ func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable) error
 	if given.IsZero() {
 		j.RunAt = stored.UTC()
 		j.filledRunAt = j.RunAt
+	}
+	if own && !c.noNotify {
+		if p := enqueuedPayload(c.schema, j.Queue, kind, stored); p != "" {
+			c.notifier.announce(p)
+		}
 	}
 	return nil
 }

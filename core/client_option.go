@@ -40,7 +40,8 @@ func WithClientSchema(schema string) ClientOption {
 // It is on by default because it only ever applies to a transaction whose
 // sole change is the deletion of the job: a job whose WorkFunc called
 // Job.Tx (and so may have written its own rows) always commits as the
-// caller's settings say, as do failures. A completion lost this way, to a
+// caller's settings say, as do failures. In batch mode it applies to a
+// batch whose jobs all finished and none called Job.Tx. A completion lost this way, to a
 // PostgreSQL crash within a few hundred milliseconds of Done, brings the job
 // back and it runs again: the at-least-once delivery every job gets anyway.
 // The database itself stays consistent (nothing is half-committed), and a
@@ -51,6 +52,20 @@ func WithClientSchema(schema string) ClientOption {
 // PostgreSQL crashes are more likely than the WorkFunc's own failures.
 func WithClientAsyncCompletion(enabled bool) ClientOption {
 	return func(c *Client) { c.syncCompletion = !enabled }
+}
+
+// WithClientNotify sets whether enqueues tell listening pools of their jobs
+// with PostgreSQL's NOTIFY (default true), so that an idle pool starts a job
+// at once instead of at its next poll.
+//
+// Enqueue sends the NOTIFY after its commit, and concurrent Enqueue calls of
+// one Client share one (see Client.Enqueue); EnqueueTx and EnqueueBatch send
+// it in their transaction, once per queue and transaction, since the job
+// must not be announced before the caller commits. Turn it off when no pool
+// listens — pools behind a pooler in transaction mode (WithPoolListen(false))
+// or only pools of other databases — to spare every enqueue that cost.
+func WithClientNotify(enabled bool) ClientOption {
+	return func(c *Client) { c.noNotify = !enabled }
 }
 
 // WithClientMaxAttempts sets how many failed runs a job may have when its

@@ -190,6 +190,9 @@ func batchValues(jobs []*Job, ids string, now time.Time) ([][]any, error) {
 func (c *Client) readyPayloads(jobs []*Job, now time.Time) []string {
 	seen := map[string]bool{}
 	payloads := []string{}
+	if c.noNotify {
+		return payloads
+	}
 	for _, j := range jobs {
 		if seen[j.Queue] || j.RunAt.After(now.Add(notifyAhead)) {
 			continue

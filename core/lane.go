@@ -95,6 +95,9 @@ func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 	if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
 		return false
 	}
+	if w.feed != nil {
+		return w.feedBatch(ctx, l.queue)
+	}
 	if w.batch > 1 {
 		return w.workBatch(ctx, l.queue, w.batch)
 	}

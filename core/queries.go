@@ -14,7 +14,9 @@ type queries struct {
 	// table: 0 not looked up yet, 1 no, 2 yes (see citusMode).
 	citus   atomic.Int32
 	enqueue string
-	notify  string
+	// notifyMany sends one NOTIFY per payload of a JSON array.
+	notifyMany string
+	notify     string
 	// nextDue is the run_at of queue $1's next future job (NULL: none), by
 	// a loose scan of its priorities, and the database's clock.
 	nextDue string
@@ -56,24 +58,32 @@ func newQueries(schema string) *queries {
 		lifecycleQueries: newLifecycleQueries(schema),
 		periodicQueries:  newPeriodicQueries(schema),
 		adminQueries:     newAdminQueries(schema),
-		// A job ready now is announced to listening pools in the same round
-		// trip (NOTIFY is delivered at commit, and dropped with a rollback).
-		// "Now" is the statement's clock, not the transaction's start: a
-		// RunAt of time.Now() in a transaction that began earlier is ready.
-		// A job due within dueNotifyWithin is announced with its run_at, for
-		// the pools' due timers (a RunAt from a client clock a little ahead
-		// of the server's lands here too); later ones are found by the
-		// pools' look-ahead.
+		// Inside a caller's transaction ($7 is the payload), a job ready now
+		// is announced to listening pools in the same round trip (NOTIFY is
+		// delivered at commit, and dropped with a rollback). Outside one ($7
+		// NULL), nothing is sent: the Client announces the job after the
+		// commit (see notifier), and the statement only says what to
+		// announce, in the fourth column: 1 ready, 2 due within
+		// dueNotifyWithin (its run_at then goes with the announcement, for
+		// the pools' due timers), 0 nothing (later jobs are found by the
+		// pools' look-ahead). "Now" is the statement's clock, not the
+		// transaction's start: a RunAt of time.Now() in a transaction that
+		// began earlier is ready.
 		enqueue: `WITH ins AS (
   INSERT INTO ` + t + ` (queue, priority, run_at, job_type, args, metadata, max_attempts, unique_key)
   VALUES ($1, $2, COALESCE($3::timestamptz, now()), $4, $5::json, $6::json, $8, $9)
   ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
   RETURNING job_id, run_at
 )
-SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() THEN pg_notify('` + notifyChannel + `', $7)
-  WHEN run_at <= clock_timestamp() + interval '` + dueNotifyWithin + `' AND length($7) < 7950
-  THEN pg_notify('` + notifyChannel + `', $7 || E'` + `\x1fdue\x1f` + `' || (extract(epoch FROM run_at) * 1000000)::bigint) END IS NULL FROM ins`,
+SELECT job_id, run_at, kind, CASE WHEN $7::text IS NULL THEN NULL
+  WHEN kind = 1 THEN pg_notify('` + notifyChannel + `', $7)
+  WHEN kind = 2 AND length($7) < 7950
+  THEN pg_notify('` + notifyChannel + `', $7 || E'` + `\x1fdue\x1f` + `' || (extract(epoch FROM run_at) * 1000000)::bigint) END IS NULL
+FROM (SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() THEN 1
+  WHEN run_at <= clock_timestamp() + interval '` + dueNotifyWithin + `' THEN 2 ELSE 0 END::bigint AS kind FROM ins) x`,
 		notify: `SELECT pg_notify('` + notifyChannel + `', $1)`,
+		// One statement for all the announcements a notifier has gathered.
+		notifyMany: `SELECT count(*) FROM (SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($1::json) p) x`,
 		nextDue: `WITH RECURSIVE pr AS (
   (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
   UNION ALL

@@ -44,7 +44,11 @@ type Worker struct {
 	// pool's workers. Used by the loop only.
 	cursors []*lockCursor
 	// next is the lane the loop looks in first (see workOneOrBatch).
-	next     int
+	next int
+	// feed, set on the first worker of a pool in batch mode, makes its loop
+	// the pool's only locker (see batchFeed); the other workers run the
+	// batches it locks and have no loop.
+	feed     *batchFeed
 	runChain RunFunc // the Client's Work hooks around run
 	running  sync.Mutex
 
@@ -208,7 +212,7 @@ func (w *Worker) loop(ctx context.Context) {
 			if !timer.Stop() {
 				<-timer.C
 			}
-			if busy = w.workOneOrBatch(ctx, false); busy {
+			if busy = w.workOneOrBatch(ctx, false); busy && w.feed == nil {
 				w.wake.Fire() // there may be more: wake another idle worker
 			} else {
 				wokenMiss = true

@@ -30,7 +30,9 @@ type workerConfig struct {
 	inflight *inFlight
 	// due wakes an idle worker when a job it knows of becomes due.
 	due *dueTimer
-	err error // a bad option or a nil Client, reported by Start and Run
+	// goroutines run the jobs of batches.
+	goroutines *goroutines
+	err        error // a bad option or a nil Client, reported by Start and Run
 }
 
 func newWorkerConfig(c *Client, wm WorkMap) *workerConfig {
@@ -64,6 +66,7 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 	cfg.lanes = newLanes(cfg.queues, emptyGap)
 	cfg.inflight = &inFlight{}
 	cfg.due = newDueTimer()
+	cfg.goroutines = newGoroutines()
 	cfg.stmts = cfg.c.stmts
 	if cfg.schema != "" && cfg.schema != cfg.c.schema {
 		schema, err := checkSchema(cfg.schema)

@@ -19,7 +19,9 @@ type WorkerPool struct {
 	workers []*Worker
 	id      string
 	// periodic is the schedules the pool declares (WithPoolPeriodic).
-	periodic   []periodic
+	periodic []periodic
+	// feed is the single locker of a pool in batch mode (see batchFeed).
+	feed       *batchFeed
 	noRegistry bool           // WithPoolRegistry(false)
 	logger     adapter.Logger // the configured one, with the pool's ID
 
@@ -45,6 +47,12 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 	for i := range p.workers {
 		w := &Worker{workerConfig: p.workerConfig, id: p.id + "/" + strconv.Itoa(i)}
 		p.workers[i] = w.start(i)
+	}
+	if p.batch > 1 {
+		p.feed = newBatchFeed(p.workers)
+		for _, w := range p.workers[:min(len(p.workers), batchLockers)] {
+			w.feed = p.feed
+		}
 	}
 	return p
 }
@@ -115,7 +123,11 @@ func (p *WorkerPool) run(ctx context.Context) {
 			p.runPeriodic(ctx)
 		}()
 	}
-	for _, w := range p.workers {
+	loops := p.workers
+	if p.feed != nil {
+		loops = p.workers[:min(len(p.workers), batchLockers)] // the lockers; all run their batches
+	}
+	for _, w := range loops {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -123,6 +135,9 @@ func (p *WorkerPool) run(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	if p.feed != nil {
+		p.feed.inflight.Wait()
+	}
 }
 
 // listen starts the LISTEN wake-up when the Client's pool can LISTEN, and

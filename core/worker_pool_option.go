@@ -61,8 +61,16 @@ func WithPoolJobTimeout(d time.Duration) WorkerPoolOption {
 	return func(p *WorkerPool) { p.timeout = d }
 }
 
-// WithPoolBatchSize is WithWorkerBatchSize for every worker of the pool: up to
-// poolSize × n jobs run at once. See WithWorkerBatchSize for the trade-offs.
+// WithPoolBatchSize is WithWorkerBatchSize for every worker of the pool: each
+// worker runs one batch of up to n jobs at a time, so up to poolSize × n jobs
+// run at once. The batches are locked by one loop for the whole pool, one
+// lock statement at a time, and handed to idle workers: lockers of the same
+// pool never compete, so a larger pool costs no throughput (it only allows
+// more slow jobs at once). See WithWorkerBatchSize for the trade-offs.
+//
+// Recommended: n between 100 and 500 for short jobs (BENCHMARKS.md measures
+// the pool of the bench's -workers at 250), and poolSize for the number of
+// batches whose jobs may be in flight together, each holding a connection.
 func WithPoolBatchSize(n int) WorkerPoolOption {
 	return func(p *WorkerPool) { p.batch = n }
 }

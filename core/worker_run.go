@@ -37,7 +37,7 @@ func (w *Worker) run(ctx context.Context, j *Job) error {
 	j.mu.Lock()
 	j.ctx = ctx
 	j.mu.Unlock()
-	log := w.logger.With(adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
+	log := &jobLog{base: w.logger, j: j}
 	// Completion must reach the database even when the job's context is
 	// cancelled.
 	doneCtx := context.WithoutCancel(ctx)
