@@ -16,7 +16,7 @@ import (
 // library, only the statements a mode needs to take a no-op job off the
 // table, sent by `clients` connections as fast as the server answers, like
 // pgbench with prepared statements. Each connection commits asynchronously
-// (synchronous_commit = off for its session), as gue-go's completions do.
+// (synchronous_commit = off), as gue-go's completions do.
 // It works the jobs gue-go's Enqueue inserted, in the same table.
 type limit struct {
 	name    string
@@ -27,6 +27,7 @@ type limit struct {
 	perStatement int
 	g            gueGo // schema and Enqueue
 	pool         *pgxpool.Pool
+	pos          limitPos
 }
 
 // drainOnly marks a system measured on the work-down phase alone.
@@ -45,14 +46,52 @@ func (l *limit) Enqueue(ctx context.Context, n int) error { return l.g.Enqueue(c
 
 // The statements, on the default queue (”): the order is gue-go's (priority,
 // run_at, job_id).
-const (
-	limitBatchSQL = `DELETE FROM gue_jobs WHERE (queue, job_id) IN (
+const limitBatchSQL = `DELETE FROM gue_jobs WHERE (queue, job_id) IN (
   SELECT queue, job_id FROM gue_jobs WHERE queue = '' AND run_at <= now()
   ORDER BY priority, run_at, job_id LIMIT $1 FOR UPDATE SKIP LOCKED)`
-	limitLockSQL = `SELECT job_id FROM gue_jobs WHERE queue = '' AND run_at <= now()
-ORDER BY priority, run_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED`
-	limitDeleteSQL = `DELETE FROM gue_jobs WHERE queue = '' AND job_id = $1`
+
+// The default mode's statements as gue-go sends them for a queue of one
+// priority (core/queries.go): the seek past the position of the last job
+// locked (lockSeek), the full query when it finds nothing (lockHinted
+// without hints, which walks the dead entries), and the DELETE that makes
+// the commit asynchronous (deleteAsync). BEGIN goes with the lock and
+// COMMIT with the DELETE, in one round trip each, as the pgx v5 driver
+// pipelines them.
+const (
+	limitSeekSQL = `SELECT c.job_id, c.run_at
+FROM gue_jobs c
+WHERE c.queue = '' AND c.priority = 0 AND c.run_at <= now() AND (c.run_at, c.job_id) > ($1, $2)
+  AND (SELECT n.priority FROM gue_jobs n WHERE n.queue = '' AND n.priority < 0 ORDER BY n.priority DESC LIMIT 1) IS NULL
+ORDER BY c.run_at, c.job_id
+LIMIT 1
+FOR UPDATE SKIP LOCKED`
+	limitFullSQL = `SELECT c.job_id, c.run_at FROM gue_jobs c WHERE c.queue = '' AND c.priority = 0 AND c.run_at <= now()
+ORDER BY c.run_at, c.job_id LIMIT 1 FOR UPDATE SKIP LOCKED`
+	limitDeleteSQL = `DELETE FROM gue_jobs USING (SELECT set_config('synchronous_commit', 'off', true)) s
+WHERE queue = '' AND job_id = $1`
 )
+
+// limitPos is the position of the last job the default-mode limit's
+// clients locked, which they share as a pool's workers share their hints.
+type limitPos struct {
+	mu    sync.Mutex
+	runAt time.Time
+	id    int64
+}
+
+func (p *limitPos) get() (time.Time, int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.runAt, p.id
+}
+
+func (p *limitPos) set(runAt time.Time, id int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if runAt.After(p.runAt) || (runAt.Equal(p.runAt) && id > p.id) {
+		p.runAt, p.id = runAt, id
+	}
+}
 
 func (l *limit) Start(ctx context.Context, done func()) (func(), error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -109,22 +148,37 @@ func (l *limit) one(ctx context.Context, conn *pgx.Conn) (int64, error) {
 		tag, err := conn.Exec(ctx, limitBatchSQL, l.perStatement)
 		return tag.RowsAffected(), err
 	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return 0, err
+	runAt, id := l.pos.get()
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	b.Queue(limitSeekSQL, runAt, id)
+	br := conn.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var got time.Time
+	if err == nil {
+		err = br.QueryRow().Scan(&id, &got)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	var id int64
-	if err := tx.QueryRow(ctx, limitLockSQL).Scan(&id); err != nil {
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) { // behind the position, or none: the full query
+		err = conn.QueryRow(ctx, limitFullSQL).Scan(&id, &got)
+	}
+	if err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "rollback")
 		if errors.Is(err, pgx.ErrNoRows) {
 			return 0, nil
 		}
 		return 0, err
 	}
-	if _, err := tx.Exec(ctx, limitDeleteSQL, id); err != nil {
+	l.pos.set(got, id)
+	b = &pgx.Batch{}
+	b.Queue(limitDeleteSQL, id)
+	b.Queue("commit")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return 0, err
 	}
-	return 1, tx.Commit(ctx)
+	return 1, nil
 }
 
 // sweepResult is batch mode's work-down rate with one pool size.

@@ -108,7 +108,7 @@ func main() {
 		"gue-v5":       &gueV5{workers: *workers},
 		// The statements of a default-mode job at the same client count,
 		// and batch mode's DELETE … LIMIT at 2 clients (its best on 2 cores).
-		"limit-default": &limit{name: fmt.Sprintf("raw SQL limit: BEGIN, lock, DELETE, COMMIT × %d clients", *workers), clients: *workers, perStatement: 1},
+		"limit-default": &limit{name: fmt.Sprintf("raw SQL limit: default mode's statements (BEGIN+lock, DELETE+COMMIT) × %d clients", *workers), clients: *workers, perStatement: 1},
 		"limit-batch":   &limit{name: fmt.Sprintf("raw SQL limit: DELETE … LIMIT %d × 2 clients", *batch), clients: 2, perStatement: *batch},
 	}
 	if *sweep != "" {
@@ -418,7 +418,7 @@ func report(w io.Writer, rs []result, jobs, workers int, duration time.Duration)
 		return nil
 	}
 	def, bat, v5 := find("gue-go default"), find("gue-go batch"), find("gue v5")
-	limDef, limBat := find("raw SQL limit: BEGIN"), find("raw SQL limit: DELETE")
+	limDef, limBat := find("raw SQL limit: default"), find("raw SQL limit: DELETE")
 	fmt.Fprintln(w)
 	if def != nil && v5 != nil {
 		fmt.Fprintf(w, "gue-go default against gue v5: work down %.2f×, continuous %.2f×\n", def.drain/v5.drain, def.cont/v5.cont)

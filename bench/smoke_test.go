@@ -37,7 +37,27 @@ func TestSmoke(t *testing.T) {
 		}
 		results = append(results, r)
 	}
+	for _, s := range []system{
+		&limit{name: "raw SQL limit: default mode's statements", clients: 4, perStatement: 1},
+		&limit{name: "raw SQL limit: DELETE … LIMIT", clients: 2, perStatement: 50},
+	} {
+		r, err := measure(context.Background(), admin, s, 300, 4, 500*time.Millisecond, 3)
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name(), err)
+		}
+		if r.drain <= 0 || r.cont != 0 {
+			t.Errorf("%s: want a work-down rate only, got %+v", s.Name(), r)
+		}
+		results = append(results, r)
+	}
 	report(testWriter{t}, results, 300, 4, 500*time.Millisecond)
+	e, err := measureEnqueue(context.Background(), admin, 4, 200*time.Millisecond)
+	if err != nil || e.ready <= 0 || e.future <= 0 {
+		t.Errorf("concurrent enqueue rates %+v, %v", e, err)
+	}
+	if err := measureSweep(context.Background(), testWriter{t}, admin, []int{1, 3}, 5, 300); err != nil {
+		t.Error(err)
+	}
 }
 
 type testWriter struct{ t *testing.T }
