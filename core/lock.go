@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 )
@@ -60,17 +61,38 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	}
 	step := cur.first(stmts, queue)
 	citus := stmts.citusMode(ctx, c.pool)
-	// BEGIN goes out with the first lock query when the pool can pipeline.
+	// On Citus, readiness is decided by the coordinator's clock, which
+	// wrote run_at: its now() is read first and passed to the lock
+	// queries (see queries.citusLock), one more round trip.
+	var coordNow time.Time
+	query := func(tx adapter.Tx, s lockStep) adapter.Row {
+		if citus {
+			return tx.QueryRow(ctx, stmts.citusLock[s.sql], append(s.args, coordNow)...)
+		}
+		return tx.QueryRow(ctx, s.sql, s.args...)
+	}
+	first, firstArgs := step.sql, step.args
+	if citus {
+		first, firstArgs = "SELECT now()", nil
+	}
+	// BEGIN goes out with the first query when the pool can pipeline.
 	var tx adapter.Tx
 	var row adapter.Row
 	if pl, ok := c.pool.(adapter.Pipeliner); ok {
-		tx, row = pl.BeginQueryRow(ctx, step.sql, step.args...)
+		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
 	} else {
 		var err error
 		if tx, err = c.pool.Begin(ctx); err != nil {
 			return nil, fmt.Errorf("gue: lock job: begin: %w", err)
 		}
-		row = tx.QueryRow(ctx, step.sql, step.args...)
+		row = tx.QueryRow(ctx, first, firstArgs...)
+	}
+	if citus {
+		if err := row.Scan(&coordNow); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("gue: lock job from queue %q: the coordinator's clock: %w", queue, notMigrated(stmts.schema, err))
+		}
+		row = query(tx, step)
 	}
 	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)}
 	var metadata []byte
@@ -83,7 +105,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 			break
 		}
 		step = next
-		err = tx.QueryRow(ctx, step.sql, step.args...).Scan(dest...)
+		err = query(tx, step).Scan(dest...)
 		cur.outcome(step, err == nil)
 	}
 	if err != nil {

@@ -31,7 +31,13 @@ type queries struct {
 	// smaller priority (checked in the same statement, by an ordered probe:
 	// with NOT EXISTS the planner may pick a sequential scan).
 	lockSeek string
-	delete   string
+	// citusLock is, for lockHinted and lockSeek, the same query comparing
+	// run_at with a parameter after the query's own ($5) instead of now():
+	// on Citus a SELECT's now() is the shard's worker's clock, while the
+	// INSERTs and modifications that write run_at take the coordinator's,
+	// so the coordinator's now() is passed in (see Client.lockJobOnce).
+	citusLock map[string]string
+	delete    string
 	// deleteAsync deletes like delete and also lets the transaction commit
 	// without waiting for its WAL flush (see WithClientAsyncCompletion).
 	deleteAsync string
@@ -53,7 +59,7 @@ type queries struct {
 
 func newQueries(schema string) *queries {
 	t := quoteIdent(schema) + ".gue_jobs"
-	return &queries{
+	return (&queries{
 		schema:           schema,
 		lifecycleQueries: newLifecycleQueries(schema),
 		periodicQueries:  newPeriodicQueries(schema),
@@ -187,8 +193,23 @@ SET error_count = error_count + 1,
     last_error = $4,
     updated_at = now()
 WHERE queue = $1 AND job_id = $2`,
-	}
+	}).withCitusLock()
 }
+
+// withCitusLock fills q.citusLock.
+func (q *queries) withCitusLock() *queries {
+	q.citusLock = make(map[string]string, 2)
+	for _, sql := range []string{q.lockHinted, q.lockSeek} {
+		if strings.Count(sql, readyNow) != 1 {
+			panic("gue: a lock query must compare run_at with now() exactly once")
+		}
+		q.citusLock[sql] = strings.Replace(sql, readyNow, "c.run_at <= $5::timestamptz", 1)
+	}
+	return q
+}
+
+// readyNow is the readiness condition of the lock queries.
+const readyNow = "c.run_at <= now()"
 
 // escapeLiteral doubles single quotes for use inside a SQL string literal.
 func escapeLiteral(s string) string { return strings.ReplaceAll(s, "'", "''") }
