@@ -10,11 +10,6 @@ import (
 // the pool, which runs its jobs and commits it while the loops lock the
 // next ones.
 //
-// A worker is handed back as soon as its batch's handlers have returned, so
-// that it runs the next batch while the last one commits; at most
-// batchCommitting batches commit at once, each on its own connection, so a
-// pool in batch mode holds up to poolSize + batchCommitting connections.
-//
 // A batch's lock statement skips the rows of every other batch in flight
 // (their deletions are uncommitted). With each worker locking for itself,
 // poolSize lockers at once each skipped up to poolSize-1 batches: the bench
@@ -82,11 +77,9 @@ func (w *Worker) feedBatch(ctx context.Context, queue string) bool {
 		defer f.inflight.Done()
 		runner.runBatchJobs(ctx, jobs)
 		f.setCommitting(+1)
-		// Its handlers are done: the worker may run the next batch while
-		// this one commits (at most batchCommitting commit at once).
-		f.idle <- runner
 		runner.commitBatch(ctx, b, jobs)
 		f.setCommitting(-1)
+		f.idle <- runner
 	}()
 	return true
 }

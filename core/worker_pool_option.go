@@ -68,12 +68,9 @@ func WithPoolJobTimeout(d time.Duration) WorkerPoolOption {
 // pool never compete, so a larger pool costs no throughput (it only allows
 // more slow jobs at once). See WithWorkerBatchSize for the trade-offs.
 //
-// A worker runs the next batch while its last one commits: the pool holds
-// up to poolSize + 2 connections.
-//
-// Recommended: n = 250 for short jobs (BENCHMARKS.md measures the pool of the
-// bench's -workers at 250), and poolSize for the number of batches whose jobs
-// may be in flight together, each holding a connection.
+// Recommended: n between 100 and 500 for short jobs (BENCHMARKS.md measures
+// the pool of the bench's -workers at 250), and poolSize for the number of
+// batches whose jobs may be in flight together, each holding a connection.
 func WithPoolBatchSize(n int) WorkerPoolOption {
 	return func(p *WorkerPool) { p.batch = n }
 }
