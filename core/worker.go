@@ -45,9 +45,10 @@ type Worker struct {
 	cursors []*lockCursor
 	// next is the lane the loop looks in first (see workOneOrBatch).
 	next int
-	// feed, set on the first worker of a pool in batch mode, makes its loop
-	// the pool's only locker (see batchFeed); the other workers run the
-	// batches it locks and have no loop.
+	// feed, set on the first batchLockers workers of a pool in batch mode,
+	// makes their loops the pool's lockers (see batchFeed); every worker
+	// runs the batches they lock, and the others have no loop. A locker
+	// that finds work keeps looking itself: it wakes no other.
 	feed     *batchFeed
 	runChain RunFunc // the Client's Work hooks around run
 	running  sync.Mutex
@@ -212,10 +213,11 @@ func (w *Worker) loop(ctx context.Context) {
 			if !timer.Stop() {
 				<-timer.C
 			}
-			if busy = w.workOneOrBatch(ctx, false); busy && w.feed == nil {
-				w.wake.Fire() // there may be more: wake another idle worker
-			} else {
+			switch busy = w.workOneOrBatch(ctx, false); {
+			case !busy:
 				wokenMiss = true
+			case w.feed == nil:
+				w.wake.Fire() // there may be more: wake another idle worker
 			}
 		}
 	}

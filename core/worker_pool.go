@@ -20,7 +20,7 @@ type WorkerPool struct {
 	id      string
 	// periodic is the schedules the pool declares (WithPoolPeriodic).
 	periodic []periodic
-	// feed is the single locker of a pool in batch mode (see batchFeed).
+	// feed is what the lockers of a pool in batch mode share (see batchFeed).
 	feed       *batchFeed
 	noRegistry bool           // WithPoolRegistry(false)
 	logger     adapter.Logger // the configured one, with the pool's ID
