@@ -25,9 +25,13 @@ type limit struct {
 	// transaction (batch mode's limit); 1: BEGIN, lock one job, DELETE it,
 	// COMMIT (default mode's limit).
 	perStatement int
-	g            gueGo // schema and Enqueue
-	pool         *pgxpool.Pool
-	pos          limitPos
+	// chain: the DELETE and COMMIT of one job go in the same round trip
+	// as the BEGIN and lock of the next, as a gue-go worker of one queue
+	// sends them with the pgx v5 driver (adapter.PipelineChainer).
+	chain bool
+	g     gueGo // schema and Enqueue
+	pool  *pgxpool.Pool
+	pos   limitPos
 }
 
 // drainOnly marks a system measured on the work-down phase alone.
@@ -56,7 +60,8 @@ const limitBatchSQL = `DELETE FROM gue_jobs WHERE (queue, job_id) IN (
 // without hints, which walks the dead entries), and the DELETE that makes
 // the commit asynchronous (deleteAsync). BEGIN goes with the lock and
 // COMMIT with the DELETE, in one round trip each, as the pgx v5 driver
-// pipelines them.
+// pipelines them; chained, a job's DELETE and COMMIT go with the next
+// one's BEGIN and lock, in one round trip per job.
 const (
 	limitSeekSQL = `SELECT c.job_id, c.run_at
 FROM gue_jobs c
@@ -114,8 +119,15 @@ func (l *limit) Start(ctx context.Context, done func()) (func(), error) {
 		go func() {
 			defer wg.Done()
 			defer conn.Release()
+			var held int64
 			for ctx.Err() == nil {
-				n, err := l.one(ctx, conn.Conn())
+				var n int64
+				var err error
+				if l.chain {
+					n, held, err = l.chained(ctx, conn.Conn(), held)
+				} else {
+					n, err = l.one(ctx, conn.Conn())
+				}
 				if err != nil {
 					if ctx.Err() == nil {
 						errs <- err
@@ -179,6 +191,52 @@ func (l *limit) one(ctx context.Context, conn *pgx.Conn) (int64, error) {
 		return 0, err
 	}
 	return 1, nil
+}
+
+// chained finishes the job held (0: none) and locks the next in one round
+// trip: DELETE, COMMIT, BEGIN, lock.
+func (l *limit) chained(ctx context.Context, conn *pgx.Conn, held int64) (int64, int64, error) {
+	runAt, id := l.pos.get()
+	b := &pgx.Batch{}
+	if held != 0 {
+		b.Queue(limitDeleteSQL, held)
+		b.Queue("commit")
+	}
+	b.Queue("begin")
+	b.Queue(limitSeekSQL, runAt, id)
+	br := conn.SendBatch(ctx, b)
+	var err error
+	var done int64
+	if held != 0 {
+		if _, err = br.Exec(); err == nil {
+			_, err = br.Exec()
+		}
+		if err == nil {
+			done = 1
+		}
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	var got time.Time
+	if err == nil {
+		err = br.QueryRow().Scan(&id, &got)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = conn.QueryRow(ctx, limitFullSQL).Scan(&id, &got)
+	}
+	if err != nil {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "rollback")
+		if errors.Is(err, pgx.ErrNoRows) {
+			return done, 0, nil
+		}
+		return done, 0, err
+	}
+	l.pos.set(got, id)
+	return done, id, nil
 }
 
 // sweepResult is batch mode's work-down rate with one pool size.

@@ -52,7 +52,7 @@ func main() {
 	enqCallers := flag.Int("enqueue-callers", 16, "concurrent callers for gue-go's single-job Enqueue rate, ready against future jobs (0: skip it)")
 	lateSamples := flag.Int("lateness-samples", 200, "future jobs and retries each for gue-go's on-time measurement (0: skip it)")
 	only := flag.String("systems", "gue-go,gue-go-batch,river-own,river,gue-v5,limit-default,limit-batch",
-		"systems to run, comma-separated (river-own: River at its own bench settings; river: at -workers; limit-default, limit-batch: the raw SQL limits of gue-go's two modes, work down only)")
+		"systems to run, comma-separated (river-own: River at its own bench settings; river: at -workers; limit-default, limit-batch: the raw SQL limits of gue-go's two modes, work down only; limit-unchained: the default mode's statements without carrying the next lock in the commit's round trip)")
 	sweep := flag.String("batch-sweep", "", "instead of the side-by-side run: gue-go's batch mode working -jobs jobs down at each of these pool sizes, e.g. 1,2,4,8,16,32,64, against the raw SQL limit")
 	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
 	server := flag.String("server", "auto", "PostgreSQL when DATABASE_URL is unset: local (the machine's own server binaries, on loopback), container (as the tests), or auto (local when installed)")
@@ -108,8 +108,9 @@ func main() {
 		"gue-v5":       &gueV5{workers: *workers},
 		// The statements of a default-mode job at the same client count,
 		// and batch mode's DELETE … LIMIT at 2 clients (its best on 2 cores).
-		"limit-default": &limit{name: fmt.Sprintf("raw SQL limit: default mode's statements (BEGIN+lock, DELETE+COMMIT) × %d clients", *workers), clients: *workers, perStatement: 1},
-		"limit-batch":   &limit{name: fmt.Sprintf("raw SQL limit: DELETE … LIMIT %d × 2 clients", *batch), clients: 2, perStatement: *batch},
+		"limit-default":   &limit{name: fmt.Sprintf("raw SQL limit: default mode's statements (DELETE+COMMIT+BEGIN+lock in one round trip) × %d clients", *workers), clients: *workers, perStatement: 1, chain: true},
+		"limit-unchained": &limit{name: fmt.Sprintf("raw SQL limit: the same statements in two round trips (BEGIN+lock, DELETE+COMMIT) × %d clients", *workers), clients: *workers, perStatement: 1},
+		"limit-batch":     &limit{name: fmt.Sprintf("raw SQL limit: DELETE … LIMIT %d × 2 clients", *batch), clients: 2, perStatement: *batch},
 	}
 	if *sweep != "" {
 		var sizes []int
@@ -298,8 +299,10 @@ func measure(ctx context.Context, adminDSN string, s system, jobs, workers int, 
 		time.Sleep(20 * time.Millisecond) // stay idle between samples
 	}
 	stop()
-	slices.Sort(lat)
-	r.p50, r.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	if len(lat) > 0 { // -latency-samples 0 skips the measurement
+		slices.Sort(lat)
+		r.p50, r.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
 	progress("")
 	return r, nil
 }

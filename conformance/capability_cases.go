@@ -14,6 +14,7 @@ var capabilitiesCases = []testCase{
 	{"CopyFrom", testCapabilityCopyFrom},
 	{"Listen", testCapabilityListen},
 	{"Pipeline", testCapabilityPipeline},
+	{"PipelineChain", testCapabilityPipelineChain},
 	{"Sizer", testCapabilitySizer},
 }
 
@@ -112,6 +113,119 @@ func testCapabilityPipeline(t *testing.T, e *env) {
 	for range 3 {
 		if n := e.count(`SELECT count(*) FROM items`); n != 2 {
 			t.Fatalf("%d items, want 2", n)
+		}
+	}
+}
+
+// The optional adapter.PipelineChainer of a Pipeliner's transactions: a
+// job's last statement and COMMIT sent with the next transaction's BEGIN
+// and lock, as a worker of one queue uses it.
+func testCapabilityPipelineChain(t *testing.T, e *env) {
+	declared := e.cfg.features != nil && e.cfg.features.PipelineChain
+	pl, ok := any(e.pool).(adapter.Pipeliner)
+	if !ok {
+		if declared {
+			t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its pool, a %T, is not an adapter.Pipeliner", capChain.name, e.pool)
+		}
+		t.Skipf("the adapter does not implement adapter.Pipeliner")
+	}
+	e.exec(`CREATE TABLE items (id int PRIMARY KEY)`)
+	e.exec(`INSERT INTO items VALUES (1), (2), (3)`)
+	const lockFirst = `SELECT id FROM items ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`
+	begin := func(want int) (adapter.PipelineTx, adapter.PipelineChainer) {
+		t.Helper()
+		tx, row := pl.BeginQueryRow(e.ctx, lockFirst)
+		var id int
+		if err := row.Scan(&id); err != nil || id != want {
+			t.Fatalf("BeginQueryRow: id %d, %v; want %d", id, err, want)
+		}
+		ch, ok := tx.(adapter.PipelineChainer)
+		switch {
+		case !ok && declared:
+			t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its PipelineTx, a %T, does not implement it", capChain.name, tx)
+		case !ok:
+			_ = tx.Rollback(e.ctx)
+			t.Skipf("the adapter's PipelineTx does not implement adapter.%s", capChain.name)
+		}
+		return tx, ch
+	}
+
+	// The first transaction commits; the next one holds the lock of the
+	// row its query found.
+	tx, ch := begin(1)
+	next, row, err := ch.ExecCommitBeginQueryRow(e.ctx, `DELETE FROM items WHERE id = $1`, []any{1}, lockFirst)
+	if err != nil {
+		t.Fatalf("ExecCommitBeginQueryRow: %v", err)
+	}
+	var id int
+	if err := row.Scan(&id); err != nil || id != 2 {
+		t.Fatalf("the chained lock: id %d, %v; want 2 (1 is deleted)", id, err)
+	}
+	if n := e.count(`SELECT count(*) FROM items WHERE id = 1`); n != 0 {
+		t.Error("the first transaction's DELETE is not committed")
+	}
+	if err := tx.Commit(e.ctx); !errors.Is(err, adapter.ErrTxClosed) {
+		t.Errorf("Commit of the chained-from transaction = %v, want ErrTxClosed", err)
+	}
+	other, row2 := pl.BeginQueryRow(e.ctx, lockFirst)
+	if err := row2.Scan(&id); err != nil || id != 3 {
+		t.Errorf("another transaction locked %d, %v; want 3 (2 is locked by the chained one)", id, err)
+	}
+	_ = other.Rollback(e.ctx)
+	// The chained transaction is a PipelineTx like any: it takes
+	// statements, and chains again; a query that finds nothing leaves it
+	// open, to end with Rollback.
+	if _, err := next.Exec(e.ctx, `INSERT INTO items VALUES (4)`); err != nil {
+		t.Fatal(err)
+	}
+	ch2, ok := next.(adapter.PipelineChainer)
+	if !ok {
+		t.Fatalf("the chained transaction, a %T, does not chain", next)
+	}
+	empty, row3, err := ch2.ExecCommitBeginQueryRow(e.ctx, `DELETE FROM items WHERE id = $1`, []any{2}, `SELECT id FROM items WHERE id < 0`)
+	if err != nil {
+		t.Fatalf("second ExecCommitBeginQueryRow: %v", err)
+	}
+	if err := row3.Scan(&id); !errors.Is(err, adapter.ErrNoRows) {
+		t.Errorf("Scan of no row = %v, want ErrNoRows", err)
+	}
+	if err := empty.Rollback(e.ctx); err != nil {
+		t.Errorf("Rollback after no row: %v", err)
+	}
+	if n := e.count(`SELECT count(*) FROM items WHERE id IN (2, 4)`); n != 1 {
+		t.Errorf("after the second chain %d of rows {2 deleted, 4 inserted} wrong, want both applied", 2-n)
+	}
+
+	// A failing statement: an error, nothing committed, nothing begun.
+	bad, chBad := begin(3)
+	if _, err := bad.Exec(e.ctx, `INSERT INTO items VALUES (5)`); err != nil {
+		t.Fatal(err)
+	}
+	if nt, r, err := chBad.ExecCommitBeginQueryRow(e.ctx, `INSERT INTO items VALUES (3)`, nil, lockFirst); err == nil || nt != nil || r != nil {
+		t.Errorf("ExecCommitBeginQueryRow of a duplicate key = %v, %v, %v; want an error and nothing begun", nt, r, err)
+	}
+	if n := e.count(`SELECT count(*) FROM items WHERE id = 5`); n != 0 {
+		t.Error("a failed ExecCommitBeginQueryRow committed the transaction's earlier writes")
+	}
+
+	// A next query that fails when it runs: the commit stands, the error
+	// comes through Scan, and the new transaction ends with Rollback.
+	_, ch4 := begin(3)
+	nt, r, err := ch4.ExecCommitBeginQueryRow(e.ctx, `INSERT INTO items VALUES (6)`, nil, `SELECT 1 / $1::int`, 0)
+	if err != nil {
+		t.Fatalf("ExecCommitBeginQueryRow with a failing next query: %v; want the commit's outcome (nil)", err)
+	}
+	if err := r.Scan(&id); err == nil || errors.Is(err, adapter.ErrNoRows) {
+		t.Errorf("Scan of a failing next query = %v, want its error", err)
+	}
+	_ = nt.Rollback(e.ctx)
+	if n := e.count(`SELECT count(*) FROM items WHERE id = 6`); n != 1 {
+		t.Error("the commit before a failing next query did not stand")
+	}
+	// The connections went back to the pool in a usable state.
+	for range 4 {
+		if n := e.count(`SELECT count(*) FROM items`); n != 3 {
+			t.Fatalf("%d items, want 3 (3, 4 and 6)", n)
 		}
 	}
 }

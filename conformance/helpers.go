@@ -175,6 +175,7 @@ var (
 	capListen   = capability{"Listener", func(f Features) bool { return f.Listen }}
 	capPipeline = capability{"Pipeliner", func(f Features) bool { return f.Pipeline }}
 	capSizer    = capability{"Sizer", func(f Features) bool { return f.Sizer }}
+	capChain    = capability{"PipelineChainer", func(f Features) bool { return f.PipelineChain }}
 )
 
 // need returns the env's pool as the capability's interface T. It skips t

@@ -38,6 +38,10 @@ type Features struct {
 	Listen bool
 	// Pipeline: adapter.Pipeliner (a job's transaction in two round trips).
 	Pipeline bool
+	// PipelineChain: adapter.PipelineChainer on the Pipeliner's
+	// transactions (a job's commit and the next job's lock in one round
+	// trip).
+	PipelineChain bool
 	// Sizer: adapter.Sizer (the pool tells its size).
 	Sizer bool
 }

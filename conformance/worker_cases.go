@@ -24,6 +24,7 @@ var workerCases = []testCase{
 	{"PoolStartTwice", testWorkerPoolStartTwice},
 	{"GracefulShutdownFinishesJob", testGracefulShutdownFinishesJob},
 	{"HardStopReturnsJob", testHardStopReturnsJob},
+	{"StopAfterJobLeavesNextUnlocked", testStopAfterJobLeavesNextUnlocked},
 	{"ClosedPool", testClosedPool},
 	{"ConcurrentWorkersExactlyOnce", testConcurrentWorkersExactlyOnce},
 	{"BackoffCountsFromFailure", testBackoffCountsFromFailure},
@@ -198,6 +199,52 @@ func testHardStopReturnsJob(t *testing.T, e *env) {
 		t.Fatalf("after hard stop LockJob = %+v, want job %d back, unchanged", j, want.ID)
 	}
 	e.done(j)
+}
+
+// A worker of one queue may lock its next job in the round trip that
+// commits the last one (adapter.PipelineChainer). Stopping right after a job
+// must leave that next job in the queue, unlocked and unchanged, not held
+// by a transaction nobody ends.
+func testStopAfterJobLeavesNextUnlocked(t *testing.T, e *env) {
+	c := e.client()
+	started, release := make(chan struct{}), make(chan struct{})
+	var ran atomic.Int32
+	p := gue.NewWorkerPool(c, gue.WorkMap{
+		"first": func(j *gue.Job) error {
+			close(started)
+			<-release
+			return nil
+		},
+		"next": func(j *gue.Job) error {
+			ran.Add(1)
+			return nil
+		},
+	}, 1, gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(time.Minute))
+	e.enqueue(c, &gue.Job{Type: "first", Priority: 1})
+	next := e.enqueue(c, &gue.Job{Type: "next", Priority: 2})
+	ctx, cancel := context.WithCancel(e.ctx)
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	<-started
+	cancel() // the job finishes within the grace period, then the pool stops
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if n := ran.Load(); n != 0 {
+		t.Fatalf("the next job ran %d times after shutdown began", n)
+	}
+	if n := e.jobs(); n != 1 {
+		t.Errorf("%d jobs left, want 1 (the first one deleted, the next one untouched)", n)
+	}
+	j := e.lock(c, "")
+	if j == nil || j.ID != next.ID || j.ErrorCount != 0 {
+		t.Fatalf("after the stop LockJob = %+v, want job %d, unlocked and unchanged", j, next.ID)
+	}
+	e.done(j)
+	if n := e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n != 0 {
+		t.Errorf("%d connections idle in a transaction after the pool stopped", n)
+	}
 }
 
 func testClosedPool(t *testing.T, e *env) {

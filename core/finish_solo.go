@@ -25,6 +25,9 @@ type soloTx struct {
 	pendingDelete bool
 	// deleted: del ran, which fail must undo.
 	deleted bool
+	// chain, when set, is the cursor of the worker that locked the job:
+	// done sends the worker's next lock with the commit (chainNext).
+	chain *lockCursor
 }
 
 func newSoloTx(h held, asyncOK bool) *soloTx {
@@ -80,7 +83,7 @@ func (s *soloTx) done(ctx context.Context, j *Job) error {
 		s.pendingDelete = false
 		stmt, err := s.asyncOnCitus(ctx, s.deleteStmt())
 		if err == nil {
-			err = s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
+			err = s.commitDelete(ctx, j, stmt)
 		}
 		if err != nil {
 			err = fmt.Errorf("gue: delete and commit job %d: %w", j.ID, err)
@@ -96,6 +99,27 @@ func (s *soloTx) done(ctx context.Context, j *Job) error {
 	if err := s.held.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("gue: commit job %d: %w", j.ID, err)
 	}
+	return nil
+}
+
+// commitDelete sends the held-back DELETE with the COMMIT: with the lock of
+// the worker's next job too when the job has a chain cursor and the adapter
+// can, which keeps the connection and saves the round trip that would begin
+// the next transaction. The cursor's next lock attempt reads that reply.
+// Never on Citus, whose lock needs the coordinator's clock first.
+func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
+	ch, ok := s.pipe.(adapter.PipelineChainer)
+	if s.chain == nil || s.citus || !ok {
+		return s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
+	}
+	step := s.chain.first(s.stmts, j.Queue)
+	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, step.sql, step.args...)
+	if err != nil {
+		return err
+	}
+	// An older one is there only if the job was finished outside its
+	// worker's loop; it goes.
+	s.chain.pending.Swap(&pendingLock{tx: tx, row: row, step: step}).end(ctx)
 	return nil
 }
 

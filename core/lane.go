@@ -93,6 +93,7 @@ func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 	l := w.lanes[k]
 	if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
+		w.cursors[k].drop(ctx) // paused since the last job's commit
 		return false
 	}
 	if w.feed != nil {

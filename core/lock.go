@@ -53,11 +53,13 @@ var errUndecodable = errors.New("job row cannot be decoded")
 // lockJobOnce runs the lock queries cur asks for, in one transaction, until
 // one finds a job or cur has none left to try.
 func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, cur *lockCursor) (*Job, error) {
-	if c.err != nil {
-		return nil, c.err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("gue: lock job: %w", err)
+	pending := cur.take() // sent with the commit of the worker's last job
+	if err := c.err; err != nil || ctx.Err() != nil {
+		pending.end(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("gue: lock job: %w", ctx.Err())
 	}
 	step := cur.first(stmts, queue)
 	citus := stmts.citusMode(ctx, c.pool)
@@ -78,7 +80,9 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	// BEGIN goes out with the first query when the pool can pipeline.
 	var tx adapter.Tx
 	var row adapter.Row
-	if pl, ok := c.pool.(adapter.Pipeliner); ok {
+	if pending != nil { // never on Citus: see soloTx.commitDelete
+		tx, row, step = pending.tx, pending.row, pending.step
+	} else if pl, ok := c.pool.(adapter.Pipeliner); ok {
 		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
 	} else {
 		var err error
@@ -94,7 +98,11 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		}
 		row = query(tx, step)
 	}
-	j := &Job{ctx: ctx, end: newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)}
+	end := newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)
+	if cur != nil && cur.chain && !citus {
+		end.chain = cur
+	}
+	j := &Job{ctx: ctx, end: end}
 	var metadata []byte
 	var key sql.NullString
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key}

@@ -1,5 +1,12 @@
 package gue
 
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
 // The lock queries, in one vocabulary:
 //
 //   - seek: the hints name a single priority; an index seek past its
@@ -36,6 +43,41 @@ type lockCursor struct {
 	// fromJob: the worker comes straight from a job rather than from a
 	// wake-up or a poll (see lockHints.rescanAfterMiss).
 	fromJob bool
+	// chain: the cursor is a worker loop's own, for its only queue, so a
+	// job it locked may send the lock of the worker's next job with its
+	// commit (adapter.PipelineChainer; see soloTx.done).
+	chain bool
+	// pending is that lock, begun with the last job's commit; the next
+	// lock attempt reads its reply instead of beginning a transaction.
+	pending atomic.Pointer[pendingLock]
+}
+
+// pendingLock is a lock query sent ahead, in a transaction of its own.
+type pendingLock struct {
+	tx   adapter.PipelineTx
+	row  adapter.Row
+	step lockStep
+}
+
+// take returns the pending lock, if any, and forgets it.
+func (c *lockCursor) take() *pendingLock {
+	if c == nil {
+		return nil
+	}
+	return c.pending.Swap(nil)
+}
+
+// drop ends the pending lock's transaction, if any, which leaves its job to
+// the next worker: the worker stops, or will not lock from this queue now.
+func (c *lockCursor) drop(ctx context.Context) { c.take().end(ctx) }
+
+// end rolls back a pending lock that will not be used (nil: none), which
+// leaves its job, if it locked one, to the next worker.
+func (p *pendingLock) end(ctx context.Context) {
+	if p != nil {
+		_ = p.row.Scan() // its reply is read before the transaction ends
+		_ = p.tx.Rollback(context.WithoutCancel(ctx))
+	}
 }
 
 func newLockCursor(hints *lockHints) *lockCursor { return &lockCursor{hints: hints} }

@@ -75,6 +75,10 @@ func (w *Worker) start(n int) *Worker {
 	w.cursors = make([]*lockCursor, len(w.lanes))
 	for i, l := range w.lanes {
 		w.cursors[i] = newLockCursor(l.hints)
+		// With one queue the next lock is always of that queue, so it can
+		// go out with the last job's commit; with several the lanes take
+		// turns and the pause of each is checked first.
+		w.cursors[i].chain = len(w.lanes) == 1
 	}
 	if len(w.lanes) > 0 {
 		w.next = n % len(w.lanes)
@@ -173,6 +177,11 @@ func (w *Worker) loop(ctx context.Context) {
 	hard := w.hardStopped()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	defer func() { // a lock sent with the last commit, if the loop stops before reading it
+		for _, cur := range w.cursors {
+			cur.drop(ctx)
+		}
+	}()
 	busy := false      // the last attempt worked a job
 	wokenMiss := false // a wake-up found nothing ready: the job may be due within notifyAhead
 	for {

@@ -18,7 +18,7 @@ func (p *connPool) BeginQueryRow(ctx context.Context, sql string, args ...any) (
 	if err != nil {
 		return &pipeTx{closed: true}, errRow{translate(err)}
 	}
-	t := &pipeTx{c: c}
+	t := &pipeTx{c: c, pool: p}
 	b := &pgx.Batch{}
 	b.Queue("begin")
 	b.Queue(sql, args...)
@@ -48,7 +48,8 @@ func (r errRow) Scan(...any) error { return r.err }
 type pipeTx struct {
 	mu     sync.Mutex
 	c      *pgxpool.Conn
-	tx     pgx.Tx // made by UnwrapTx
+	pool   *connPool // begins the next transaction when it cannot chain
+	tx     pgx.Tx    // made by UnwrapTx
 	closed bool
 }
 
@@ -161,6 +162,47 @@ func (t *pipeTx) ExecCommit(ctx context.Context, sql string, args ...any) error 
 		}
 		return cerr
 	})
+}
+
+// ExecCommitBeginQueryRow implements adapter.PipelineChainer: sql, COMMIT,
+// BEGIN and next go out as one pgx batch, with one Sync, and the connection
+// stays for the new transaction. sql's and COMMIT's replies are read here;
+// BEGIN's and next's by the returned Row.
+func (t *pipeTx) ExecCommitBeginQueryRow(ctx context.Context, sql string, args []any, next string, nextArgs ...any) (adapter.PipelineTx, adapter.Row, error) {
+	t.mu.Lock()
+	if t.closed || t.tx != nil {
+		// Closed: ExecCommit says so. Unwrapped: its pgx.Tx ends it, and
+		// the next transaction takes a connection from the pool.
+		t.mu.Unlock()
+		if err := t.ExecCommit(ctx, sql, args...); err != nil {
+			return nil, nil, err
+		}
+		nt, row := t.pool.BeginQueryRow(ctx, next, nextArgs...)
+		return nt, row, nil
+	}
+	t.closed = true
+	c := t.c
+	t.mu.Unlock()
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	b.Queue("commit")
+	b.Queue("begin")
+	b.Queue(next, nextArgs...)
+	br := c.SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		err = commit(br.Exec())
+	}
+	if err != nil {
+		// sql failed (the server skipped the rest up to the Sync, and the
+		// transaction is open and aborted), or COMMIT rolled back a failed
+		// transaction and BEGIN opened a new one: end either.
+		_ = br.Close()
+		_, _ = c.Exec(context.WithoutCancel(ctx), "rollback")
+		c.Release()
+		return nil, nil, translate(err)
+	}
+	return &pipeTx{c: c, pool: t.pool}, &pipeRow{br: br}, nil
 }
 
 // commit checks the reply to COMMIT, which says ROLLBACK when it ended a

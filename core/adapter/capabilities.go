@@ -59,6 +59,27 @@ type PipelineTx interface {
 	ExecCommit(ctx context.Context, sql string, args ...any) error
 }
 
+// PipelineChainer is an optional capability of a PipelineTx: ending the
+// transaction and beginning the next one on the same connection in a single
+// round trip. A worker of one queue uses it to commit a finished job together
+// with the BEGIN and lock query of its next job, which halves the round trips
+// per job again: one instead of two.
+type PipelineChainer interface {
+	// ExecCommitBeginQueryRow sends sql with args, COMMIT, BEGIN and next
+	// with nextArgs in one round trip, keeping the connection.
+	//
+	// err is the outcome of sql and the COMMIT, as ExecCommit reports it;
+	// when it is not nil, nothing was begun and PipelineTx and Row are nil.
+	// Otherwise the transaction is committed, and the returned PipelineTx
+	// and Row are as BeginQueryRow's: the PipelineTx is never nil and must
+	// be ended whatever Scan returns, and failures of the new transaction
+	// (BEGIN or next) come through Row.Scan. One exception: a driver that
+	// prepares a batch's new statements before sending it may find next
+	// invalid (an unknown table) before sql runs; that error is err, and
+	// nothing is committed.
+	ExecCommitBeginQueryRow(ctx context.Context, sql string, args []any, next string, nextArgs ...any) (PipelineTx, Row, error)
+}
+
 // Sizer is an optional capability of a ConnPool: how many connections it
 // opens at most. A WorkerPool checks at start that its workers and its
 // LISTEN connection fit: one that would not leave every worker a connection
