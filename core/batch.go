@@ -314,13 +314,28 @@ func (w *Worker) runBatch(ctx context.Context, b *batch, jobs []*Job) {
 
 // runBatchJobs works jobs concurrently and waits for them (see
 // waitOrAbandon).
+//
+// The shutdown wiring is the batch's, made once: the jobs' contexts are
+// children of one context that shutdown cancels (with ErrWorkerStopped,
+// which each job's context.Cause reports), instead of each job registering
+// its own callbacks on the pool's contexts — with no-op jobs those were
+// most of batch mode's Go CPU per job outside pgx.
 func (w *Worker) runBatchJobs(ctx context.Context, jobs []*Job) {
+	batchCtx, cancelBatch := context.WithCancelCause(context.WithoutCancel(ctx))
+	// Once waitOrAbandon returns, every job has finished or been
+	// cancelled by the hard stop already.
+	defer cancelBatch(nil)
+	stop := w.stopOnShutdown(ctx, cancelBatch)
+	defer stop()
 	var wg sync.WaitGroup
 	for _, j := range jobs {
+		// Made here, in one goroutine, rather than in the jobs' own.
+		jobCtx, cancel := context.WithCancelCause(batchCtx)
 		wg.Add(1)
 		w.goroutines.run(func() {
 			defer wg.Done()
-			w.work(ctx, j)
+			defer cancel(nil)
+			w.workIn(jobCtx, cancel, j)
 		})
 	}
 	w.waitOrAbandon(ctx, &wg, jobs)

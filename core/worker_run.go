@@ -9,19 +9,36 @@ import (
 	"github.com/gue-go/gue/core/adapter"
 )
 
-// work runs j through the Client's Work hooks and the worker's own run.
+// work runs j through the Client's Work hooks and the worker's own run, in
+// a context of its own that a shutdown cancels after the grace period, and a
+// hard stop at once.
 func (w *Worker) work(ctx context.Context, j *Job) {
 	// The job's context keeps ctx's values but not its cancellation: ctx
 	// ending starts a graceful shutdown, which lets the job finish.
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	w.inflight.add(j.ID, j.Queue, cancel) // for Client.Cancel and the pool registry
-	defer w.inflight.remove(j.ID)
+	stop := w.stopOnShutdown(ctx, cancel)
+	defer stop()
+	w.workIn(jobCtx, cancel, j)
+}
+
+// stopOnShutdown cancels with ErrWorkerStopped once the grace period has
+// passed after ctx is done, or at a hard stop. The returned func stops it.
+func (w *Worker) stopOnShutdown(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
 	hardStop := func() { cancel(ErrWorkerStopped) }
 	stopGrace := cancelAfterGrace(ctx, w.grace, hardStop)
-	defer stopGrace()
 	stopHard := context.AfterFunc(w.hardStopped(), hardStop)
-	defer stopHard()
+	return func() {
+		stopGrace()
+		stopHard()
+	}
+}
+
+// workIn runs j in jobCtx, whose cancel the caller arranged to be called
+// with ErrWorkerStopped at shutdown (see stopOnShutdown).
+func (w *Worker) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, j *Job) {
+	w.inflight.add(j.ID, j.Queue, cancel) // for Client.Cancel and the pool registry
+	defer w.inflight.remove(j.ID)
 	if w.timeout > 0 {
 		var cancelTimeout context.CancelFunc
 		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, w.timeout, ErrJobTimeout)
