@@ -25,6 +25,15 @@ type batchFeed struct {
 	idle chan *Worker
 	// inflight is the batches being run, for the pool's shutdown.
 	inflight sync.WaitGroup
+	// handBackEarly: a worker is idle again once its batch's jobs are
+	// done, before the batch commits, so that its next batch is locked
+	// and run meanwhile. Only for pools of batchCommitting workers or
+	// fewer, where a worker would otherwise wait for every commit: the
+	// bench measured 1 worker × 250 at 141,063 jobs/s with it against
+	// 108,130 without, while at 4 to 64 workers the extra batches in
+	// flight (their rows skipped by every lock statement) cost 0.80–0.85
+	// of the rate without.
+	handBackEarly bool
 
 	mu sync.Mutex
 	// committing is the batches whose jobs are done and whose commit has
@@ -44,7 +53,7 @@ const batchLockers = 2
 const batchCommitting = 2
 
 func newBatchFeed(workers []*Worker) *batchFeed {
-	f := &batchFeed{idle: make(chan *Worker, len(workers)), changed: make(chan struct{})}
+	f := &batchFeed{idle: make(chan *Worker, len(workers)), changed: make(chan struct{}), handBackEarly: len(workers) <= batchCommitting}
 	for _, w := range workers {
 		f.idle <- w
 	}
@@ -77,9 +86,14 @@ func (w *Worker) feedBatch(ctx context.Context, queue string) bool {
 		defer f.inflight.Done()
 		runner.runBatchJobs(ctx, jobs)
 		f.setCommitting(+1)
+		if f.handBackEarly {
+			f.idle <- runner
+		}
 		runner.commitBatch(ctx, b, jobs)
 		f.setCommitting(-1)
-		f.idle <- runner
+		if !f.handBackEarly {
+			f.idle <- runner
+		}
 	}()
 	return true
 }
