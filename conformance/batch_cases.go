@@ -16,6 +16,7 @@ var batchCases = []testCase{
 	{"CompletesEachJobByOutcome", testBatchCompletesEachJobByOutcome},
 	{"ExactlyOnce", testBatchExactlyOnce},
 	{"HardStopReturnsJobs", testBatchHardStopReturnsJobs},
+	{"StopRunsNoNewBatch", testBatchStopRunsNoNewBatch},
 	{"SwallowedTxErrorChargesJob", testBatchSwallowedTxErrorChargesJob},
 	{"TimeoutInTxChargesJob", testBatchTimeoutInTxChargesJob},
 	{"HardStopAbandonsStuckHandler", testBatchHardStopAbandonsStuckHandler},
@@ -146,6 +147,67 @@ func testBatchHardStopReturnsJobs(t *testing.T, e *env) {
 	}
 	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE error_count = 0 AND run_at <= now() AND metadata->>'k' = 'v'`); n != 3 {
 		t.Errorf("%d of 3 jobs back in the queue untouched", n)
+	}
+}
+
+// Batch mode, a pool of one worker, which is handed back for its next batch
+// before its last one commits: a graceful stop lets the running batch finish
+// and commit, and starts no new batch; the jobs after it stay in the queue,
+// unlocked and unrun.
+func testBatchStopRunsNoNewBatch(t *testing.T, e *env) {
+	c := e.client()
+	for i := range 4 {
+		typ := "first"
+		if i >= 2 {
+			typ = "next"
+		}
+		e.enqueue(c, &gue.Job{Type: typ, Priority: int16(i)})
+	}
+	var started sync.WaitGroup
+	started.Add(2)
+	release := make(chan struct{})
+	var ranNext sync.Mutex
+	nextRuns := 0
+	p := gue.NewWorkerPool(c, gue.WorkMap{
+		"first": func(j *gue.Job) error {
+			started.Done()
+			<-release
+			return nil
+		},
+		"next": func(j *gue.Job) error {
+			ranNext.Lock()
+			defer ranNext.Unlock()
+			nextRuns++
+			return nil
+		},
+	}, 1, gue.WithPoolBatchSize(2), gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(time.Hour))
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	stopped := make(chan error)
+	go func() { stopped <- p.Run(ctx) }()
+	started.Wait()
+	cancel()
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	ranNext.Lock()
+	defer ranNext.Unlock()
+	if nextRuns != 0 {
+		t.Errorf("jobs of the next batch ran %d times after shutdown began", nextRuns)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_type = 'first'`); n != 0 {
+		t.Errorf("%d of the running batch's jobs left; they finished and should be committed", n)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_type = 'next' AND error_count = 0`); n != 2 {
+		t.Errorf("%d of the 2 jobs of the next batch in the queue untouched", n)
+	}
+	for range 2 {
+		j := e.lock(c, "")
+		if j == nil || j.Type != "next" {
+			t.Fatalf("LockJob after the stop = %+v, want a job of the next batch, unlocked", j)
+		}
+		e.done(j)
 	}
 }
 

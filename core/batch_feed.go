@@ -86,12 +86,16 @@ func (w *Worker) feedBatch(ctx context.Context, queue string) bool {
 		defer f.inflight.Done()
 		runner.runBatchJobs(ctx, jobs)
 		f.setCommitting(+1)
-		if f.handBackEarly {
+		// Not when a job broke the batch's transaction: its rows are
+		// unlocked already, and must not be locked again before
+		// commitBatch has recorded the failure that broke it.
+		early := f.handBackEarly && !b.isBroken()
+		if early {
 			f.idle <- runner
 		}
 		runner.commitBatch(ctx, b, jobs)
 		f.setCommitting(-1)
-		if !f.handBackEarly {
+		if !early {
 			f.idle <- runner
 		}
 	}()
