@@ -119,7 +119,10 @@ func (j *Job) context() context.Context {
 // effect when Done commits; until then nothing else can see or lock the job.
 // With an adapter that implements adapter.Pipeliner, the DELETE statement is
 // sent together with Done's COMMIT (one round trip instead of two) unless Tx
-// is called in between; an error of the deletion is then Done's.
+// is called in between; an error of the deletion is then Done's. For a job
+// locked by a Worker or WorkerPool of one queue, whose transaction also
+// implements adapter.PipelineChainer, that round trip carries the BEGIN and
+// lock query of the worker's next job as well.
 func (j *Job) Delete(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
