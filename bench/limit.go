@@ -72,8 +72,8 @@ LIMIT 1
 FOR UPDATE SKIP LOCKED`
 	limitFullSQL = `SELECT c.job_id, c.run_at FROM gue_jobs c WHERE c.queue = '' AND c.priority = 0 AND c.run_at <= now()
 ORDER BY c.run_at, c.job_id LIMIT 1 FOR UPDATE SKIP LOCKED`
-	limitDeleteSQL = `DELETE FROM gue_jobs USING (SELECT set_config('synchronous_commit', 'off', true)) s
-WHERE queue = '' AND job_id = $1`
+	limitDeleteSQL = `DELETE FROM gue_jobs WHERE queue = '' AND job_id = $1
+  AND set_config('synchronous_commit', 'off', true) IS NOT NULL`
 )
 
 // limitPos is the position of the last job the default-mode limit's

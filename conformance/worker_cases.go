@@ -204,7 +204,8 @@ func testHardStopReturnsJob(t *testing.T, e *env) {
 // A worker of one queue may lock its next job in the round trip that
 // commits the last one (adapter.PipelineChainer). Stopping right after a job
 // must leave that next job in the queue, unlocked and unchanged, not held
-// by a transaction nobody ends.
+// by a transaction nobody ends (which would also keep the test's pool from
+// closing).
 func testStopAfterJobLeavesNextUnlocked(t *testing.T, e *env) {
 	c := e.client()
 	started, release := make(chan struct{}), make(chan struct{})
@@ -242,9 +243,6 @@ func testStopAfterJobLeavesNextUnlocked(t *testing.T, e *env) {
 		t.Fatalf("after the stop LockJob = %+v, want job %d, unlocked and unchanged", j, next.ID)
 	}
 	e.done(j)
-	if n := e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n != 0 {
-		t.Errorf("%d connections idle in a transaction after the pool stopped", n)
-	}
 }
 
 func testClosedPool(t *testing.T, e *env) {

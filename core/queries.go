@@ -178,9 +178,12 @@ SELECT (SELECT count(*) FROM ins), (SELECT n FROM notified)`,
 		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		// set_config(..., true) is SET LOCAL: it ends with the transaction,
 		// so it holds behind a transaction-mode pooler too, and it rides in
-		// the DELETE to cost no round trip of its own.
-		deleteAsync: `DELETE FROM ` + t + ` USING (SELECT set_config('synchronous_commit', 'off', true)) s
-WHERE queue = $1 AND job_id = $2`,
+		// the DELETE to cost no round trip of its own. As a filter on the
+		// job's row (volatile, so evaluated on that row, before the delete)
+		// rather than a joined subquery, the plan is the plain DELETE's with
+		// no join for the executor to start up on every job.
+		deleteAsync: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2
+  AND set_config('synchronous_commit', 'off', true) IS NOT NULL`,
 		// The backoff counts from the failure (statement_timestamp: when
 		// this statement arrived), not from the start of the job's
 		// transaction (now()): a job that ran longer than its backoff would
