@@ -297,7 +297,10 @@ func testUndecodableRowChargedToJob(t *testing.T, e *env) {
 		}
 		if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1 AND job_id = $2 AND error_count = 1
 			AND last_error LIKE '%decode%' AND run_at > now() + interval '50 minutes' AND metadata::jsonb = '{"traceparent": 1}'::jsonb`, queue, bad.ID); n != 1 {
-			t.Errorf("batch size %d: the undecodable job's failure is not recorded on it (or its metadata changed)", batch)
+			var row string
+			_ = e.pool.QueryRow(e.ctx, `SELECT format('error_count %s, last_error %s, run_at in %s, metadata %s', error_count, last_error, run_at - now(), metadata)
+				FROM gue_jobs WHERE queue = $1 AND job_id = $2`, queue, bad.ID).Scan(&row)
+			t.Errorf("batch size %d: the undecodable job's failure is not recorded on it (or its metadata changed): %s", batch, row)
 		}
 	}
 }

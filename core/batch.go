@@ -86,13 +86,6 @@ func (b *batch) addFailed(r reinsertRow, msg string, delay time.Duration, finish
 	b.reinsert = append(b.reinsert, r)
 }
 
-// isBroken reports whether a job found the shared transaction unusable.
-func (b *batch) isBroken() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.broken
-}
-
 // recordFailures records the failures of a batch whose commit failed, each
 // on a fresh connection: the rollback brought the jobs back, and without a
 // recorded failure the job that broke the shared transaction (a job timeout

@@ -25,15 +25,6 @@ type batchFeed struct {
 	idle chan *Worker
 	// inflight is the batches being run, for the pool's shutdown.
 	inflight sync.WaitGroup
-	// handBackEarly: a worker is idle again once its batch's jobs are
-	// done, before the batch commits, so that its next batch is locked
-	// and run meanwhile. Only for pools of batchCommitting workers or
-	// fewer, where a worker would otherwise wait for every commit: the
-	// bench measured 1 worker × 250 at 141,063 jobs/s with it against
-	// 108,130 without, while at 4 to 64 workers the extra batches in
-	// flight (their rows skipped by every lock statement) cost 0.80–0.85
-	// of the rate without.
-	handBackEarly bool
 
 	mu sync.Mutex
 	// committing is the batches whose jobs are done and whose commit has
@@ -53,7 +44,7 @@ const batchLockers = 2
 const batchCommitting = 2
 
 func newBatchFeed(workers []*Worker) *batchFeed {
-	f := &batchFeed{idle: make(chan *Worker, len(workers)), changed: make(chan struct{}), handBackEarly: len(workers) <= batchCommitting}
+	f := &batchFeed{idle: make(chan *Worker, len(workers)), changed: make(chan struct{})}
 	for _, w := range workers {
 		f.idle <- w
 	}
@@ -86,18 +77,13 @@ func (w *Worker) feedBatch(ctx context.Context, queue string) bool {
 		defer f.inflight.Done()
 		runner.runBatchJobs(ctx, jobs)
 		f.setCommitting(+1)
-		// Not when a job broke the batch's transaction: its rows are
-		// unlocked already, and must not be locked again before
-		// commitBatch has recorded the failure that broke it.
-		early := f.handBackEarly && !b.isBroken()
-		if early {
-			f.idle <- runner
-		}
+		// The worker is idle again only once its batch has committed (or
+		// recorded its failures): handing it back earlier ran small pools'
+		// next batches beside the commit, but let a broken batch's rows be
+		// locked again before its failures were recorded (BENCHMARKS.md).
 		runner.commitBatch(ctx, b, jobs)
 		f.setCommitting(-1)
-		if !early {
-			f.idle <- runner
-		}
+		f.idle <- runner
 	}()
 	return true
 }

@@ -65,14 +65,12 @@ func WithPoolJobTimeout(d time.Duration) WorkerPoolOption {
 // worker runs one batch of up to n jobs at a time, so up to poolSize × n jobs
 // run at once. The batches are locked by two loops for the whole pool, at
 // most two lock statements at a time, and handed to idle workers, so a larger
-// pool costs no throughput (it only allows more slow jobs at once). In a pool
-// of one or two workers a worker takes its next batch while its last one
-// commits. See WithWorkerBatchSize for the trade-offs.
+// pool costs no throughput (it only allows more slow jobs at once). See
+// WithWorkerBatchSize for the trade-offs.
 //
 // Recommended: n between 100 and 500 for short jobs (BENCHMARKS.md measures
 // the pool of the bench's -workers at 250), and poolSize for the number of
-// batches whose jobs may be in flight together, each holding a connection
-// (up to two more while they commit in a pool of one or two workers).
+// batches whose jobs may be in flight together, each holding a connection.
 func WithPoolBatchSize(n int) WorkerPoolOption {
 	return func(p *WorkerPool) { p.batch = n }
 }
