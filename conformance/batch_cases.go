@@ -150,10 +150,9 @@ func testBatchHardStopReturnsJobs(t *testing.T, e *env) {
 	}
 }
 
-// Batch mode, a pool of one worker, which is handed back for its next batch
-// before its last one commits: a graceful stop lets the running batch finish
-// and commit, and starts no new batch; the jobs after it stay in the queue,
-// unlocked and unrun.
+// Batch mode, a pool of one worker: a graceful stop lets the running batch
+// finish and commit, and starts no new batch; the jobs after it stay in the
+// queue, unlocked and unrun.
 func testBatchStopRunsNoNewBatch(t *testing.T, e *env) {
 	c := e.client()
 	for i := range 4 {
