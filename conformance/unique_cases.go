@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,8 @@ var uniqueCases = []testCase{
 	{"KeptByBatchModeRetry", testUniqueKeptByBatchModeRetry},
 	{"ConcurrentEnqueues", testUniqueConcurrentEnqueues},
 	{"BadKey", testUniqueBadKey},
+	{"RunningJobRefusedAtOnce", testUniqueRunningJobRefusedAtOnce},
+	{"RunningBatchJobRefusedAtOnce", testUniqueRunningBatchJobRefusedAtOnce},
 }
 
 func testUniqueDuplicateReturnsLiveJob(t *testing.T, e *env) {
@@ -241,5 +245,101 @@ func testTypedArgsRoundTrip(t *testing.T, e *env) {
 		if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND last_error LIKE '%decode args%'`, bad.ID); n != 1 {
 			t.Errorf("batch %d: undecodable args not recorded as a failure naming the decoding", batch)
 		}
+	}
+}
+
+// The key of a running job is taken: its handler, and anyone else, gets
+// ErrDuplicateJob with the running job's ID at once, on every enqueue path,
+// in the default mode and in batch mode.
+func testUniqueRunningJobRefusedAtOnce(t *testing.T, e *env) {
+	uniqueWhileRunning(t, e)
+}
+
+func testUniqueRunningBatchJobRefusedAtOnce(t *testing.T, e *env) {
+	uniqueWhileRunning(t, e, gue.WithPoolBatchSize(10))
+}
+
+// uniqueWhileRunning runs one keyed job in a pool built with opts. Its
+// handler enqueues its own key, then blocks until every outside enqueue of
+// the key (Enqueue, EnqueueTx, EnqueueBatch small and large: INSERT,
+// pipelined or COPY depending on the adapter) has answered. An enqueue that
+// waited for the running job's transaction would wait for ever (the
+// handler is blocked until it answers), so each call has a deadline: a
+// deadlock fails with "context deadline exceeded", not with a hang.
+func uniqueWhileRunning(t *testing.T, e *env, opts ...gue.WorkerPoolOption) {
+	c := e.client()
+	running := e.enqueue(c, &gue.Job{Type: "keyed", UniqueKey: "k"})
+	for range 3 {
+		e.enqueue(c, &gue.Job{Type: "keyed"}) // batch mates without a key
+	}
+	const patience = 30 * time.Second
+	inHandler := make(chan error, 1)
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	p := gue.NewWorkerPool(c, gue.WorkMap{"keyed": func(j *gue.Job) error {
+		if j.UniqueKey == "" {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(j.Context(), patience)
+		defer cancel()
+		own := &gue.Job{Type: "keyed", UniqueKey: "k"}
+		err := c.Enqueue(ctx, own)
+		if err == nil || own.ID != j.ID {
+			err = fmt.Errorf("%w (ID %d, want %d)", err, own.ID, j.ID)
+		}
+		inHandler <- err
+		once.Do(func() { close(started) })
+		<-release
+		return nil
+	}}, 2, append([]gue.WorkerPoolOption{gue.WithPoolPollInterval(10 * time.Millisecond)}, opts...)...)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		runPoolUntil(t, p, release)
+	}()
+	defer func() { <-finished }()
+	defer close(release)
+	select {
+	case <-started:
+	case <-time.After(time.Minute):
+		t.Fatal("the keyed job did not start")
+	}
+	if err := <-inHandler; !errors.Is(err, gue.ErrDuplicateJob) {
+		t.Errorf("the handler's enqueue of its own key = %v; want ErrDuplicateJob with its ID", err)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, patience)
+	defer cancel()
+	check := func(path string, err error, j *gue.Job) {
+		t.Helper()
+		if !errors.Is(err, gue.ErrDuplicateJob) {
+			t.Errorf("%s of a running job's key = %v; want ErrDuplicateJob", path, err)
+		} else if j != nil && j.ID != running.ID {
+			t.Errorf("%s of a running job's key: ID %d; want the running job's %d", path, j.ID, running.ID)
+		}
+	}
+	dup := &gue.Job{Type: "keyed", UniqueKey: "k"}
+	check("Enqueue", c.Enqueue(ctx, dup), dup)
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dupTx := &gue.Job{Type: "keyed", UniqueKey: "k"}
+	check("EnqueueTx", c.EnqueueTx(ctx, dupTx, tx), dupTx)
+	_ = tx.Rollback(e.ctx)
+	for _, size := range []int{2, 1500} {
+		jobs := make([]*gue.Job, size)
+		for i := range jobs {
+			jobs[i] = &gue.Job{Type: "none"}
+		}
+		jobs[size-1].UniqueKey = "k"
+		check(fmt.Sprintf("EnqueueBatch of %d", size), c.EnqueueBatch(ctx, jobs), nil)
+	}
+	select {
+	case <-finished:
+		t.Fatal("the pool stopped while the keyed job was blocked")
+	default:
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_type = 'none'`); n != 0 {
+		t.Errorf("%d jobs of the refused batches were written; want 0", n)
 	}
 }

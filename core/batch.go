@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,13 +17,20 @@ import (
 
 // batch is one transaction holding several jobs, for WithPoolBatchSize.
 //
-// The jobs are deleted by the statement that locks them (the transaction
-// holds the deletions uncommitted, which other workers' SKIP LOCKED skips),
-// run concurrently, and the failed ones are inserted back, rescheduled, just
-// before the single commit. A crash rolls everything back: the whole batch
-// returns to the queue.
+// The jobs are locked FOR UPDATE by one statement (other workers' SKIP
+// LOCKED skips them) and run concurrently; just before the single commit,
+// one statement deletes those that succeeded or died, one records the
+// failures and snoozes, and the dead go to the dead table. A crash rolls
+// everything back: the whole batch returns to the queue.
+//
+// The rows stay in place, committed, while the jobs run: an enqueue of a
+// running job's unique key sees the committed row and answers
+// ErrDuplicateJob at once. (Deleting them in the lock statement, as an
+// earlier version did, made that enqueue's ON CONFLICT wait for the batch's
+// commit, and a handler enqueueing its own key deadlocked its batch.)
 type batch struct {
-	tx adapter.Tx
+	tx    adapter.Tx
+	queue string // every job of a batch is of one queue
 	// txMu serialises use of the shared transaction: a job that calls Tx
 	// holds it, inside a savepoint of its own, until the job completes.
 	txMu sync.Mutex
@@ -34,22 +43,39 @@ type batch struct {
 	// again, which at-least-once allows anyway. citus says how to set it.
 	async, citus bool
 
-	mu       sync.Mutex
-	reinsert []reinsertRow
+	mu sync.Mutex
+	// deleted are the jobs that succeeded and died; updated the failed and
+	// snoozed ones; dead the rows for the dead table.
+	deleted []int64
+	updated []updateRow
+	dead    []deadRow
 	// broken is set by the first job that found the shared transaction
 	// unusable (its connection cut by a job timeout, say). That job is
 	// charged; failures of jobs after it are its consequences.
 	broken bool
 }
 
-// reinsertRow is a job to insert back at the end of the batch: failed (with
-// a new error count, message and delay) or returned untouched (hard stop).
-type reinsertRow struct {
+// updateRow is a job of the batch to reschedule after DelayUS with the
+// error count and last error given: failed, or snoozed (failed false).
+type updateRow struct {
+	JobID      int64   `json:"job_id"`
+	ErrorCount int32   `json:"error_count"`
+	LastError  *string `json:"last_error"`
+	DelayUS    int64   `json:"delay_us"`
+	// failed: the row records a failure (see recordFailures).
+	failed bool
+	// collateral marks a failure that followed the breaking of the batch's
+	// transaction by another job: not recorded if the batch fails.
+	collateral bool
+}
+
+// deadRow is a job of the batch to move to the dead table, as the dead
+// table's columns.
+type deadRow struct {
 	JobID       int64           `json:"job_id"`
 	Queue       string          `json:"queue"`
 	Priority    int16           `json:"priority"`
-	RunAt       *time.Time      `json:"run_at"`
-	DelayUS     int64           `json:"delay_us"`
+	RunAt       time.Time       `json:"run_at"`
 	JobType     string          `json:"job_type"`
 	Args        string          `json:"args"` // text: raw JSON would be compacted
 	ErrorCount  int32           `json:"error_count"`
@@ -58,32 +84,62 @@ type reinsertRow struct {
 	CreatedAt   time.Time       `json:"created_at"`
 	MaxAttempts int32           `json:"max_attempts"`
 	UniqueKey   *string         `json:"unique_key"`
-	// Reason, when set, sends the row to the dead table instead.
-	Reason string `json:"reason,omitempty"`
-	// collateral marks a failure that followed the breaking of the batch's
-	// transaction by another job: not recorded if the batch fails.
-	collateral bool
+	Reason      string          `json:"reason"`
+	collateral  bool
 }
 
-func (b *batch) add(r reinsertRow) {
+// addDeleted queues the deletion of a job that succeeded.
+func (b *batch) addDeleted(id int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.reinsert = append(b.reinsert, r)
+	b.deleted = append(b.deleted, id)
 }
 
-// addFailed queues r for reinsertion with one more failure, msg, to be
-// retried after delay. finishErr is the error of the job's batchFinish: one
-// means that the shared transaction is unusable.
-func (b *batch) addFailed(r reinsertRow, msg string, delay time.Duration, finishErr error) {
-	r.ErrorCount++
-	r.LastError, r.DelayUS = &msg, max(delay, 0).Microseconds()
+// addSnoozed queues a job to run again after d, its failures as they were.
+func (b *batch) addSnoozed(r updateRow) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r.collateral = b.broken
+	b.updated = append(b.updated, r)
+}
+
+// charge notes one failure of a job; finishErr is the error of the job's
+// batchFinish: one means that the shared transaction is unusable. It
+// reports whether the failure is a consequence of another job's breaking
+// the transaction. Callers hold mu.
+func (b *batch) charge(finishErr error) (collateral bool) {
+	collateral = b.broken
 	if finishErr != nil && !errors.Is(finishErr, errTxFailed) {
 		b.broken = true
 	}
-	b.reinsert = append(b.reinsert, r)
+	return collateral
+}
+
+// addFailed queues r to be retried after delay with one more failure, msg.
+func (b *batch) addFailed(r updateRow, msg string, delay time.Duration, finishErr error) {
+	r.ErrorCount++
+	r.LastError, r.DelayUS, r.failed = &msg, max(delay, 0).Microseconds(), true
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r.collateral = b.charge(finishErr)
+	b.updated = append(b.updated, r)
+}
+
+// addDead queues r for the dead table with one more failure, msg.
+func (b *batch) addDead(r deadRow, msg string, finishErr error) {
+	r.ErrorCount++
+	r.LastError = &msg
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r.collateral = b.charge(finishErr)
+	b.dead = append(b.dead, r)
+	b.deleted = append(b.deleted, r.JobID)
+}
+
+// writes reports whether finish has more to write than deletions.
+func (b *batch) writes() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.updated) > 0 || len(b.dead) > 0
 }
 
 // recordFailures records the failures of a batch whose commit failed, each
@@ -92,21 +148,23 @@ func (b *batch) addFailed(r reinsertRow, msg string, delay time.Duration, finish
 // that cut its connection, say) would take the whole batch down again at
 // once, forever. The batch's other jobs run again, once.
 func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, stmts *queries) {
-	for _, r := range b.reinsert {
-		if r.LastError == nil || r.collateral {
-			continue // returned by a hard stop (the rollback did it), or failed because another job broke the batch
+	// Not recorded: snoozes and returns (the rollback undid them), and
+	// failures caused by another job's breaking the batch.
+	for _, r := range b.dead {
+		if !r.collateral {
+			_, _ = pool.Exec(ctx, stmts.die, b.queue, r.JobID, 1, *r.LastError, r.Reason)
 		}
-		if r.Reason != "" {
-			_, _ = pool.Exec(ctx, stmts.die, r.Queue, r.JobID, 1, *r.LastError, r.Reason)
-			continue
+	}
+	for _, r := range b.updated {
+		if r.failed && !r.collateral {
+			_, _ = pool.Exec(ctx, stmts.fail, b.queue, r.JobID, r.DelayUS, *r.LastError)
 		}
-		_, _ = pool.Exec(ctx, stmts.fail, r.Queue, r.JobID, r.DelayUS, *r.LastError)
 	}
 }
 
-// lockBatch locks (and deletes, uncommitted) up to n ready jobs of queue in
-// a new transaction. It returns nil when none is ready. Jobs that cannot be
-// decoded are not returned but queued on the batch for reinsertion, failed.
+// lockBatch locks up to n ready jobs of queue in a new transaction. It
+// returns nil when none is ready. Jobs that cannot be decoded are not
+// returned but queued on the batch as failed.
 func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n int) (*batch, []*Job, error) {
 	if c.err != nil {
 		return nil, nil, c.err
@@ -120,11 +178,11 @@ func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n 
 	if err != nil {
 		return nil, nil, fmt.Errorf("gue: lock jobs: begin: %w", err)
 	}
-	b := &batch{tx: tx, async: !c.syncCompletion, citus: citus}
+	b := &batch{tx: tx, queue: queue, async: !c.syncCompletion, citus: citus}
 	jobs, err := c.scanBatch(ctx, b, stmts, queue, n)
 	// A batch of undecodable jobs only has failures to record: it is
 	// returned (with no job to run) so that they are committed.
-	if err != nil || (len(jobs) == 0 && len(b.reinsert) == 0) {
+	if err != nil || (len(jobs) == 0 && !b.writes()) {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(stmts.schema, err))
@@ -156,9 +214,7 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue 
 			// Charged to this job alone: it goes back failed, as stored,
 			// and the rest of the batch runs.
 			msg := sanitizeText(fmt.Sprintf("gue: job %d cannot be decoded: %v", j.ID, err))
-			r := m.reinsertRow(j)
-			r.Metadata = json.RawMessage(metadata)
-			b.addFailed(r, msg, c.backoff(int(j.ErrorCount)+1), nil)
+			b.addFailed(m.updateRow(j), msg, c.backoff(int(j.ErrorCount)+1), nil)
 			c.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.F("job-id", j.ID), adapter.Err(err))
 			continue
 		}
@@ -167,35 +223,43 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue 
 	return jobs, rows.Err()
 }
 
-// finish inserts the failed and returned jobs back (the dead ones into the
-// dead table) and commits the batch.
+// finish moves the dead jobs to the dead table, deletes them and the jobs
+// that succeeded, reschedules the failed and snoozed ones and commits the
+// batch. Its statements run after every handler has returned, so b needs
+// no lock.
 func (b *batch) finish(ctx context.Context, stmts *queries) error {
-	var back, dead []reinsertRow
-	for _, r := range b.reinsert {
-		if r.Reason != "" {
-			dead = append(dead, r)
-		} else {
-			back = append(back, r)
+	exec := func(what string, n int, stmt string, args ...any) error {
+		if n == 0 {
+			return nil
 		}
-	}
-	for _, w := range []struct {
-		rows []reinsertRow
-		stmt string
-		what string
-	}{{back, stmts.reinsert, "reinsert failed jobs"}, {dead, stmts.dieRows, "move dead jobs"}} {
-		if len(w.rows) == 0 {
-			continue
-		}
-		rows, err := json.Marshal(w.rows)
-		if err == nil {
-			_, err = b.tx.Exec(ctx, w.stmt, string(rows))
-		}
-		if err != nil {
+		if _, err := b.tx.Exec(ctx, stmt, args...); err != nil {
 			_ = b.tx.Rollback(ctx)
-			return fmt.Errorf("%s (%d): %w", w.what, len(w.rows), err)
+			return fmt.Errorf("%s (%d): %w", what, n, err)
 		}
+		return nil
 	}
-	if b.async && !b.txUsed.Load() && len(b.reinsert) == 0 {
+	dead, err := json.Marshal(b.dead)
+	if err != nil {
+		return err
+	}
+	updated, err := json.Marshal(b.updated)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(b.deleted))
+	for i, id := range b.deleted {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	if err := exec("move dead jobs", len(b.dead), stmts.dieRows, string(dead)); err != nil {
+		return err
+	}
+	if err := exec("delete finished jobs", len(b.deleted), stmts.deleteBatch, b.queue, "{"+strings.Join(ids, ",")+"}"); err != nil {
+		return err
+	}
+	if err := exec("reschedule failed jobs", len(b.updated), stmts.rescheduleBatch, b.queue, string(updated)); err != nil {
+		return err
+	}
+	if b.async && !b.txUsed.Load() && len(b.updated) == 0 && len(b.dead) == 0 {
 		// A statement of its own, one round trip per batch: set in the lock
 		// statement it would also cover the writes of jobs that call Tx
 		// later. On Citus, SET LOCAL reaches the worker that commits only
@@ -220,8 +284,7 @@ const abandonAfter = 2 * time.Second
 
 // waitOrAbandon waits for the batch's handlers. After a hard stop it waits
 // abandonAfter more at most: then every job still running is returned to
-// the queue untouched (its reinsertion is queued, its Job ended, so that its
-// handler can no longer use the transaction) and the batch commits the jobs
+// the queue untouched (its Job ended, so that its handler can no longer use the transaction) and the batch commits the jobs
 // that finished, instead of holding them uncommitted, and Run, forever for a
 // handler that ignores its context.
 func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*Job) {
@@ -298,8 +361,8 @@ func (w *Worker) lockForBatch(ctx context.Context, queue string, n int) (*batch,
 		return nil, nil
 	}
 	if ctx.Err() != nil || w.hardStopped().Err() != nil {
-		// Shutdown began while the lock query ran: the rollback undoes the
-		// deletions and leaves the jobs to others.
+		// Shutdown began while the lock query ran: the rollback releases
+		// the jobs to others.
 		_ = b.tx.Rollback(context.WithoutCancel(ctx))
 		return nil, nil
 	}

@@ -11,9 +11,9 @@ import (
 )
 
 // batchMember finishes a job that shares a batch's transaction
-// (WithPoolBatchSize). The statement that locked the batch already deleted
-// the job, uncommitted; a job that fails or is returned is queued on the
-// batch for reinsertion before the batch's single commit.
+// (WithPoolBatchSize). Its ending is queued on the batch, which writes the
+// endings of all its jobs before its single commit (see batch.finish); a
+// job returned untouched needs nothing: the commit releases its lock.
 type batchMember struct {
 	held
 	b *batch
@@ -21,6 +21,8 @@ type batchMember struct {
 	// inside a savepoint of its own, until it finishes.
 	holdsTx   bool
 	savepoint bool
+	// deleted: Delete was called; done queues the deletion.
+	deleted   bool
 	createdAt time.Time
 }
 
@@ -41,8 +43,11 @@ func (m *batchMember) tx(ctx context.Context, _ *Job) adapter.Tx {
 	return m.held.tx
 }
 
-// del has nothing to do: the statement that locked the batch deleted the job.
-func (m *batchMember) del(context.Context, *Job) error { return nil }
+// del notes the deletion, which the batch sends once its jobs are done.
+func (m *batchMember) del(context.Context, *Job) error {
+	m.deleted = true
+	return nil
+}
 
 // done keeps the job's writes. One whose statements through Tx failed is
 // charged alone; one that broke the shared transaction is charged too (on a
@@ -50,10 +55,13 @@ func (m *batchMember) del(context.Context, *Job) error { return nil }
 func (m *batchMember) done(ctx context.Context, j *Job) error {
 	err := m.release(ctx, true)
 	if err == nil {
+		if m.deleted {
+			m.b.addDeleted(j.ID)
+		}
 		return nil
 	}
 	msg := sanitizeText(err.Error())
-	m.b.addFailed(m.reinsertRow(j), msg, m.nextDelay(j), err)
+	m.b.addFailed(m.updateRow(j), msg, m.nextDelay(j), err)
 	j.recordFailure(msg)
 	return fmt.Errorf("gue: job %d: %w", j.ID, err)
 }
@@ -64,7 +72,7 @@ func (m *batchMember) fail(ctx context.Context, j *Job, msg string) error {
 	}
 	delay := m.nextDelay(j)
 	err := m.release(ctx, false)
-	m.b.addFailed(m.reinsertRow(j), msg, delay, err)
+	m.b.addFailed(m.updateRow(j), msg, delay, err)
 	j.recordFailure(msg)
 	j.nextRun = time.Now().Add(delay)
 	return err
@@ -74,39 +82,33 @@ func (m *batchMember) fail(ctx context.Context, j *Job, msg string) error {
 // commit.
 func (m *batchMember) die(ctx context.Context, j *Job, msg, reason string) error {
 	err := m.release(ctx, false)
-	r := m.reinsertRow(j)
-	r.Reason = reason
-	m.b.addFailed(r, msg, 0, err)
+	m.b.addDead(m.deadRow(j, reason), msg, err)
 	j.recordFailure(msg)
 	j.died = reason
 	return err
 }
 
-// snooze keeps the job's writes and queues it for reinsertion after d, its
+// snooze keeps the job's writes and queues it to run again after d, its
 // error count and last error as they were. A job whose statements through
 // Tx failed cannot keep them: it is charged with that failure instead.
 func (m *batchMember) snooze(ctx context.Context, j *Job, d time.Duration) error {
 	if err := m.release(ctx, true); err != nil {
 		msg := sanitizeText(err.Error())
-		m.b.addFailed(m.reinsertRow(j), msg, m.nextDelay(j), err)
+		m.b.addFailed(m.updateRow(j), msg, m.nextDelay(j), err)
 		j.recordFailure(msg)
 		return fmt.Errorf("gue: job %d: %w", j.ID, err)
 	}
-	r := m.reinsertRow(j)
-	r.DelayUS = d.Microseconds()
-	m.b.add(r)
+	r := m.updateRow(j)
+	r.DelayUS = max(d, 0).Microseconds()
+	m.b.addSnoozed(r)
 	j.nextRun = time.Now().Add(d)
 	return nil
 }
 
-// rollback returns the job to the queue as it was locked, RunAt included.
-func (m *batchMember) rollback(ctx context.Context, j *Job) error {
-	err := m.release(ctx, false)
-	r := m.reinsertRow(j)
-	runAt := j.RunAt
-	r.RunAt = &runAt
-	m.b.add(r)
-	return err
+// rollback returns the job to the queue as it was locked: there is nothing
+// to write, the batch's commit releases its lock.
+func (m *batchMember) rollback(ctx context.Context, _ *Job) error {
+	return m.release(ctx, false)
 }
 
 // release ends the job's use of the shared transaction: its savepoint is
@@ -142,10 +144,20 @@ func (m *batchMember) release(ctx context.Context, keep bool) error {
 	return err
 }
 
-// reinsertRow returns the job as it was locked, for reinsertion.
-func (m *batchMember) reinsertRow(j *Job) reinsertRow {
-	r := reinsertRow{JobID: j.ID, Queue: j.Queue, Priority: j.Priority, JobType: j.Type,
-		Args: string(j.Args), ErrorCount: j.ErrorCount, CreatedAt: m.createdAt, MaxAttempts: j.MaxAttempts}
+// updateRow returns the job's failures as they were locked, to reschedule.
+func (m *batchMember) updateRow(j *Job) updateRow {
+	r := updateRow{JobID: j.ID, ErrorCount: j.ErrorCount}
+	if j.LastError.Valid {
+		msg := j.LastError.String
+		r.LastError = &msg
+	}
+	return r
+}
+
+// deadRow returns the job as it was locked, for the dead table.
+func (m *batchMember) deadRow(j *Job, reason string) deadRow {
+	r := deadRow{JobID: j.ID, Queue: j.Queue, Priority: j.Priority, RunAt: j.RunAt, JobType: j.Type,
+		Args: string(j.Args), ErrorCount: j.ErrorCount, CreatedAt: m.createdAt, MaxAttempts: j.MaxAttempts, Reason: reason}
 	if j.Metadata != nil {
 		r.Metadata, _ = json.Marshal(j.Metadata) // a map of strings always marshals
 	}

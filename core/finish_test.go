@@ -194,8 +194,11 @@ func TestBatchMemberSwallowedTxErrorIsChargedAlone(t *testing.T) {
 	if !errors.Is(err, errTxFailed) {
 		t.Fatalf("Done = %v; want errTxFailed", err)
 	}
-	if len(b.reinsert) != 1 || b.reinsert[0].LastError == nil || b.reinsert[0].ErrorCount != 1 || b.broken {
-		t.Fatalf("reinsert %+v, broken %v; want the job failed once, the batch not broken", b.reinsert, b.broken)
+	if len(b.updated) != 1 || b.updated[0].LastError == nil || b.updated[0].ErrorCount != 1 || !b.updated[0].failed || b.broken {
+		t.Fatalf("updated %+v, broken %v; want the job failed once, the batch not broken", b.updated, b.broken)
+	}
+	if len(b.deleted) != 0 {
+		t.Fatalf("deleted %v; a job charged with its failure is not deleted", b.deleted)
 	}
 	wantLog(t, tx.log, "SAVEPOINT gue_job", "RELEASE SAVEPOINT gue_job", "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT gue_job")
 	if !b.txMu.TryLock() {
@@ -203,7 +206,7 @@ func TestBatchMemberSwallowedTxErrorIsChargedAlone(t *testing.T) {
 	}
 }
 
-func TestBatchMemberFailAndRollbackQueueReinsertion(t *testing.T) {
+func TestBatchMemberFailAndRollbackQueueTheirEndings(t *testing.T) {
 	tx := &fakeTx{}
 	b := &batch{tx: tx}
 	failed, _ := batchJob(b)
@@ -217,11 +220,38 @@ func TestBatchMemberFailAndRollbackQueueReinsertion(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLog(t, tx.log, "SAVEPOINT gue_job", "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT gue_job")
-	if len(b.reinsert) != 2 || b.reinsert[0].DelayUS != time.Minute.Microseconds() || *b.reinsert[0].LastError != "boom" ||
-		b.reinsert[1].RunAt == nil || !b.reinsert[1].RunAt.Equal(returned.RunAt) || b.reinsert[1].LastError != nil {
-		t.Errorf("reinsert rows %+v", b.reinsert)
+	// The returned job needs no write: the commit releases its lock.
+	if len(b.updated) != 1 || b.updated[0].DelayUS != time.Minute.Microseconds() || *b.updated[0].LastError != "boom" ||
+		!b.updated[0].failed || len(b.deleted) != 0 || len(b.dead) != 0 {
+		t.Errorf("updated %+v, deleted %v, dead %+v", b.updated, b.deleted, b.dead)
 	}
 	if tx.ended != "" {
 		t.Errorf("a member ended the shared transaction: %q", tx.ended)
+	}
+}
+
+func TestBatchMemberQueuesDeletionOnlyAfterDelete(t *testing.T) {
+	b := &batch{tx: &fakeTx{}}
+	deleted, _ := batchJob(b)
+	kept, _ := batchJob(b)
+	kept.ID = 10
+	if err := deleted.Delete(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.deleted) != 0 {
+		t.Fatal("Delete queued the deletion before Done")
+	}
+	_ = deleted.Done(context.Background())
+	_ = kept.Done(context.Background()) // Done without Delete: the job stays, as in the default mode
+	if len(b.deleted) != 1 || b.deleted[0] != deleted.ID || len(b.updated) != 0 || b.writes() {
+		t.Errorf("deleted %v, updated %+v; want only job %d deleted", b.deleted, b.updated, deleted.ID)
+	}
+	snoozed, _ := batchJob(b)
+	snoozed.LastError.String, snoozed.LastError.Valid = "old", true
+	if err := snoozed.snooze(context.Background(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.updated) != 1 || b.updated[0].failed || *b.updated[0].LastError != "old" {
+		t.Errorf("snoozed %+v; want its last error kept and no failure counted", b.updated)
 	}
 }

@@ -44,7 +44,8 @@ type queries struct {
 	fail        string
 	// batch mode
 	lockBatch string
-	reinsert  string
+	// deleteBatch and rescheduleBatch end a batch's jobs (see batch.finish).
+	deleteBatch, rescheduleBatch string
 	// batch enqueue
 	reserveIDs string
 	insertRows string
@@ -131,30 +132,33 @@ WHERE c.queue = $1 AND c.priority = $2 AND c.run_at <= now() AND (c.run_at, c.jo
 ORDER BY c.run_at, c.job_id
 LIMIT 1
 FOR UPDATE SKIP LOCKED`,
-		// Locks and deletes in one statement: the deletion stays
-		// uncommitted, which keeps the rows locked, until the batch commits.
+		// The batch's rows stay as they are, locked, until the batch
+		// commits (see batch): deleteBatch and rescheduleBatch end them.
 		lockBatch: `WITH RECURSIVE prio AS (
   (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
   UNION ALL
   SELECT (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority > prio.priority ORDER BY n.priority LIMIT 1)
   FROM prio WHERE prio.priority IS NOT NULL
-), locked AS (
-  SELECT j.job_id FROM prio CROSS JOIN LATERAL (
-    SELECT c.job_id FROM ` + t + ` c
-    WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
-    ORDER BY c.run_at, c.job_id
-    LIMIT $2
-    FOR UPDATE SKIP LOCKED
-  ) j
-  LIMIT $2
 )
-DELETE FROM ` + t + ` d USING locked WHERE d.queue = $1 AND d.job_id = locked.job_id
-RETURNING d.job_id, d.queue, d.priority, d.run_at, d.job_type, d.args, d.error_count, d.last_error, d.metadata, d.created_at, d.max_attempts, d.unique_key`,
-		reinsert: `INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, created_at, max_attempts, unique_key, updated_at)
-SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, statement_timestamp() + x.delay_us * interval '1 microsecond'),
-       x.job_type, x.args::json, x.error_count, x.last_error, x.metadata, x.created_at, x.max_attempts, x.unique_key, now()
-FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, delay_us bigint,
-     job_type text, args text, error_count integer, last_error text, metadata json, created_at timestamptz, max_attempts integer, unique_key text)`,
+SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error, j.metadata, j.created_at, j.max_attempts, j.unique_key
+FROM prio CROSS JOIN LATERAL (
+  SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.created_at, c.max_attempts, c.unique_key
+  FROM ` + t + ` c
+  WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
+  ORDER BY c.run_at, c.job_id
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+) j
+LIMIT $2`,
+		deleteBatch: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
+		// The run-at is computed in the subquery: Citus refuses a stable
+		// function applied to a column in an UPDATE's SET, and evaluates it
+		// on the coordinator here. statement_timestamp() as in fail.
+		rescheduleBatch: `UPDATE ` + t + ` t
+SET error_count = x.error_count, last_error = x.last_error, run_at = x.run_at, updated_at = now()
+FROM (SELECT r.job_id, r.error_count, r.last_error, statement_timestamp() + r.delay_us * interval '1 microsecond' AS run_at
+      FROM json_to_recordset($2::json) AS r(job_id bigint, error_count integer, last_error text, delay_us bigint)) x
+WHERE t.queue = $1 AND t.job_id = x.job_id`,
 		// One row, not one per ID: the IDs come back as one comma-separated
 		// text value, which every driver scans the same way. The sequence is
 		// looked up once (OFFSET 0 keeps the planner from folding the lookup
