@@ -21,6 +21,7 @@ var lifecycleCases = []testCase{
 	{"BatchMembersEndTheirOwnWay", testBatchMembersEndTheirOwnWay},
 	{"CancelQueuedJob", testCancelQueuedJob},
 	{"CancelRunningJob", testCancelRunningJob},
+	{"CancelRequestEndsWithTheRun", testCancelRequestEndsWithTheRun},
 	{"PauseAndResumeQueue", testPauseAndResumeQueue},
 	{"LifecycleBadInput", testLifecycleBadInput},
 	{"MigrateFromVersion3", testMigrateFromVersion3},
@@ -416,5 +417,130 @@ func testMigrateFromVersion3(t *testing.T, e *env) {
 	workUntilIdle(e, gue.NewWorker(c, gue.WorkMap{"old": func(*gue.Job) error { return gue.ErrDiscard }}))
 	if n := e.count(`SELECT count(*) FROM gue_jobs_dead WHERE job_type = 'old' AND max_attempts = 0`); n != 1 {
 		t.Error("the old job did not reach the dead jobs after the migration")
+	}
+}
+
+// A cancellation request belongs to one run of its job. A job whose
+// WorkFunc ends before its worker sees the request — failing into the dead
+// jobs, or completing — takes the request with it: a dead job that is
+// retried then runs normally, and no request is left behind. The WorkFuncs
+// ignore their contexts and return as soon as Cancel has returned, so the
+// worker usually has not seen the request yet (polling, it looks every half
+// second); when it has, the job dies cancelled, which the test accepts.
+func testCancelRequestEndsWithTheRun(t *testing.T, e *env) {
+	c := e.client()
+	for _, mode := range []struct {
+		listen bool
+		batch  int
+		n      int // jobs of each kind
+	}{{false, 0, 1}, {true, 0, 1}, {false, 8, 4}} {
+		// One job of each kind in the default mode, where each running job
+		// holds a connection and Cancel needs one more; in batch mode one
+		// batch of 2n holds every job on one connection.
+		queue := fmt.Sprintf("cancel-run-listen-%v-batch-%d", mode.listen, mode.batch)
+		n := mode.n
+		var fails, passes []*gue.Job
+		for i := 0; i < n; i++ {
+			fails = append(fails, e.enqueue(c, &gue.Job{Type: "fails", Queue: queue, MaxAttempts: 1}))
+			passes = append(passes, e.enqueue(c, &gue.Job{Type: "passes", Queue: queue}))
+		}
+		started := make(chan int64, 2*n)
+		release := make(chan struct{})
+		var releaseOnce sync.Once
+		releaseAll := func() { releaseOnce.Do(func() { close(release) }) }
+		defer releaseAll()
+		var mu sync.Mutex
+		runs := map[int64]int{}
+		second := make(chan error, n)
+		block := func(j *gue.Job) int {
+			mu.Lock()
+			runs[j.ID]++
+			r := runs[j.ID]
+			mu.Unlock()
+			if r == 1 {
+				started <- j.ID
+				<-release
+			}
+			return r
+		}
+		p := gue.NewWorkerPool(c, gue.WorkMap{
+			"fails": func(j *gue.Job) error {
+				if block(j) == 1 {
+					return errors.New("failed before seeing the cancellation")
+				}
+				// The retried run: a request left over from the first run
+				// would cancel it within cancelCheck (half a second); four
+				// times that without one is the run's answer.
+				select {
+				case <-j.Context().Done():
+					second <- context.Cause(j.Context())
+					return j.Context().Err()
+				case <-time.After(2 * time.Second):
+					second <- nil
+					return nil
+				}
+			},
+			"passes": func(j *gue.Job) error { block(j); return nil },
+		}, 2*n, gue.WithPoolQueue(queue), gue.WithPoolListen(mode.listen), gue.WithPoolPollInterval(20*time.Millisecond),
+			gue.WithPoolBatchSize(mode.batch))
+		ctx, cancel := context.WithCancel(e.ctx)
+		defer cancel()
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.Run(ctx) }()
+		for i := 0; i < 2*n; i++ {
+			select {
+			case <-started:
+			case <-time.After(time.Minute):
+				t.Fatalf("%s: %d of %d jobs started within a minute", queue, i, 2*n)
+			}
+		}
+		for _, j := range append(append([]*gue.Job{}, fails...), passes...) {
+			if err := c.Cancel(e.ctx, queue, j.ID); !errors.Is(err, gue.ErrJobRunning) {
+				t.Errorf("%s: Cancel of running job %d = %v; want ErrJobRunning", queue, j.ID, err)
+			}
+		}
+		releaseAll()
+		waitFor(t, "the first runs' ends", func() bool {
+			return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue) == 0
+		})
+		if n := e.count(`SELECT count(*) FROM gue_jobs_cancel WHERE queue = $1`, queue); n != 0 {
+			t.Errorf("%s: %d cancellation requests outlived their jobs' runs", queue, n)
+		}
+		maxAttempts := 0
+		for _, j := range fails {
+			r, _, _ := e.dead(queue, j.ID)
+			if r == gue.ReasonMaxAttempts {
+				maxAttempts++
+			}
+			if r != gue.ReasonMaxAttempts && r != gue.ReasonCancelled {
+				t.Fatalf("%s: failed job %d dead with reason %q; want %s or %s", queue, j.ID, r, gue.ReasonMaxAttempts, gue.ReasonCancelled)
+			}
+			if err := c.RetryDead(e.ctx, queue, j.ID); err != nil {
+				t.Fatalf("%s: RetryDead(%d): %v", queue, j.ID, err)
+			}
+		}
+		t.Logf("%s: %d of %d failing jobs died of max_attempts before their worker saw the request", queue, maxAttempts, n)
+		for i := 0; i < n; i++ {
+			select {
+			case cause := <-second:
+				if cause != nil {
+					t.Errorf("%s: a retried dead job was cancelled by its previous run's request (cause %v)", queue, cause)
+				}
+			case <-time.After(time.Minute):
+				t.Fatalf("%s: %d of %d retried jobs ran within a minute", queue, i, n)
+			}
+		}
+		waitFor(t, "the retried runs' ends", func() bool {
+			return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue) == 0
+		})
+		for _, j := range fails {
+			if r, _, _ := e.dead(queue, j.ID); r != "" {
+				t.Errorf("%s: retried job %d died again (%s)", queue, j.ID, r)
+			}
+		}
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -31,6 +31,12 @@ const cancelCheck = 500 * time.Millisecond
 // normally. Cancel then returns an error wrapping ErrJobRunning. It returns
 // an error wrapping ErrJobNotFound when queue has no job id.
 //
+// The request belongs to the job's current run and ends with it: a job that
+// completes, or dies (of max_attempts, say) before its worker sees the
+// request, takes the request along, and a dead job retried with RetryDead
+// runs uncancelled. A job that fails and is retried keeps the request: its
+// next attempt is cancelled.
+//
 // Jobs locked with Client.LockJob, or worked with Worker.WorkOne outside
 // Run, are not watched: their cancellation takes effect if they are
 // unlocked and locked again.
@@ -45,15 +51,19 @@ func (c *Client) Cancel(ctx context.Context, queue string, id int64) error {
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	var n int64
-	if err := c.pool.QueryRow(ctx, c.stmts.exists, queue, id).Scan(&n); err != nil {
+	tag, err = c.pool.Exec(ctx, c.stmts.cancelRequest, queue, id)
+	if err != nil {
 		return fmt.Errorf("gue: cancel job %d: %w", id, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobNotFound)
-	}
-	if _, err := c.pool.Exec(ctx, c.stmts.cancelRequest, queue, id); err != nil {
-		return fmt.Errorf("gue: cancel job %d: %w", id, err)
+	if tag.RowsAffected() == 0 {
+		// Asked already, or no such job (any more).
+		var n int64
+		if err := c.pool.QueryRow(ctx, c.stmts.exists, queue, id).Scan(&n); err != nil {
+			return fmt.Errorf("gue: cancel job %d: %w", id, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobNotFound)
+		}
 	}
 	if _, err := c.pool.Exec(ctx, c.stmts.notify, cancelPayload(c.schema, queue)); err != nil {
 		c.logger.Error("could not announce a cancellation; workers find it by polling", adapter.Err(err))
@@ -186,13 +196,8 @@ func (cfg *workerConfig) watch(ctx context.Context, kick <-chan struct{}, log ad
 
 // cancelled ends a job whose context Cancel cancelled: to the dead jobs when
 // its WorkFunc returned an error, normally when it returned nil. Either way
-// the request is forgotten.
+// the ending statement forgets the request.
 func (w *Worker) cancelled(ctx context.Context, log adapter.Logger, j *Job, err error) error {
-	defer func() {
-		if _, cerr := w.c.pool.Exec(ctx, w.stmts.cancelClear, j.Queue, j.ID); cerr != nil {
-			log.Error("could not clear a job's cancellation request", adapter.Err(cerr))
-		}
-	}()
 	if err == nil {
 		log.Info("job was cancelled but its WorkFunc returned nil: it completes normally")
 		return nil

@@ -59,6 +59,13 @@ func (p *fakePool) Close() error                                  { return nil }
 
 // firstWord names a statement by its first words, enough to tell them apart.
 func firstWord(sql string) string {
+	// The statements that end a job forget its cancellation request in a
+	// leading CTE: name them by the statement that follows it.
+	if strings.HasPrefix(sql, "WITH c AS (DELETE FROM ") && strings.Contains(sql, "gue_jobs_cancel") {
+		if _, rest, ok := strings.Cut(sql, ")\n"); ok && strings.HasPrefix(rest, "DELETE") {
+			sql = rest
+		}
+	}
 	f := strings.Fields(sql)
 	switch {
 	case len(f) == 0:

@@ -92,8 +92,10 @@ func (c *Client) RetryDead(ctx context.Context, queue string, id int64) error {
 }
 
 // PurgeDead deletes the dead jobs of queue that died more than olderThan
-// ago and returns how many it deleted. It also forgets the cancellation
-// requests of jobs of queue that finished before their worker noticed them.
+// ago and returns how many it deleted. It also forgets any cancellation
+// request of queue whose job no longer exists: the statements that end a
+// job forget its request, so such rows come from older releases, or from a
+// Cancel that raced the job's commit.
 // A negative olderThan is an error.
 func (c *Client) PurgeDead(ctx context.Context, queue string, olderThan time.Duration) (int64, error) {
 	if c.err != nil {

@@ -59,7 +59,7 @@ type queries struct {
 }
 
 func newQueries(schema string) *queries {
-	t := quoteIdent(schema) + ".gue_jobs"
+	t, cancel := quoteIdent(schema)+".gue_jobs", quoteIdent(schema)+".gue_jobs_cancel"
 	return (&queries{
 		schema:           schema,
 		lifecycleQueries: newLifecycleQueries(schema),
@@ -150,7 +150,10 @@ FROM prio CROSS JOIN LATERAL (
   FOR UPDATE SKIP LOCKED
 ) j
 LIMIT $2`,
-		deleteBatch: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
+		// The cancellation requests of the batch's ended jobs go with them
+		// (see lifecycleQueries.die); the dead ones' rows are among $2.
+		deleteBatch: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[]))
+DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
 		// The run-at is computed in the subquery: Citus refuses a stable
 		// function applied to a column in an UPDATE's SET, and evaluates it
 		// on the coordinator here. statement_timestamp() as in fail.
@@ -179,14 +182,19 @@ FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smalli
   SELECT count(*) AS n FROM (SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($2::json) p) x
 )
 SELECT (SELECT count(*) FROM ins), (SELECT n FROM notified)`,
-		delete: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
+		// The job's cancellation request goes with it (see
+		// lifecycleQueries.die): one index probe of a table that is
+		// nearly always empty.
+		delete: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2)
+DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		// set_config(..., true) is SET LOCAL: it ends with the transaction,
 		// so it holds behind a transaction-mode pooler too, and it rides in
 		// the DELETE to cost no round trip of its own. As a filter on the
 		// job's row (volatile, so evaluated on that row, before the delete)
 		// rather than a joined subquery, the plan is the plain DELETE's with
 		// no join for the executor to start up on every job.
-		deleteAsync: `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2
+		deleteAsync: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2)
+DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2
   AND set_config('synchronous_commit', 'off', true) IS NOT NULL`,
 		// The backoff counts from the failure (statement_timestamp: when
 		// this statement arrived), not from the start of the job's

@@ -23,8 +23,8 @@ type lifecycleQueries struct {
 	pause, resume, paused string
 	// cancelRequest asks the worker running a job to cancel it;
 	// cancelRequested lists which of the jobs $2 (a text array of IDs) are
-	// asked to; cancelClear forgets a job's request.
-	cancelRequest, cancelRequested, cancelClear string
+	// asked to. The statements that end a job forget its request.
+	cancelRequest, cancelRequested string
 	// cancelPurge forgets the requests of jobs that no longer exist (they
 	// finished before their worker noticed).
 	cancelPurge string
@@ -35,7 +35,11 @@ func newLifecycleQueries(schema string) lifecycleQueries {
 	t, dead, paused, cancel := q+".gue_jobs", q+".gue_jobs_dead", q+".gue_queues_paused", q+".gue_jobs_cancel"
 	deadCols := `job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, reason, died_at, unique_key`
 	return lifecycleQueries{
-		die: `WITH d AS (DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
+		// Every statement that ends a run of a job also forgets the job's
+		// cancellation request, in the same statement so that no ending can
+		// leave it behind: a request belongs to one run (see Cancel).
+		die: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2),
+d AS (DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
 INSERT INTO ` + dead + ` (` + deadCols + `)
 SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, statement_timestamp(), unique_key
 FROM d`,
@@ -48,22 +52,29 @@ FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smalli
 WHERE queue = $1 AND job_id = $2`,
 		// SKIP LOCKED: a job a worker holds is running, not queued.
 		cancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 FOR UPDATE SKIP LOCKED),
+c AS (DELETE FROM ` + cancel + ` r USING j WHERE r.queue = $1 AND r.job_id = j.job_id),
 d AS (DELETE FROM ` + t + ` c USING j WHERE c.queue = $1 AND c.job_id = j.job_id RETURNING c.*)
 INSERT INTO ` + dead + ` (` + deadCols + `)
 SELECT job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, 'cancelled', statement_timestamp(), unique_key
 FROM d`,
 		exists: `SELECT count(*) FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
-		retryDead: `WITH d AS (DELETE FROM ` + dead + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
+		// A request still on record belongs to a run that has ended (rows
+		// written before the endings forgot them): the new run starts clean.
+		retryDead: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2),
+d AS (DELETE FROM ` + dead + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
 INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, updated_at, unique_key)
 SELECT job_id, queue, priority, now(), job_type, args, error_count, last_error, metadata, max_attempts, created_at, now(), unique_key FROM d`,
 		purgeDead:     `DELETE FROM ` + dead + ` WHERE queue = $1 AND died_at < $2`,
 		pause:         `INSERT INTO ` + paused + ` (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING`,
 		resume:        `DELETE FROM ` + paused + ` WHERE queue = $1`,
 		paused:        `SELECT count(*) FROM ` + paused + ` WHERE queue = $1`,
-		cancelRequest: `INSERT INTO ` + cancel + ` (queue, job_id) VALUES ($1, $2) ON CONFLICT (queue, job_id) DO NOTHING`,
+		// Only for a job that exists: one that ended since Cancel looked
+		// leaves no request behind (which ends with the run, see die).
+		cancelRequest: `INSERT INTO ` + cancel + ` (queue, job_id)
+SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM ` + t + ` WHERE queue = $1 AND job_id = $2)
+ON CONFLICT (queue, job_id) DO NOTHING`,
 		cancelRequested: `SELECT string_agg(job_id::text, ',') FROM ` + cancel + `
 WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
-		cancelClear: `DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2`,
 		cancelPurge: `DELETE FROM ` + cancel + ` c WHERE c.queue = $1
   AND NOT EXISTS (SELECT 1 FROM ` + t + ` j WHERE j.queue = $1 AND j.job_id = c.job_id)`,
 	}
