@@ -64,10 +64,10 @@ FROM d`,
 d AS (DELETE FROM ` + dead + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
 INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, updated_at, unique_key)
 SELECT job_id, queue, priority, now(), job_type, args, error_count, last_error, metadata, max_attempts, created_at, now(), unique_key FROM d`,
-		purgeDead:     `DELETE FROM ` + dead + ` WHERE queue = $1 AND died_at < $2`,
-		pause:         `INSERT INTO ` + paused + ` (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING`,
-		resume:        `DELETE FROM ` + paused + ` WHERE queue = $1`,
-		paused:        `SELECT count(*) FROM ` + paused + ` WHERE queue = $1`,
+		purgeDead: `DELETE FROM ` + dead + ` WHERE queue = $1 AND died_at < $2`,
+		pause:     `INSERT INTO ` + paused + ` (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING`,
+		resume:    `DELETE FROM ` + paused + ` WHERE queue = $1`,
+		paused:    `SELECT count(*) FROM ` + paused + ` WHERE queue = $1`,
 		// Only for a job that exists: one that ended since Cancel looked
 		// leaves no request behind (which ends with the run, see die).
 		cancelRequest: `INSERT INTO ` + cancel + ` (queue, job_id)
