@@ -205,3 +205,16 @@ func (e *env) lockWaits() bool {
 	}
 	return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0
 }
+
+// sized returns full, or short under go test -short (make check), and says
+// so in the test's log. It is for cases whose size only adds confidence, not
+// a different property: the short size must still prove what the case
+// claims, and make test runs the full one.
+func sized(t *testing.T, full, short int) int {
+	t.Helper()
+	if testing.Short() {
+		t.Logf("-short: %d instead of %d", short, full)
+		return short
+	}
+	return full
+}

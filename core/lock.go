@@ -61,7 +61,16 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		}
 		return nil, fmt.Errorf("gue: lock job: %w", ctx.Err())
 	}
-	step := cur.first(stmts, queue)
+	// A pending lock was planned when it was sent; planning another here
+	// would take the hints' turn for a scan from the front (lockHints.plan)
+	// and throw it away, and with every job's lock sent ahead that turn never
+	// came to a query: jobs behind the hints waited for the backlog to end.
+	var step lockStep
+	if pending != nil {
+		step = pending.step
+	} else {
+		step = cur.first(stmts, queue)
+	}
 	citus := stmts.citusMode(ctx, c.pool)
 	// On Citus, readiness is decided by the coordinator's clock, which
 	// wrote run_at: its now() is read first and passed to the lock
@@ -81,7 +90,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	var tx adapter.Tx
 	var row adapter.Row
 	if pending != nil { // never on Citus: see soloTx.commitDelete
-		tx, row, step = pending.tx, pending.row, pending.step
+		tx, row = pending.tx, pending.row
 	} else if pl, ok := c.pool.(adapter.Pipeliner); ok {
 		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
 	} else {
