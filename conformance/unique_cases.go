@@ -17,6 +17,7 @@ var uniqueCases = []testCase{
 	{"DuplicateReturnsLiveJob", testUniqueDuplicateReturnsLiveJob},
 	{"InTransaction", testUniqueInTransaction},
 	{"BatchAllOrNothing", testUniqueBatchAllOrNothing},
+	{"BatchTxKeepsCallerTx", testUniqueBatchTxKeepsCallerTx},
 	{"FreedWhenDoneOrDead", testUniqueFreedWhenDoneOrDead},
 	{"KeptByBatchModeRetry", testUniqueKeptByBatchModeRetry},
 	{"ConcurrentEnqueues", testUniqueConcurrentEnqueues},
@@ -103,6 +104,61 @@ func testUniqueBatchAllOrNothing(t *testing.T, e *env) {
 	ok := []*gue.Job{{Type: "t", UniqueKey: "b"}, {Type: "t", UniqueKey: "c"}}
 	if err := c.EnqueueBatch(e.ctx, ok); err != nil {
 		t.Fatalf("a batch with distinct new keys: %v", err)
+	}
+}
+
+// A refused EnqueueBatchTx leaves the caller's transaction as it was: its
+// earlier and later statements commit. EnqueueTx of the same duplicate is
+// the control (its statement never fails on a key).
+func testUniqueBatchTxKeepsCallerTx(t *testing.T, e *env) {
+	c := e.client()
+	e.enqueue(c, &gue.Job{Type: "t", UniqueKey: "live"})
+	for _, size := range []int{2, 1500} { // small: INSERT; large: COPY where the adapter can
+		queue := fmt.Sprintf("caller-%d", size)
+		tx, err := e.pool.Begin(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.EnqueueTx(e.ctx, &gue.Job{Type: "t", Queue: queue}, tx); err != nil {
+			t.Fatal(err)
+		}
+		jobs := make([]*gue.Job, size)
+		for i := range jobs {
+			jobs[i] = &gue.Job{Type: "t"}
+		}
+		jobs[size-1].UniqueKey = "live"
+		if err := c.EnqueueBatchTx(e.ctx, jobs, tx); !errors.Is(err, gue.ErrDuplicateJob) {
+			t.Errorf("EnqueueBatchTx of %d with a live job's key = %v; want ErrDuplicateJob", size, err)
+		}
+		if err := c.EnqueueTx(e.ctx, &gue.Job{Type: "t", UniqueKey: "live"}, tx); !errors.Is(err, gue.ErrDuplicateJob) {
+			t.Errorf("EnqueueTx of the live job's key after it = %v; want ErrDuplicateJob", err)
+		}
+		if err := c.EnqueueTx(e.ctx, &gue.Job{Type: "t", Queue: queue}, tx); err != nil {
+			t.Errorf("the caller's next statement after a refused EnqueueBatchTx of %d: %v", size, err)
+		}
+		if err := tx.Commit(e.ctx); err != nil {
+			t.Errorf("the caller's commit after a refused EnqueueBatchTx of %d: %v", size, err)
+		}
+		if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue); n != 2 {
+			t.Errorf("%d of the caller's 2 jobs committed around a refused EnqueueBatchTx of %d", n, size)
+		}
+	}
+	if n := e.jobs(); n != 5 {
+		t.Errorf("%d jobs; want the live one and the callers' 4: refused batches write nothing", n)
+	}
+	// A batch that succeeds in the caller's transaction still commits with it.
+	tx, err := e.pool.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnqueueBatchTx(e.ctx, []*gue.Job{{Type: "t", Queue: "ok"}, {Type: "t", Queue: "ok"}}, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'ok'`); n != 2 {
+		t.Errorf("%d of a committed EnqueueBatchTx's 2 jobs; want 2", n)
 	}
 }
 

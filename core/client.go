@@ -89,7 +89,11 @@ func (c *Client) Enqueue(ctx context.Context, j *Job) error {
 
 // EnqueueTx adds a job inside tx, the caller's transaction: the job exists for
 // workers only if and when tx commits, and disappears with a rollback. Fields
-// are filled in as by Enqueue.
+// are filled in as by Enqueue. Bad input and ErrDuplicateJob leave tx as
+// usable as before the call: the one statement EnqueueTx sends does not fail
+// on a duplicate key (ON CONFLICT), and bad input sends none. A failure of
+// the database itself (gue_jobs missing, the connection lost) aborts tx as
+// any failed statement does.
 func (c *Client) EnqueueTx(ctx context.Context, j *Job, tx adapter.Tx) error {
 	if tx == nil {
 		return fmt.Errorf("gue: enqueue: %w", ErrNilTx)

@@ -44,7 +44,10 @@ func (c *Client) EnqueueBatch(ctx context.Context, jobs []*Job) (err error) {
 }
 
 // EnqueueBatchTx adds jobs inside tx, the caller's transaction, as
-// EnqueueBatch does.
+// EnqueueBatch does: all or none. When it returns an error (ErrDuplicateJob,
+// say), it wrote nothing and tx is as usable as before the call: the writes
+// run under a savepoint, rolled back on failure. That costs two round trips
+// more than the writes themselves.
 func (c *Client) EnqueueBatchTx(ctx context.Context, jobs []*Job, tx adapter.Tx) error {
 	if tx == nil {
 		return fmt.Errorf("gue: enqueue batch: %w", ErrNilTx)
@@ -52,8 +55,31 @@ func (c *Client) EnqueueBatchTx(ctx context.Context, jobs []*Job, tx adapter.Tx)
 	if err := c.validateBatch(ctx, jobs); err != nil || len(jobs) == 0 {
 		return err
 	}
-	return c.enqueueBatch(ctx, jobs, tx)
+	// A failed COPY or INSERT (a duplicate unique key) would abort the
+	// caller's whole transaction: with the savepoint it aborts only what
+	// began after it.
+	if _, err := tx.Exec(ctx, "SAVEPOINT "+batchSavepoint); err != nil {
+		return fmt.Errorf("gue: enqueue batch: savepoint: %w", err)
+	}
+	if err := c.enqueueBatch(ctx, jobs, tx); err != nil {
+		bg := context.WithoutCancel(ctx)
+		if _, rerr := tx.Exec(bg, "ROLLBACK TO SAVEPOINT "+batchSavepoint); rerr != nil {
+			return fmt.Errorf("%w; rolling back to the savepoint failed too, so the transaction may be unusable: %w", err, rerr)
+		}
+		if _, rerr := tx.Exec(bg, "RELEASE SAVEPOINT "+batchSavepoint); rerr != nil {
+			return fmt.Errorf("%w; releasing the savepoint failed: %w", err, rerr)
+		}
+		return err
+	}
+	if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+batchSavepoint); err != nil {
+		return fmt.Errorf("gue: enqueue batch: release savepoint: %w", err)
+	}
+	return nil
 }
+
+// batchSavepoint guards EnqueueBatchTx's writes in the caller's
+// transaction (a name of its own: a job's Tx has gue_job's).
+const batchSavepoint = "gue_enqueue_batch"
 
 func (c *Client) validateBatch(ctx context.Context, jobs []*Job) error {
 	var keys map[[2]string]int
