@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 MODULES = $(shell go list -m -f '{{.Dir}}')
 
-.PHONY: build test test-citus lint tidy quickstart test-env bench bench-compare fuzz
+.PHONY: build check check-db-stop test test-citus lint tidy quickstart test-env bench bench-compare fuzz
 .DEFAULT_GOAL := build
 
 ## build: every module, and the operator CLI as bin/gue
@@ -12,6 +12,14 @@ build:
 	@for m in $(MODULES); do (cd $$m && go build ./...); done
 	@cd cmd/gue && go build -o ../../bin/gue .
 	@echo "built bin/gue"
+
+## check: before each commit, in about 3 minutes: gofmt, go vet, core's unit tests, conformance on pgx v5 (-short), lying adapter, CLI, dashboard (no browser); no Docker (scripts/check.sh)
+check:
+	@scripts/check.sh
+
+## check-db-stop: stop the PostgreSQL that make check keeps running, and remove its data
+check-db-stop:
+	@scripts/check-db.sh stop
 
 ## test: every module's tests with -race, on testcontainers PostgreSQL (see README)
 test:

@@ -27,9 +27,12 @@ rcfile=$(mktemp /tmp/gue-gotest-rc.XXXXXX)
 status=0
 extra_failed=0
 failed_modules=()
+durations=() # "seconds module", for the closing table
+run_start=$(date +%s)
 for dir in "$@"; do
   module=$(awk '/^module/ {print $2}' "$dir/go.mod")
   echo "== $module"
+  mod_start=$(date +%s)
   modlog=$(mktemp /tmp/gue-gotest-mod.XXXXXX)
   # The exit status of go test travels through a file: a pipeline's status is
   # tee's or grep's, and grep "fails" whenever it filters everything out.
@@ -48,11 +51,18 @@ for dir in "$@"; do
   fi
   cat "$modlog" >>"$log"
   rm -f "$modlog"
+  durations+=("$(($(date +%s) - mod_start)) $module")
 done
 rm -f "$rcfile"
 passed=$(grep -cE '^\s*--- PASS' "$log")
 failed=$(( $(grep -cE '^\s*--- FAIL' "$log") + extra_failed ))
 skipped=$(grep -cE '^\s*--- SKIP' "$log")
+# Where the time went: each module's wall time (build included), and the
+# packages' own test times as go test reports them, slowest first.
+echo "---- time by module ($(($(date +%s) - run_start))s in all)"
+printf '%s\n' "${durations[@]}" | sort -rn | awk '{printf "  %5ss  %s\n", $1, $2}'
+echo "---- slowest packages (go test's own time)"
+grep -E '^(ok|FAIL)\s+\S+\s+[0-9.]+s' "$log" | awk '{t=$3; sub(/s$/, "", t); printf "%8.1fs  %s\n", t, $2}' | sort -rn | head -15
 echo "full output: $log"
 if [ "$status" != 0 ]; then
   echo "FAILED modules:"
