@@ -14,6 +14,7 @@ import (
 var adminCases = []testCase{
 	{"ListJobsByStateAndPages", testAdminListJobs},
 	{"GetAndFindJob", testAdminGetAndFindJob},
+	{"ListJobsReadsNoArgs", testAdminListJobsReadsNoArgs},
 	{"RetryAndDeleteJob", testAdminRetryAndDeleteJob},
 	{"StatsCountEachState", testAdminStats},
 	{"PoolRegistry", testAdminPoolRegistry},
@@ -271,5 +272,38 @@ func testAdminPoolRegistry(t *testing.T, e *env) {
 	}
 	if err != nil || worked != 4 {
 		t.Errorf("throughput after stop = %+v, %v; want the 4 runs", tp, err)
+	}
+}
+
+// ListJobs leaves every job's args out (a page of large ones took seconds);
+// GetJob and FindJob still read them, of live and dead jobs alike.
+func testAdminListJobsReadsNoArgs(t *testing.T, e *env) {
+	c := e.client()
+	dead := e.seedStates(c, "q")
+	const args = `{"to":"ann@example.com","body":"hello"}`
+	live := e.enqueue(c, &gue.Job{Type: "t", Queue: "q", Args: []byte(args)})
+	for _, state := range []gue.JobState{"", gue.StateReady, gue.StateDead} {
+		page, err := c.ListJobs(e.ctx, gue.JobFilter{State: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Jobs) == 0 {
+			t.Fatalf("state %q: no jobs listed", state)
+		}
+		for _, j := range page.Jobs {
+			if j.Args != nil {
+				t.Errorf("state %q: ListJobs read job %d's args (%s); want nil", state, j.ID, j.Args)
+			}
+		}
+	}
+	got, err := c.GetJob(e.ctx, "q", live.ID)
+	if err != nil || string(got.Args) != args {
+		t.Errorf("GetJob's args = %s, %v; want %s", got.Args, err, args)
+	}
+	if got, err := c.FindJob(e.ctx, live.ID); err != nil || string(got.Args) != args {
+		t.Errorf("FindJob's args = %v, %v; want %s", got, err, args)
+	}
+	if got, err := c.GetJob(e.ctx, "q", dead.ID); err != nil || len(got.Args) == 0 {
+		t.Errorf("GetJob of a dead job: args %v, %v; want them read", got, err)
 	}
 }

@@ -53,14 +53,16 @@ func ParseJobState(s string) (JobState, error) {
 	return "", fmt.Errorf("gue: unknown job state %q (want ready, running, scheduled, retrying or dead)", s)
 }
 
-// JobInfo is a job as the admin API shows it, live or dead.
+// JobInfo is a job as the admin API shows it, live or dead. GetJob and
+// FindJob fill in Args; ListJobs leaves it nil (a page of large args would
+// cost seconds to read and send), which JSON leaves out.
 type JobInfo struct {
 	ID          int64             `json:"id"`
 	Queue       string            `json:"queue"`
 	Type        string            `json:"type"`
 	Priority    int16             `json:"priority"`
 	RunAt       time.Time         `json:"run_at"`
-	Args        json.RawMessage   `json:"args"`
+	Args        json.RawMessage   `json:"args,omitempty"`
 	ErrorCount  int32             `json:"error_count"`
 	LastError   string            `json:"last_error,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
@@ -108,6 +110,13 @@ const jobCols = `j.job_id, j.queue, j.job_type, j.priority, j.run_at, j.args::te
 const deadCols = `j.job_id, j.queue, j.job_type, j.priority, j.run_at, j.args::text, j.error_count, j.last_error, j.metadata::text,
   j.max_attempts, j.unique_key, j.created_at, j.died_at, 'dead', j.reason, j.died_at`
 
+// listCols turns jobCols or deadCols into a listing's columns: args are not
+// read (NULL), since no list shows them and a page of large ones would be
+// megabytes to read, detoast and send.
+func listCols(cols string) string {
+	return strings.Replace(cols, "j.args::text", "NULL::text", 1)
+}
+
 // running is the CTE of the jobs registered pools run.
 func (q *queries) running() string {
 	return `running AS (SELECT u.q, u.id FROM ` + quoteIdent(q.schema) + `.gue_pools p,
@@ -116,6 +125,7 @@ func (q *queries) running() string {
 
 // ListJobs returns one page of the jobs f selects, ordered by queue and ID
 // (keyset pagination: pass the page's Next as the next filter's After).
+// It does not read the jobs' args (JobInfo.Args is nil): GetJob does.
 func (c *Client) ListJobs(ctx context.Context, f JobFilter) (JobPage, error) {
 	if c.err != nil {
 		return JobPage{}, c.err
@@ -144,11 +154,11 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter) (JobPage, error) {
 	var stmt string
 	switch f.State {
 	case StateDead:
-		stmt = `SELECT ` + deadCols + ` FROM ` + q + `.gue_jobs_dead j`
+		stmt = `SELECT ` + listCols(deadCols) + ` FROM ` + q + `.gue_jobs_dead j`
 	case StateRunning:
-		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + jobCols + ` FROM ` + q + `.gue_jobs j JOIN running r ON r.q = j.queue AND r.id = j.job_id`
+		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + listCols(jobCols) + ` FROM ` + q + `.gue_jobs j JOIN running r ON r.q = j.queue AND r.id = j.job_id`
 	default:
-		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + jobCols + ` FROM ` + q + `.gue_jobs j LEFT JOIN running r ON r.q = j.queue AND r.id = j.job_id`
+		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + listCols(jobCols) + ` FROM ` + q + `.gue_jobs j LEFT JOIN running r ON r.q = j.queue AND r.id = j.job_id`
 		switch f.State {
 		case StateReady:
 			where = append(where, "j.run_at <= now() AND r.id IS NULL")
@@ -226,15 +236,17 @@ func (c *Client) queryJobs(ctx context.Context, stmt string, args ...any) ([]Job
 	var out []JobInfo
 	for rows.Next() {
 		var j JobInfo
-		var args string
-		var lastErr, md, key, reason sql.NullString
+		var args, lastErr, md, key, reason sql.NullString
 		var died sql.NullTime
 		var state string
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Type, &j.Priority, &j.RunAt, &args, &j.ErrorCount, &lastErr, &md,
 			&j.MaxAttempts, &key, &j.CreatedAt, &j.UpdatedAt, &state, &reason, &died); err != nil {
 			return nil, err
 		}
-		j.Args, j.LastError, j.UniqueKey, j.State, j.Reason = json.RawMessage(args), lastErr.String, key.String, JobState(state), reason.String
+		if args.Valid {
+			j.Args = json.RawMessage(args.String)
+		}
+		j.LastError, j.UniqueKey, j.State, j.Reason = lastErr.String, key.String, JobState(state), reason.String
 		j.RunAt, j.CreatedAt, j.UpdatedAt = j.RunAt.UTC(), j.CreatedAt.UTC(), j.UpdatedAt.UTC()
 		if died.Valid {
 			t := died.Time.UTC()

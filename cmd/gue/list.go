@@ -40,7 +40,7 @@ func (a *app) listCommand() *cobra.Command {
 	var after string
 	c := &cobra.Command{
 		Use:   "list",
-		Short: "List jobs by queue, type and state, a page at a time (keyset pagination; never locks a job)",
+		Short: "List jobs by queue, type and state, a page at a time (keyset pagination; never locks a job; args are left out: see show)",
 		Example: `  gue list --queue emails --state retrying
   gue list --state dead --limit 100
   gue list --limit 50 --after eyJxdWV1ZSI6ImEiLCJpZCI6NDJ9   # the next page, as printed
