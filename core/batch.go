@@ -31,6 +31,8 @@ import (
 type batch struct {
 	tx    adapter.Tx
 	queue string // every job of a batch is of one queue
+	// stmts end the batch's jobs (queries.endings).
+	stmts *queries
 	// txMu serialises use of the shared transaction: a job that calls Tx
 	// holds it, inside a savepoint of its own, until the job completes.
 	txMu sync.Mutex
@@ -172,13 +174,14 @@ func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n 
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("gue: lock jobs: %w", err)
 	}
-	// Asked before Begin: the first time, it takes a connection of its own.
+	// Asked before Begin: the first time, each takes a connection of its own.
 	citus := stmts.citusMode(ctx, c.pool)
+	stmts = stmts.endings(ctx, c.pool)
 	tx, err := c.pool.Begin(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gue: lock jobs: begin: %w", err)
 	}
-	b := &batch{tx: tx, queue: queue, async: !c.syncCompletion, citus: citus}
+	b := &batch{tx: tx, queue: queue, async: !c.syncCompletion, citus: citus, stmts: stmts}
 	jobs, err := c.scanBatch(ctx, b, stmts, queue, n)
 	// A batch of undecodable jobs only has failures to record: it is
 	// returned (with no job to run) so that they are committed.
@@ -407,8 +410,8 @@ func (w *Worker) runBatchJobs(ctx context.Context, jobs []*Job) {
 // commitBatch commits b once its jobs are done, recording the failures
 // when the commit fails.
 func (w *Worker) commitBatch(ctx context.Context, b *batch, jobs []*Job) {
-	if err := b.finish(context.WithoutCancel(ctx), w.stmts); err != nil {
+	if err := b.finish(context.WithoutCancel(ctx), b.stmts); err != nil {
 		w.logger.Error("could not commit batch; its failed jobs are recorded, the others will run again", adapter.Err(err), adapter.F("jobs", len(jobs)))
-		b.recordFailures(context.WithoutCancel(ctx), w.c.pool, w.stmts)
+		b.recordFailures(context.WithoutCancel(ctx), w.c.pool, b.stmts)
 	}
 }

@@ -72,6 +72,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		step = cur.first(stmts, queue)
 	}
 	citus := stmts.citusMode(ctx, c.pool)
+	ends := stmts.endings(ctx, c.pool) // after the first time, an atomic load
 	// On Citus, readiness is decided by the coordinator's clock, which
 	// wrote run_at: its now() is read first and passed to the lock
 	// queries (see queries.citusLock), one more round trip.
@@ -107,7 +108,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		}
 		row = query(tx, step)
 	}
-	end := newSoloTx(held{tx: tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)
+	end := newSoloTx(held{tx: tx, pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)
 	if cur != nil && cur.chain && !citus {
 		end.chain = cur
 	}

@@ -37,6 +37,14 @@ type queries struct {
 	// INSERTs and modifications that write run_at take the coordinator's,
 	// so the coordinator's now() is passed in (see Client.lockJobOnce).
 	citusLock map[string]string
+	// forgets: 0 not looked up yet, 1 the role may delete cancellation
+	// requests, 2 it may not (see endings).
+	forgets atomic.Int32
+	// plainEnds is the same SQL with endings that leave the cancellation
+	// requests alone (nil in plainEnds itself); mayForget looks up which
+	// the role can run.
+	plainEnds *queries
+	mayForget string
 	delete    string
 	// deleteAsync deletes like delete and also lets the transaction commit
 	// without waiting for its WAL flush (see WithClientAsyncCompletion).
@@ -59,10 +67,28 @@ type queries struct {
 }
 
 func newQueries(schema string) *queries {
-	t, cancel := quoteIdent(schema)+".gue_jobs", quoteIdent(schema)+".gue_jobs_cancel"
+	q := buildQueries(schema, true)
+	q.plainEnds = buildQueries(schema, false)
+	return q
+}
+
+// buildQueries builds the SQL of schema; with forget, the statements that
+// end a job also forget its cancellation request (see queries.endings).
+func buildQueries(schema string, forget bool) *queries {
+	t := quoteIdent(schema) + ".gue_jobs"
+	// forgetting is the CTE that deletes the requests of the jobs a
+	// statement ends, job_id = ids of queue $1; "" without forget.
+	forgetting := func(ids string) string {
+		if !forget {
+			return ""
+		}
+		return `WITH c AS (DELETE FROM ` + quoteIdent(schema) + `.gue_jobs_cancel WHERE queue = $1 AND job_id = ` + ids + `)
+`
+	}
 	return (&queries{
 		schema:           schema,
-		lifecycleQueries: newLifecycleQueries(schema),
+		mayForget:        `SELECT to_regclass($1) IS NOT NULL, COALESCE(has_table_privilege(to_regclass($1), 'DELETE'), false)`,
+		lifecycleQueries: newLifecycleQueries(schema, forget),
 		periodicQueries:  newPeriodicQueries(schema),
 		adminQueries:     newAdminQueries(schema),
 		// Inside a caller's transaction ($7 is the payload), a job ready now
@@ -152,8 +178,7 @@ FROM prio CROSS JOIN LATERAL (
 LIMIT $2`,
 		// The cancellation requests of the batch's ended jobs go with them
 		// (see lifecycleQueries.die); the dead ones' rows are among $2.
-		deleteBatch: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[]))
-DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
+		deleteBatch: forgetting(`ANY($2::text::bigint[])`) + `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
 		// The run-at is computed in the subquery: Citus refuses a stable
 		// function applied to a column in an UPDATE's SET, and evaluates it
 		// on the coordinator here. statement_timestamp() as in fail.
@@ -185,16 +210,14 @@ SELECT (SELECT count(*) FROM ins), (SELECT n FROM notified)`,
 		// The job's cancellation request goes with it (see
 		// lifecycleQueries.die): one index probe of a table that is
 		// nearly always empty.
-		delete: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2)
-DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
+		delete: forgetting(`$2`) + `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		// set_config(..., true) is SET LOCAL: it ends with the transaction,
 		// so it holds behind a transaction-mode pooler too, and it rides in
 		// the DELETE to cost no round trip of its own. As a filter on the
 		// job's row (volatile, so evaluated on that row, before the delete)
 		// rather than a joined subquery, the plan is the plain DELETE's with
 		// no join for the executor to start up on every job.
-		deleteAsync: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2)
-DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2
+		deleteAsync: forgetting(`$2`) + `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2
   AND set_config('synchronous_commit', 'off', true) IS NOT NULL`,
 		// The backoff counts from the failure (statement_timestamp: when
 		// this statement arrived), not from the start of the job's

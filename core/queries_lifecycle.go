@@ -30,19 +30,16 @@ type lifecycleQueries struct {
 	cancelPurge string
 }
 
-func newLifecycleQueries(schema string) lifecycleQueries {
+func newLifecycleQueries(schema string, forget bool) lifecycleQueries {
 	q := quoteIdent(schema)
 	t, dead, paused, cancel := q+".gue_jobs", q+".gue_jobs_dead", q+".gue_queues_paused", q+".gue_jobs_cancel"
 	deadCols := `job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, reason, died_at, unique_key`
 	return lifecycleQueries{
 		// Every statement that ends a run of a job also forgets the job's
 		// cancellation request, in the same statement so that no ending can
-		// leave it behind: a request belongs to one run (see Cancel).
-		die: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2),
-d AS (DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
-INSERT INTO ` + dead + ` (` + deadCols + `)
-SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, statement_timestamp(), unique_key
-FROM d`,
+		// leave it behind: a request belongs to one run (see Cancel). The
+		// worker's endings do so when the role may (see queries.endings).
+		die: dieStatement(t, dead, cancel, deadCols, forget),
 		dieRows: `INSERT INTO ` + dead + ` (` + deadCols + `)
 SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now()), x.job_type, x.args::json, x.error_count, x.last_error, x.metadata,
        x.max_attempts, x.created_at, x.reason, statement_timestamp(), x.unique_key
@@ -78,4 +75,18 @@ WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
 		cancelPurge: `DELETE FROM ` + cancel + ` c WHERE c.queue = $1
   AND NOT EXISTS (SELECT 1 FROM ` + t + ` j WHERE j.queue = $1 AND j.job_id = c.job_id)`,
 	}
+}
+
+// dieStatement moves job $2 of queue $1 to the dead jobs; with forget, it
+// also forgets the job's cancellation request.
+func dieStatement(t, dead, cancel, deadCols string, forget bool) string {
+	with := `WITH `
+	if forget {
+		with = `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2),
+`
+	}
+	return with + `d AS (DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
+INSERT INTO ` + dead + ` (` + deadCols + `)
+SELECT job_id, queue, priority, run_at, job_type, args, error_count + $3, COALESCE($4, last_error), metadata, max_attempts, created_at, $5, statement_timestamp(), unique_key
+FROM d`
 }
