@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,76 @@ var batchCases = []testCase{
 	{"SwallowedTxErrorChargesJob", testBatchSwallowedTxErrorChargesJob},
 	{"TimeoutInTxChargesJob", testBatchTimeoutInTxChargesJob},
 	{"HardStopAbandonsStuckHandler", testBatchHardStopAbandonsStuckHandler},
+	{"PauseStopsWaitingLockers", testBatchPauseStopsWaitingLockers},
+}
+
+// A pause reaches a pool whose lockers wait for a free worker: once
+// PauseQueue's second has passed, a worker that frees up gets no new job,
+// in batch mode as in the default mode. The lockers of a batch-mode pool
+// used to look at the pause before waiting for a worker and not again
+// before locking; in both modes, a worker that found the cached answer
+// stale while another worker looked it up took the stale answer.
+func testBatchPauseStopsWaitingLockers(t *testing.T, e *env) {
+	c := e.client()
+	for _, batch := range []int{0, 2} {
+		queue := fmt.Sprintf("pause-waiting-batch-%d", batch)
+		const total = 20
+		for i := 0; i < total; i++ {
+			e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+		}
+		started := make(chan int64, total)
+		release := make(chan struct{})
+		p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+			started <- j.ID
+			<-release
+			return nil
+		}}, 2, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(20*time.Millisecond))
+		ctx, cancel := context.WithCancel(e.ctx)
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.Run(ctx) }()
+		var releaseOnce sync.Once
+		releaseAll := func() { releaseOnce.Do(func() { close(release) }) }
+		stop := func() {
+			releaseAll()
+			cancel()
+			if err := <-stopped; err != nil {
+				t.Error(err)
+			}
+		}
+		select {
+		case <-started:
+		case <-time.After(time.Minute):
+			stop()
+			t.Fatalf("%s: no job started within a minute", queue)
+		}
+		if err := c.PauseQueue(e.ctx, queue); err != nil {
+			t.Fatal(err)
+		}
+		// PauseQueue's promise: within a second every pool stops locking.
+		// Meanwhile every worker is busy and the lockers wait for one.
+		time.Sleep(time.Second)
+		before := 1 + len(started)
+		for len(started) > 0 {
+			<-started
+		}
+		releaseAll()
+		deadline := time.Now().Add(time.Minute)
+		for left := int64(-1); left != int64(total-before); {
+			if left = e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue); time.Now().After(deadline) {
+				stop()
+				t.Fatalf("%s: %d jobs left a minute after the release; want %d (%d ran, %d started since)", queue, left, total-before, before, len(started))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// The freed workers would take their next jobs at once: half a
+		// second (a pause look-up's period) without one is the answer.
+		time.Sleep(500 * time.Millisecond)
+		if n := len(started); n > 0 {
+			t.Errorf("%s: %d jobs started after the pause's second had passed (%d ran before)", queue, n, before)
+		}
+		stop()
+		t.Logf("%s: %d jobs ran, none after the pause", queue, before)
+	}
 }
 
 func testBatchCompletesEachJobByOutcome(t *testing.T, e *env) {

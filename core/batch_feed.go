@@ -52,9 +52,11 @@ func newBatchFeed(workers []*Worker) *batchFeed {
 }
 
 // feedBatch waits for an idle worker of the pool (and for the commits to
-// keep up), locks up to w.batch jobs of queue for it and hands it the batch
-// to run in a goroutine of its own. It reports whether a batch was found.
-func (w *Worker) feedBatch(ctx context.Context, queue string) bool {
+// keep up), locks up to w.batch jobs of l's queue for it and hands it the
+// batch to run in a goroutine of its own. It reports whether a batch was
+// found.
+func (w *Worker) feedBatch(ctx context.Context, l *lane) bool {
+	queue := l.queue
 	f, hard := w.feed, w.hardStopped()
 	if !f.waitCommits(ctx, hard) {
 		return false
@@ -65,6 +67,13 @@ func (w *Worker) feedBatch(ctx context.Context, queue string) bool {
 	case <-ctx.Done():
 		return false
 	case <-hard.Done():
+		return false
+	}
+	// The wait can outlast the pause check that led here (every worker
+	// busy for seconds): look again, or a pause would let the batches
+	// locked as workers free up start after PauseQueue's second.
+	if l.pause.isPaused(ctx, w.c, w.stmts, queue) {
+		f.idle <- runner
 		return false
 	}
 	b, jobs := runner.lockForBatch(ctx, queue, w.batch)

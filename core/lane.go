@@ -97,7 +97,7 @@ func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 		return false
 	}
 	if w.feed != nil {
-		return w.feedBatch(ctx, l.queue)
+		return w.feedBatch(ctx, l)
 	}
 	if w.batch > 1 {
 		return w.workBatch(ctx, l.queue, w.batch)

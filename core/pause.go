@@ -59,28 +59,28 @@ type pauseCache struct {
 
 // isPaused reports whether queue is paused, looking it up when the cached
 // answer is older than pauseRefresh. A failed look keeps the last answer
-// (the lock query fails the same way and reports it); so does a look that
-// another worker is making, except for the first one, which every worker
-// waits for.
+// (the lock query fails the same way and reports it). A worker that finds
+// the answer stale while another looks waits for that look rather than
+// take the stale answer: after a pause it would start one more job.
 func (p *pauseCache) isPaused(ctx context.Context, c *Client, stmts *queries, queue string) bool {
-	checked := p.checked.Load()
-	if time.Since(time.Unix(0, checked)) < pauseRefresh {
+	if p.fresh() {
 		return p.paused.Load()
 	}
-	if !p.looking.TryLock() {
-		if checked == 0 {
-			// Never looked yet: a worker starting while another looks
-			// must not take "not paused" for an answer.
-			p.looking.Lock()
-			defer p.looking.Unlock()
-		}
-		return p.paused.Load()
-	}
+	p.looking.Lock()
 	defer p.looking.Unlock()
+	if p.fresh() { // looked up while this worker waited
+		return p.paused.Load()
+	}
 	var n int64
 	if err := c.pool.QueryRow(ctx, stmts.paused, queue).Scan(&n); err == nil {
 		p.paused.Store(n > 0)
 	}
 	p.checked.Store(time.Now().UnixNano())
 	return p.paused.Load()
+}
+
+// fresh reports whether the cached answer is younger than pauseRefresh.
+func (p *pauseCache) fresh() bool {
+	checked := p.checked.Load()
+	return checked != 0 && time.Since(time.Unix(0, checked)) < pauseRefresh
 }
