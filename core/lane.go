@@ -92,6 +92,14 @@ func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 // workLane works one job or batch of lane k with the loop's own cursor.
 func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 	l := w.lanes[k]
+	if !l.pause.fresh() {
+		// A look-up takes a connection, and the lock sent with this
+		// worker's last commit holds the worker's own: with every worker's
+		// held, a pool no larger than its workers would have none left for
+		// the look-up nor for the workers that wait for it. The job goes
+		// back to the queue; it costs a lock every pauseRefresh.
+		w.cursors[k].drop(ctx)
+	}
 	if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
 		w.cursors[k].drop(ctx) // paused since the last job's commit
 		return false
