@@ -214,7 +214,7 @@ func (a *app) poolsCommand() *cobra.Command {
 				for i, q := range p.Queues {
 					qs[i] = displayQueue(q)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s ago\t%d\t%d\t%d\n", p.ID, p.Host, p.PID, clip(fmt.Sprint(qs), 40), p.Workers,
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s ago\t%d\t%d\t%d\n", cell(p.ID), cell(p.Host), p.PID, clip(fmt.Sprint(qs), 40), p.Workers,
 					p.StartedAt.Local().Format(time.DateTime), age(time.Since(p.HeartbeatAt)), len(p.InFlight), p.Worked, p.Failed)
 			}
 			if err := tw.Flush(); err != nil {
@@ -265,7 +265,7 @@ func (a *app) periodicCommand() *cobra.Command {
 				if p.LastJobID != 0 {
 					job = fmt.Sprintf("%d (%s)", p.LastJobID, displayQueue(p.LastQueue))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.NextRunAt.Local().Format(time.DateTime), last, job)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cell(p.Name), p.NextRunAt.Local().Format(time.DateTime), last, job)
 			}
 			return tw.Flush()
 		},

@@ -141,9 +141,9 @@ func (a *app) printJSON(v any) error {
 // cmdErr turns a gue error into the command's message.
 func cmdErr(err error) error {
 	if errors.Is(err, gue.ErrNotMigrated) {
-		return fmt.Errorf("the schema is not migrated (or not to this version): run `gue migrate up`: %v", oneLine(err.Error()))
+		return fmt.Errorf("the schema is not migrated (or not to this version): run `gue migrate up`: %v", block(oneLine(err.Error())))
 	}
-	return errors.New(oneLine(err.Error()))
+	return errors.New(block(oneLine(err.Error())))
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.

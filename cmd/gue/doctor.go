@@ -61,7 +61,7 @@ privileges on gue's tables. Exit code 3 when a check fails.`,
 			} else {
 				tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 				for _, ch := range checks {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(ch.Status), ch.Name, ch.Detail)
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.ToUpper(ch.Status), ch.Name, block(oneLine(ch.Detail)))
 					if ch.Advice != "" {
 						fmt.Fprintf(tw, "\t\t→ %s\n", ch.Advice)
 					}

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gue "github.com/gue-go/gue/core"
 	"github.com/spf13/cobra"
@@ -47,9 +49,11 @@ func (a *app) enqueueCommand() *cobra.Command {
 standard input, written through EnqueueBatch in chunks of --chunk lines. A line
 is an object with "type" (required), and optionally "queue", "args" (any JSON),
 "priority", "run_at" (RFC 3339), "unique_key", "metadata" (object of strings),
-"max_attempts". A malformed line is reported with its line number and nothing of
-its chunk is written; the other chunks are. A progress bar shows on a terminal,
-and a summary line at the end; the exit code is 1 if any line was not written.`,
+"max_attempts". A malformed line (not one such object, not valid UTF-8, or
+longer than 16 MiB) is reported with its line number and nothing of its chunk
+is written; the other chunks are, and each chunk not written is named by its
+line range. A progress bar shows on a terminal, and a summary line at the
+end; the exit code is 1 if any line was not written.`,
 		Example: `  gue enqueue --type SendEmail --queue emails --args '{"to":"ann@example.com"}'
   gue enqueue --type Report --in 10m --unique-key report-2026-11
   printf '{"type":"Resize","args":{"id":1}}\n{"type":"Resize","args":{"id":2}}\n' | gue enqueue --stdin`,
@@ -103,7 +107,7 @@ and a summary line at the end; the exit code is 1 if any line was not written.`,
 			if a.jsonOut {
 				return a.printJSON(map[string]any{"id": j.ID, "queue": j.Queue, "run_at": j.RunAt})
 			}
-			fmt.Fprintf(a.out, "enqueued job %d (queue %s, type %s, run at %s)\n", j.ID, displayQueue(j.Queue), j.Type, j.RunAt.Local().Format(time.RFC3339))
+			fmt.Fprintf(a.out, "enqueued job %d (queue %s, type %s, run at %s)\n", j.ID, displayQueue(j.Queue), cell(j.Type), j.RunAt.Local().Format(time.RFC3339))
 			return nil
 		},
 	}
@@ -125,8 +129,7 @@ and a summary line at the end; the exit code is 1 if any line was not written.`,
 
 // enqueueNDJSON enqueues stdin's lines in chunks.
 func (a *app) enqueueNDJSON(c *cobra.Command, chunk int) error {
-	sc := bufio.NewScanner(a.stdin)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	rd := lineReader{r: bufio.NewReaderSize(a.stdin, 64<<10), max: maxLine}
 	bar := newProgress(a.errOut, "enqueue", 0)
 	start := time.Now()
 	var (
@@ -139,9 +142,9 @@ func (a *app) enqueueNDJSON(c *cobra.Command, chunk int) error {
 		defer func() { jobs, bad, firstLine = jobs[:0], nil, 0 }()
 		if len(bad) > 0 {
 			for _, b := range bad {
-				fmt.Fprintln(a.errOut, b)
+				fmt.Fprintln(a.errOut, block(b))
 			}
-			fmt.Fprintf(a.errOut, "lines %d–%d not written (their chunk had a malformed line)\n", firstLine, line)
+			fmt.Fprintf(a.errOut, "%s not written (their chunk had a malformed line)\n", lineRange(firstLine, line))
 			notWritten += len(jobs) + len(bad)
 			return
 		}
@@ -149,17 +152,25 @@ func (a *app) enqueueNDJSON(c *cobra.Command, chunk int) error {
 			return
 		}
 		if err := a.client.EnqueueBatch(c.Context(), jobs); err != nil {
-			fmt.Fprintf(a.errOut, "lines %d–%d not written: %v\n", firstLine, line, cmdErr(err))
+			fmt.Fprintf(a.errOut, "%s not written: %v\n", lineRange(firstLine, line), cmdErr(err))
 			notWritten += len(jobs)
 			return
 		}
 		enqueued += len(jobs)
 		bar.add(int64(len(jobs)))
 	}
-	for sc.Scan() {
+	var readErr error
+	for {
+		text, tooLong, err := rd.next()
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			break
+		}
 		line++
-		raw := bytes.TrimSpace(sc.Bytes())
-		if len(raw) == 0 {
+		raw := bytes.TrimSpace(text)
+		if len(raw) == 0 && !tooLong {
 			continue
 		}
 		if firstLine == 0 {
@@ -169,6 +180,11 @@ func (a *app) enqueueNDJSON(c *cobra.Command, chunk int) error {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		switch err := dec.Decode(&n); {
+		case tooLong:
+			bad = append(bad, fmt.Sprintf("line %d: longer than %d MiB", line, maxLine>>20))
+		case !utf8.Valid(raw):
+			// encoding/json would quietly turn each bad byte into U+FFFD.
+			bad = append(bad, fmt.Sprintf("line %d: not valid UTF-8 (at byte %d)", line, invalidAt(raw)+1))
 		case err != nil:
 			bad = append(bad, fmt.Sprintf("line %d: not a job object: %v", line, err))
 		case dec.More():
@@ -185,9 +201,12 @@ func (a *app) enqueueNDJSON(c *cobra.Command, chunk int) error {
 			break
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if readErr != nil {
+		// The lines read so far are whole: they are written or refused as
+		// usual, so the report below names every line that was not written.
+		flush()
 		bar.done()
-		return fmt.Errorf("reading stdin at line %d: %v (enqueued %d jobs before it)", line+1, err, enqueued)
+		return fmt.Errorf("reading stdin after line %d: %v (enqueued %d job(s) from lines 1–%d; the rest was not read)", line, readErr, enqueued, line)
 	}
 	flush()
 	bar.done()
@@ -204,4 +223,62 @@ func (a *app) enqueueNDJSON(c *cobra.Command, chunk int) error {
 		return fmt.Errorf("%d line(s) not written (see above)", notWritten)
 	}
 	return nil
+}
+
+// maxLine is the longest NDJSON line enqueue --stdin accepts.
+const maxLine = 16 << 20
+
+// lineReader reads newline-terminated lines of at most max bytes. A longer
+// line is read to its end and dropped, and reported as too long, so that the
+// lines after it are still read (a bufio.Scanner stops for good there).
+type lineReader struct {
+	r   *bufio.Reader
+	max int
+	buf []byte
+}
+
+// next returns the next line without its line break, or io.EOF after the
+// last one.
+func (l *lineReader) next() (line []byte, tooLong bool, err error) {
+	l.buf = l.buf[:0]
+	for {
+		frag, err := l.r.ReadSlice('\n')
+		if !tooLong {
+			if len(l.buf)+len(frag) > l.max+1 { // +1: the newline itself
+				tooLong, l.buf = true, l.buf[:0]
+			} else {
+				l.buf = append(l.buf, frag...)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && (len(l.buf) > 0 || tooLong):
+			return l.buf, tooLong, nil // a last line without a line break
+		case err != nil:
+			return nil, false, err
+		}
+		return bytes.TrimSuffix(l.buf, []byte("\n")), tooLong, nil
+	}
+}
+
+// invalidAt returns the offset of the first byte of b that is not valid
+// UTF-8.
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// lineRange names lines first to last: "line 3" or "lines 3–4".
+func lineRange(first, last int) string {
+	if first == last {
+		return fmt.Sprintf("line %d", first)
+	}
+	return fmt.Sprintf("lines %d–%d", first, last)
 }

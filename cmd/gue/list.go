@@ -88,8 +88,8 @@ func (a *app) listCommand() *cobra.Command {
 			tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tQUEUE\tTYPE\tSTATE\tPRIORITY\tRUN AT\tERRORS\tLAST ERROR")
 			for _, j := range page.Jobs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", j.ID, displayQueue(j.Queue), clip(j.Type, 40), j.State, j.Priority,
-					j.RunAt.Local().Format(time.DateTime), j.ErrorCount, clip(oneLine(j.LastError), 60))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", j.ID, displayQueue(j.Queue), clip(cell(j.Type), 40), j.State, j.Priority,
+					j.RunAt.Local().Format(time.DateTime), j.ErrorCount, clip(cell(oneLine(j.LastError)), 60))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -150,7 +150,7 @@ func (a *app) showCommand() *cobra.Command {
 			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 			row("id", strconv.FormatInt(j.ID, 10))
 			row("queue", displayQueue(j.Queue))
-			row("type", j.Type)
+			row("type", cell(j.Type))
 			row("state", string(j.State))
 			row("priority", strconv.Itoa(int(j.Priority)))
 			row("run at", j.RunAt.Local().Format(time.RFC3339))
@@ -159,12 +159,12 @@ func (a *app) showCommand() *cobra.Command {
 				row("max attempts", strconv.Itoa(int(j.MaxAttempts)))
 			}
 			if j.UniqueKey != "" {
-				row("unique key", j.UniqueKey)
+				row("unique key", cell(j.UniqueKey))
 			}
 			row("created at", j.CreatedAt.Local().Format(time.RFC3339))
 			if j.DiedAt != nil {
 				row("died at", j.DiedAt.Local().Format(time.RFC3339))
-				row("reason", j.Reason)
+				row("reason", cell(j.Reason))
 			}
 			keys := make([]string, 0, len(j.Metadata))
 			for k := range j.Metadata {
@@ -172,7 +172,7 @@ func (a *app) showCommand() *cobra.Command {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				row("metadata "+k, j.Metadata[k])
+				row("metadata "+cell(k), cell(j.Metadata[k]))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -182,9 +182,9 @@ func (a *app) showCommand() *cobra.Command {
 				pretty.Reset()
 				pretty.Write(j.Args)
 			}
-			fmt.Fprintf(a.out, "args:\n%s\n", pretty.String())
+			fmt.Fprintf(a.out, "args:\n%s\n", block(pretty.String()))
 			if j.LastError != "" {
-				fmt.Fprintf(a.out, "last error:\n%s\n", j.LastError)
+				fmt.Fprintf(a.out, "last error:\n%s\n", block(j.LastError))
 			}
 			return nil
 		},

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -75,8 +76,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	} else if isUsage(err) {
 		code = exitUsage
 	}
-	if msg := err.Error(); msg != "" {
-		fmt.Fprintln(stderr, "gue: "+msg)
+	// Core's errors already start with "gue: "; job data in a message is
+	// escaped like everything else printed.
+	if msg := strings.TrimPrefix(err.Error(), "gue: "); msg != "" {
+		fmt.Fprintln(stderr, "gue: "+block(msg))
 	}
 	return code
 }

@@ -125,12 +125,13 @@ func (a *app) printStats(ctx context.Context, queues []string) error {
 	return tw.Flush()
 }
 
-// displayQueue shows the default queue "" readably.
+// displayQueue shows the default queue "" readably, and any other queue as
+// a cell.
 func displayQueue(q string) string {
 	if q == "" {
 		return `""`
 	}
-	return q
+	return cell(q)
 }
 
 // age formats a duration for a table: "-" for none.
