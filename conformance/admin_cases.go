@@ -19,6 +19,7 @@ var adminCases = []testCase{
 	{"StatsCountEachState", testAdminStats},
 	{"PoolRegistry", testAdminPoolRegistry},
 	{"ActOnJobsCountsEachOutcome", testAdminActOnJobs},
+	{"RefusesTextNoJobCanHave", testAdminRefusesTextNoJobCanHave},
 }
 
 func testAdminActOnJobs(t *testing.T, e *env) {
@@ -39,8 +40,10 @@ func testAdminActOnJobs(t *testing.T, e *env) {
 	if _, err := c.ActOnJobs(e.ctx, "explode", refs, nil); err == nil {
 		t.Error("an unknown action was accepted")
 	}
-	ref, err := gue.ParseCursor(gue.JobRef{Queue: "a\x00b", ID: 7}.Cursor())
-	if err != nil || ref.Queue != "a\x00b" || ref.ID != 7 {
+	// Any queue a job can have round-trips (one with a NUL byte cannot
+	// exist: RefusesTextNoJobCanHave).
+	ref, err := gue.ParseCursor(gue.JobRef{Queue: "a\"b/é ∑=", ID: 7}.Cursor())
+	if err != nil || ref.Queue != "a\"b/é ∑=" || ref.ID != 7 {
 		t.Errorf("cursor round trip = %+v, %v", ref, err)
 	}
 	if _, err := gue.ParseCursor("not a cursor"); err == nil {
@@ -305,5 +308,46 @@ func testAdminListJobsReadsNoArgs(t *testing.T, e *env) {
 	}
 	if got, err := c.GetJob(e.ctx, "q", dead.ID); err != nil || len(got.Args) == 0 {
 		t.Errorf("GetJob of a dead job: args %v, %v; want them read", got, err)
+	}
+}
+
+// A queue or type with a NUL byte or invalid UTF-8 can name no job: the
+// admin API says so with ErrInvalidType, the same on every driver, instead
+// of sending it and passing on each driver's own encoding error.
+func testAdminRefusesTextNoJobCanHave(t *testing.T, e *env) {
+	c := e.client()
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "q"})
+	for _, bad := range []string{"q\x00", "caf\xe9"} {
+		calls := map[string]error{}
+		_, calls["ListJobs queue"] = c.ListJobs(e.ctx, gue.JobFilter{Queue: bad, QueueSet: true})
+		_, calls["ListJobs type"] = c.ListJobs(e.ctx, gue.JobFilter{Type: bad})
+		_, calls["ListJobs after"] = c.ListJobs(e.ctx, gue.JobFilter{After: &gue.JobRef{Queue: bad, ID: 1}})
+		_, calls["GetJob"] = c.GetJob(e.ctx, bad, j.ID)
+		calls["RetryJob"] = c.RetryJob(e.ctx, bad, j.ID)
+		calls["DeleteJob"] = c.DeleteJob(e.ctx, bad, j.ID)
+		calls["Cancel"] = c.Cancel(e.ctx, bad, j.ID)
+		calls["RetryDead"] = c.RetryDead(e.ctx, bad, j.ID)
+		_, calls["PurgeDead"] = c.PurgeDead(e.ctx, bad, 0)
+		calls["PauseQueue"] = c.PauseQueue(e.ctx, bad)
+		calls["ResumeQueue"] = c.ResumeQueue(e.ctx, bad)
+		_, calls["Stats"] = c.Stats(e.ctx, gue.StatsOptions{Queues: []string{"q", bad}})
+		if bad == "q\x00" { // a cursor is JSON: invalid UTF-8 arrives as U+FFFD
+			_, calls["ParseCursor"] = gue.ParseCursor(gue.JobRef{Queue: bad, ID: 1}.Cursor())
+		}
+		for name, err := range calls {
+			if !errors.Is(err, gue.ErrInvalidType) {
+				t.Errorf("%s(%q) = %v; want ErrInvalidType", name, bad, err)
+			}
+		}
+	}
+	// Nothing was touched, and the same calls with a good queue work.
+	if _, err := c.GetJob(e.ctx, "q", j.ID); err != nil {
+		t.Errorf("GetJob after the refused calls: %v", err)
+	}
+	if page, err := c.ListJobs(e.ctx, gue.JobFilter{Queue: "q", QueueSet: true, Type: "t"}); err != nil || len(page.Jobs) != 1 {
+		t.Errorf("ListJobs(q, t) = %+v, %v; want the one job", page, err)
+	}
+	if err := c.PauseQueue(e.ctx, "q"); err != nil {
+		t.Errorf("PauseQueue(q): %v", err)
 	}
 }

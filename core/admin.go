@@ -133,6 +133,14 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter) (JobPage, error) {
 	if _, err := ParseJobState(string(f.State)); err != nil {
 		return JobPage{}, err
 	}
+	if err := checkText("list jobs", f.Queue, f.Type); err != nil {
+		return JobPage{}, err
+	}
+	if f.After != nil {
+		if err := checkText("list jobs after", f.After.Queue); err != nil {
+			return JobPage{}, err
+		}
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -190,6 +198,9 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter) (JobPage, error) {
 func (c *Client) GetJob(ctx context.Context, queue string, id int64) (*JobInfo, error) {
 	if c.err != nil {
 		return nil, c.err
+	}
+	if err := checkText("get job", queue); err != nil {
+		return nil, err
 	}
 	q := quoteIdent(c.schema)
 	jobs, err := c.queryJobs(ctx, `WITH `+c.stmts.running()+`
@@ -273,6 +284,9 @@ func (c *Client) RetryJob(ctx context.Context, queue string, id int64) error {
 	if c.err != nil {
 		return c.err
 	}
+	if err := checkText("retry job", queue); err != nil {
+		return err
+	}
 	q := quoteIdent(c.schema)
 	// SKIP LOCKED: a held job is running, and waiting for it could take
 	// as long as the job.
@@ -299,6 +313,9 @@ WHERE queue = $1 AND job_id = (SELECT job_id FROM `+q+`.gue_jobs WHERE queue = $
 func (c *Client) DeleteJob(ctx context.Context, queue string, id int64) error {
 	if c.err != nil {
 		return c.err
+	}
+	if err := checkText("delete job", queue); err != nil {
+		return err
 	}
 	q := quoteIdent(c.schema)
 	tag, err := c.pool.Exec(ctx, `DELETE FROM `+q+`.gue_jobs

@@ -90,5 +90,8 @@ func ParseCursor(s string) (JobRef, error) {
 	if err != nil {
 		return r, fmt.Errorf("gue: not a job cursor: %q", s)
 	}
+	if !storable(r.Queue) {
+		return JobRef{}, fmt.Errorf("gue: job cursor %q: %w", s, ErrInvalidType)
+	}
 	return r, nil
 }

@@ -93,6 +93,9 @@ func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error
 	if c.err != nil {
 		return nil, c.err
 	}
+	if err := checkText("stats", o.Queues...); err != nil {
+		return nil, err
+	}
 	var limit any // NULL: LIMIT ALL
 	if o.Cap > 0 {
 		limit = o.Cap

@@ -44,6 +44,9 @@ func (c *Client) Cancel(ctx context.Context, queue string, id int64) error {
 	if c.err != nil {
 		return c.err
 	}
+	if err := checkText("cancel job", queue); err != nil {
+		return err
+	}
 	tag, err := c.pool.Exec(ctx, c.stmts.cancelQueued, queue, id)
 	if err != nil {
 		return fmt.Errorf("gue: cancel job %d: %w", id, notMigrated(c.schema, err))

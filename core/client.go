@@ -191,10 +191,8 @@ func (c *Client) validate(j *Job) error {
 	if j.Type == "" {
 		return ErrMissingType
 	}
-	for _, s := range []string{j.Type, j.Queue} {
-		if !utf8.ValidString(s) || containsNUL(s) {
-			return fmt.Errorf("gue: enqueue: %w", ErrInvalidType)
-		}
+	if !storable(j.Type) || !storable(j.Queue) {
+		return fmt.Errorf("gue: enqueue: %w", ErrInvalidType)
 	}
 	if len(j.Args) > 0 && (!json.Valid(j.Args) || !utf8.Valid(j.Args)) {
 		return fmt.Errorf("gue: enqueue job of type %q: %w", j.Type, ErrInvalidArgs)
@@ -211,15 +209,6 @@ func (c *Client) validate(j *Job) error {
 		}
 	}
 	return nil
-}
-
-func containsNUL(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // newID returns prefix-<random hex>, used for default client and worker IDs.

@@ -20,7 +20,9 @@ var ErrNilJob = errors.New("job must not be nil")
 var ErrInvalidArgs = errors.New("job args must be valid JSON")
 
 // ErrInvalidType is returned when Job.Type or Job.Queue cannot be stored as
-// PostgreSQL text (a NUL byte or invalid UTF-8).
+// PostgreSQL text (a NUL byte or invalid UTF-8), and by the admin API
+// (ListJobs, GetJob, Cancel, PauseQueue, Stats, ...) for a queue or job type
+// argument that no job can have for that reason.
 var ErrInvalidType = errors.New("job type and queue must be valid UTF-8 without NUL bytes")
 
 // ErrInvalidRunAt is returned when Job.RunAt is outside the years 1 to 9999,

@@ -78,6 +78,9 @@ func (c *Client) RetryDead(ctx context.Context, queue string, id int64) error {
 	if c.err != nil {
 		return c.err
 	}
+	if err := checkText("retry dead job", queue); err != nil {
+		return err
+	}
 	tag, err := c.pool.Exec(ctx, c.stmts.retryDead, queue, id)
 	if err != nil {
 		return fmt.Errorf("gue: retry dead job %d: %w", id, c.writeErr(err))
@@ -100,6 +103,9 @@ func (c *Client) RetryDead(ctx context.Context, queue string, id int64) error {
 func (c *Client) PurgeDead(ctx context.Context, queue string, olderThan time.Duration) (int64, error) {
 	if c.err != nil {
 		return 0, c.err
+	}
+	if err := checkText("purge dead jobs", queue); err != nil {
+		return 0, err
 	}
 	if olderThan < 0 {
 		return 0, fmt.Errorf("gue: purge dead jobs older than %s: the age must not be negative", olderThan)

@@ -26,6 +26,9 @@ func (c *Client) PauseQueue(ctx context.Context, queue string) error {
 	if c.err != nil {
 		return c.err
 	}
+	if err := checkText("pause queue", queue); err != nil {
+		return err
+	}
 	if _, err := c.pool.Exec(ctx, c.stmts.pause, queue); err != nil {
 		return fmt.Errorf("gue: pause queue %q: %w", queue, notMigrated(c.schema, err))
 	}
@@ -38,6 +41,9 @@ func (c *Client) PauseQueue(ctx context.Context, queue string) error {
 func (c *Client) ResumeQueue(ctx context.Context, queue string) error {
 	if c.err != nil {
 		return c.err
+	}
+	if err := checkText("resume queue", queue); err != nil {
+		return err
 	}
 	if _, err := c.pool.Exec(ctx, c.stmts.resume, queue); err != nil {
 		return fmt.Errorf("gue: resume queue %q: %w", queue, notMigrated(c.schema, err))

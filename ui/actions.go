@@ -43,7 +43,7 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request) {
 			err = h.client.ResumeQueue(ctx, queue)
 		}
 		if err != nil {
-			h.fail(w, r, http.StatusInternalServerError, err)
+			h.fail(w, r, statusOf(err), err)
 			return
 		}
 		msg = fmt.Sprintf("Queue %q %sd.", queue, name)
@@ -113,5 +113,3 @@ func (h *handler) onJobs(r *http.Request, name string, refs []gue.JobRef) string
 	}
 	return msg
 }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

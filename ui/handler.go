@@ -117,10 +117,18 @@ func (h *handler) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	return tok
 }
 
-// checkCSRF accepts a POST whose form token matches its cookie and that a
-// browser did not send from another site.
+// crossOrigin refuses a request a browser sent from another origin: by
+// Sec-Fetch-Site, or, from a browser too old to send it, by an Origin whose
+// host is not the request's.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// checkCSRF accepts a POST that a browser did not send from another origin
+// and whose form token matches its cookie. The origin check is what stops a
+// form posted from a site that could plant the cookie (a sibling subdomain
+// can): such a site can make both values equal, but cannot make the browser
+// name the dashboard's origin. The token covers clients that name no origin.
 func checkCSRF(r *http.Request) error {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+	if crossOrigin.Check(r) != nil {
 		return errors.New("cross-site request")
 	}
 	c, err := r.Cookie(csrfCookie)

@@ -3,6 +3,7 @@ package gueui
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -99,6 +100,19 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, name, nav, titl
 	_, _ = w.Write(buf.Bytes())
 }
 
+// statusOf is the status of a failed read or action: what the request
+// asked for is wrong (400: a queue or type with a NUL byte or invalid UTF-8,
+// which no job can have), missing (404), or the dashboard failed (500).
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, gue.ErrInvalidType):
+		return http.StatusBadRequest
+	case errors.Is(err, gue.ErrJobNotFound):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
 // fail shows an error page; the error's text is escaped like everything.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
 	if status >= 500 {
@@ -175,7 +189,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 	}
 	page, err := h.client.ListJobs(ctx, f)
 	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, err)
+		h.fail(w, r, statusOf(err), err)
 		return
 	}
 	queues, err := h.client.Queues(ctx)
@@ -226,11 +240,7 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 		j, err = h.client.FindJob(ctx, id)
 	}
 	if err != nil {
-		status := http.StatusInternalServerError
-		if errorsIs(err, gue.ErrJobNotFound) {
-			status = http.StatusNotFound
-		}
-		h.fail(w, r, status, err)
+		h.fail(w, r, statusOf(err), err)
 		return
 	}
 	d := jobData{Job: j}
