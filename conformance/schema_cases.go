@@ -4,7 +4,9 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	gue "github.com/gue-go/gue/core"
 )
@@ -17,6 +19,37 @@ var schemaCases = []testCase{
 	{"MigrateRefusesForeignTable", testMigrateRefusesForeignTable},
 	{"MigrateRecreatesDroppedTable", testMigrateRecreatesDroppedTable},
 	{"MigrateAdoptsGueV2Table", testMigrateAdoptsGueV2Table},
+	{"PoolSchemaIsItsOwn", testPoolSchemaIsItsOwn},
+}
+
+// A pool given a schema of its own (WithPoolSchema) on a Client of another
+// does everything there: it registers there, records and enqueues its
+// periodic jobs there and so works them, and leaves nothing in the Client's
+// schema.
+func testPoolSchemaIsItsOwn(t *testing.T, e *env) {
+	const schema = "pool_own"
+	if err := gue.Migrate(e.ctx, e.pool, schema); err != nil {
+		t.Fatal(err)
+	}
+	own := e.client(gue.WithClientSchema(schema))
+	var worked atomic.Int32
+	p := gue.NewWorkerPool(e.client(), gue.WorkMap{"tick": func(*gue.Job) error { worked.Add(1); return nil }}, 2,
+		gue.WithPoolSchema(schema), gue.WithPoolQueue("own"), gue.WithPoolID("own-pool"), gue.WithPoolPollInterval(20*time.Millisecond),
+		gue.WithPoolPeriodic("tick", gue.Every(100*time.Millisecond), func() *gue.Job { return &gue.Job{Type: "tick"} }))
+	runPool(t, p)
+	waitFor(t, "three periodic jobs worked", func() bool { return worked.Load() >= 3 })
+	waitFor(t, "the pool registered in its schema", func() bool {
+		pools, err := own.Pools(e.ctx)
+		return err == nil && len(pools) == 1 && pools[0].ID == "own-pool"
+	})
+	if list, err := own.ListPeriodic(e.ctx); err != nil || len(list) != 1 || list[0].Name != "tick" {
+		t.Errorf("the schedules of %s: %+v, %v; want tick", schema, list, err)
+	}
+	for _, table := range []string{"gue_jobs", "gue_pools", "gue_periodic"} {
+		if n := e.count(`SELECT count(*) FROM public.` + table); n != 0 {
+			t.Errorf("%d rows in public.%s from a pool of schema %s", n, table, schema)
+		}
+	}
 }
 
 func testCustomSchema(t *testing.T, e *env) {

@@ -75,6 +75,26 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 	return c
 }
 
+// inSchema returns a Client like c that works in schema: the one a Worker or
+// WorkerPool built with WithWorkerSchema or WithPoolSchema uses for
+// everything it does (locking and ending jobs, its registry row, its
+// periodic jobs, cancel and pause look-ups), so that none of it lands in c's
+// schema. It shares c's pool, ID, logger, hooks and settings; c itself is
+// left as it is.
+func (c *Client) inSchema(schema string) (*Client, error) {
+	s, err := checkSchema(schema)
+	if err != nil {
+		return nil, err
+	}
+	if s == c.schema {
+		return c, nil
+	}
+	d := &Client{pool: c.pool, backoff: c.backoff, id: c.id, logger: c.logger, schema: s, stmts: newQueries(s),
+		hooks: c.hooks, syncCompletion: c.syncCompletion, maxAttempts: c.maxAttempts, noNotify: c.noNotify, err: c.err}
+	d.notifier = newNotifier(c.pool, d.stmts.notifyMany, c.logger)
+	return d, nil
+}
+
 // Enqueue adds a job in a statement of its own (committed on return). It fills
 // in j.ID and, when zero, j.RunAt (from the database's clock); an empty
 // j.Args becomes []. Bad input (nil job, empty Type, invalid JSON) returns an

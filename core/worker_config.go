@@ -13,7 +13,7 @@ type workerConfig struct {
 	c        *Client
 	wm       WorkMap
 	queues   []string // WithPoolQueue(s), WithWorkerQueue; default [""]
-	schema   string   // "" or the Client's: the Client's statements
+	schema   string   // "": the Client's; else c is replaced by a Client of this schema
 	interval time.Duration
 	grace    time.Duration
 	timeout  time.Duration
@@ -67,13 +67,13 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 	cfg.inflight = &inFlight{}
 	cfg.due = newDueTimer()
 	cfg.goroutines = newGoroutines()
-	cfg.stmts = cfg.c.stmts
-	if cfg.schema != "" && cfg.schema != cfg.c.schema {
-		schema, err := checkSchema(cfg.schema)
+	if cfg.schema != "" {
+		c, err := cfg.c.inSchema(cfg.schema)
 		if err != nil {
 			cfg.err = fmt.Errorf("gue: %s: %w", who, err)
 			return
 		}
-		cfg.stmts = newQueries(schema)
+		cfg.c = c
 	}
+	cfg.stmts = cfg.c.stmts
 }

@@ -32,8 +32,10 @@ func WithWorkerQueue(queue string) WorkerOption {
 	return func(w *Worker) { w.queues = []string{queue} }
 }
 
-// WithWorkerSchema sets the schema whose gue_jobs the worker works; default
-// the Client's schema, itself "public" by default.
+// WithWorkerSchema sets the schema the worker works in; default the Client's
+// schema, itself "public" by default. The worker then acts as a Client of
+// that schema (WithClientSchema) with the Client's other settings: its jobs,
+// cancel requests and pauses are those of that schema.
 func WithWorkerSchema(schema string) WorkerOption {
 	return func(w *Worker) { w.schema = schema }
 }

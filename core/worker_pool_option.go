@@ -45,8 +45,11 @@ func WithPoolQueues(queues ...string) WorkerPoolOption {
 	return func(p *WorkerPool) { p.queues = append([]string{}, queues...) }
 }
 
-// WithPoolSchema sets the schema whose gue_jobs the pool works; default the
-// Client's schema, itself "public" by default.
+// WithPoolSchema sets the schema the pool works in; default the Client's
+// schema, itself "public" by default. The pool then acts as a Client of that
+// schema (WithClientSchema) with the Client's other settings: its jobs,
+// registry row, periodic jobs, cancel requests and pauses are all in that
+// schema, and none in the Client's.
 func WithPoolSchema(schema string) WorkerPoolOption {
 	return func(p *WorkerPool) { p.schema = schema }
 }
