@@ -17,6 +17,55 @@ var periodicCases = []testCase{
 	{"ScheduleChangedToTickSooner", testPeriodicScheduleChangedToTickSooner},
 	{"BadJobSkipsTick", testPeriodicBadJobSkipsTick},
 	{"ListAndDelete", testPeriodicListAndDelete},
+	{"ScheduleSeesUTC", testPeriodicScheduleSeesUTC},
+}
+
+// hourlyInZone ticks on the hour of the zone of the time it is given, as a
+// cron spec without CRON_TZ does; it records the zones it was given.
+type hourlyInZone struct {
+	mu    sync.Mutex
+	zones []*time.Location
+}
+
+func (h *hourlyInZone) Next(t time.Time) time.Time {
+	h.mu.Lock()
+	h.zones = append(h.zones, t.Location())
+	h.mu.Unlock()
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, t.Location())
+}
+
+// A Schedule is given the database's clock in UTC, whatever the driver,
+// the session's TimeZone or time.Local: processes on different drivers or
+// in different zones agree on every tick of a wall-clock schedule. Here the
+// session's TimeZone is Asia/Kolkata (UTC+05:30), whose hours begin at
+// half past UTC's.
+func testPeriodicScheduleSeesUTC(t *testing.T, e *env) {
+	e.exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Kolkata'); END $$`)
+	pool := e.open(t, e.dsn) // new sessions take the setting
+	c := gue.NewClient(pool)
+	sched := &hourlyInZone{}
+	p := gue.NewWorkerPool(c, gue.WorkMap{}, 1, gue.WithPoolQueue("zoned"), gue.WithPoolPeriodic("zoned", sched, func() *gue.Job { return &gue.Job{Type: "z"} }))
+	done := make(chan struct{})
+	go func() {
+		waitFor(t, "the schedule's row", func() bool {
+			return e.count(`SELECT count(*) FROM gue_periodic WHERE name = 'zoned'`) == 1
+		})
+		close(done)
+	}()
+	runPoolUntil(t, p, done)
+	if n := e.count(`SELECT count(*) FROM gue_periodic WHERE name = 'zoned' AND extract(minute FROM next_run_at AT TIME ZONE 'UTC') = 0`); n != 1 {
+		t.Error("the next run is not on a UTC hour: the schedule computed in the session's zone")
+	}
+	sched.mu.Lock()
+	defer sched.mu.Unlock()
+	if len(sched.zones) == 0 {
+		t.Fatal("Next was never called")
+	}
+	for _, z := range sched.zones {
+		if z != time.UTC {
+			t.Errorf("Next was given a time in %v; want UTC", z)
+		}
+	}
 }
 
 // Three pools (two in default mode, one in batch mode) declare one

@@ -11,9 +11,12 @@ import (
 )
 
 // Schedule tells when a periodic job runs next: Next returns the first
-// tick strictly after t. It is called with the database's clock, so every
-// process agrees on it. The Schedule of github.com/robfig/cron/v3 (from
-// cron.ParseStandard("*/5 * * * *"), say) satisfies it as it is.
+// tick strictly after t. It is called with the database's clock in UTC,
+// whatever the driver, the session's TimeZone or time.Local, so every
+// process agrees on each tick. The Schedule of github.com/robfig/cron/v3
+// (from cron.ParseStandard("*/5 * * * *"), say) satisfies it as it is; a
+// wall-clock spec such as "0 9 * * *" therefore means 09:00 UTC unless it
+// names its zone: "CRON_TZ=Europe/Berlin 0 9 * * *".
 type Schedule interface {
 	Next(t time.Time) time.Time
 }
@@ -76,6 +79,7 @@ func WithPoolPeriodic(name string, s Schedule, job func() *Job) WorkerPoolOption
 
 // checkPeriodic reports a declared schedule a pool cannot run.
 func checkPeriodic(ps []periodic, now time.Time) error {
+	now = now.UTC() // as tick gives it: see Schedule
 	seen := make(map[string]bool, len(ps))
 	for _, p := range ps {
 		switch {
@@ -194,6 +198,10 @@ func (p *WorkerPool) tick(ctx context.Context, s periodic) (time.Duration, error
 // nextOf is s's next tick after now, pushed by periodicStuck when the
 // Schedule stopped advancing.
 func (p *WorkerPool) nextOf(s periodic, now time.Time) time.Time {
+	// In UTC whatever the driver returned: lib/pq gives the session's
+	// TimeZone, pgx time.Local, and a wall-clock Schedule computes in the
+	// zone it is given.
+	now = now.UTC()
 	next := s.sched.Next(now)
 	if !next.After(now) {
 		p.logger.Error("periodic job: its Schedule does not advance; looking again in a minute",
