@@ -110,12 +110,13 @@ const jobCols = `j.job_id, j.queue, j.job_type, j.priority, j.run_at, j.args::te
 const deadCols = `j.job_id, j.queue, j.job_type, j.priority, j.run_at, j.args::text, j.error_count, j.last_error, j.metadata::text,
   j.max_attempts, j.unique_key, j.created_at, j.died_at, 'dead', j.reason, j.died_at`
 
-// listCols turns jobCols or deadCols into a listing's columns: args are not
-// read (NULL), since no list shows them and a page of large ones would be
-// megabytes to read, detoast and send.
-func listCols(cols string) string {
-	return strings.Replace(cols, "j.args::text", "NULL::text", 1)
-}
+// listJobCols and listDeadCols are a listing's columns: jobCols and
+// deadCols without the args (NULL), since no list shows them and a page of
+// large ones would be megabytes to read, detoast and send.
+var (
+	listJobCols  = strings.Replace(jobCols, "j.args::text", "NULL::text", 1)
+	listDeadCols = strings.Replace(deadCols, "j.args::text", "NULL::text", 1)
+)
 
 // running is the CTE of the jobs registered pools run.
 func (q *queries) running() string {
@@ -162,11 +163,11 @@ func (c *Client) ListJobs(ctx context.Context, f JobFilter) (JobPage, error) {
 	var stmt string
 	switch f.State {
 	case StateDead:
-		stmt = `SELECT ` + listCols(deadCols) + ` FROM ` + q + `.gue_jobs_dead j`
+		stmt = `SELECT ` + listDeadCols + ` FROM ` + q + `.gue_jobs_dead j`
 	case StateRunning:
-		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + listCols(jobCols) + ` FROM ` + q + `.gue_jobs j JOIN running r ON r.q = j.queue AND r.id = j.job_id`
+		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + listJobCols + ` FROM ` + q + `.gue_jobs j JOIN running r ON r.q = j.queue AND r.id = j.job_id`
 	default:
-		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + listCols(jobCols) + ` FROM ` + q + `.gue_jobs j LEFT JOIN running r ON r.q = j.queue AND r.id = j.job_id`
+		stmt = `WITH ` + c.stmts.running() + ` SELECT ` + listJobCols + ` FROM ` + q + `.gue_jobs j LEFT JOIN running r ON r.q = j.queue AND r.id = j.job_id`
 		switch f.State {
 		case StateReady:
 			where = append(where, "j.run_at <= now() AND r.id IS NULL")
