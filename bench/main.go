@@ -54,6 +54,7 @@ func main() {
 	only := flag.String("systems", "gue-go,gue-go-batch,river-own,river,gue-v5,limit-default,limit-batch",
 		"systems to run, comma-separated (river-own: River at its own bench settings; river: at -workers; limit-default, limit-batch: the raw SQL limits of gue-go's two modes, work down only; limit-unchained: the default mode's statements without carrying the next lock in the commit's round trip)")
 	sweep := flag.String("batch-sweep", "", "instead of the side-by-side run: gue-go's batch mode working -jobs jobs down at each of these pool sizes, e.g. 1,2,4,8,16,32,64, against the raw SQL limit")
+	queueCounts := flag.String("queues", "", "instead of the side-by-side run: one pool of each gue-go mode on each of these numbers of queues, e.g. 1,20,200: the first queue's -jobs jobs worked down, a trickle queue's pickup, the idle pool's transactions a second")
 	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
 	server := flag.String("server", "auto", "PostgreSQL when DATABASE_URL is unset: local (the machine's own server binaries, on loopback), container (as the tests), or auto (local when installed)")
 	flag.IntVar(&chunk, "enqueue-batch", chunk, "jobs per bulk insert call, for every system (gue v5 takes at most 9,362: 7 parameters a job, 65,535 a statement)")
@@ -124,6 +125,24 @@ func main() {
 		if err := measureSweep(ctx, os.Stdout, admin, sizes, *batch, *jobs); err != nil {
 			fatalf("batch sweep: %v", err)
 		}
+		return
+	}
+	if *queueCounts != "" {
+		var rs []queuesResult
+		for _, key := range []string{"gue-go", "gue-go-batch"} {
+			for _, f := range strings.Split(*queueCounts, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || n < 1 {
+					fatalf("-queues: %q is not a number of queues", f)
+				}
+				r, err := measureQueues(ctx, admin, all[key].(*gueGo), n, *jobs)
+				if err != nil {
+					fatalf("%d queues: %v", n, err)
+				}
+				rs = append(rs, r)
+			}
+		}
+		reportQueues(os.Stdout, rs, *jobs)
 		return
 	}
 	if *backlogs != "" {

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,77 @@ var queuesCases = []testCase{
 	{"PoolWorksEveryQueue", testQueuesPoolWorksEveryQueue},
 	{"RoundRobin", testQueuesRoundRobin},
 	{"PausePerQueue", testQueuesPausePerQueue},
+	{"QuietQueuesCostNoLockPerJob", testQueuesQuietQueuesCostNoLockPerJob},
+}
+
+// A pool of one busy queue among 49 quiet ones does not try each quiet
+// queue after each job (each try is a lock transaction): the busy queue's
+// jobs cost 49 tries each before the lanes' probe, and a handful in all
+// after. A job enqueued into a quiet queue meanwhile is still found while
+// the busy queue works down (fairness), by its NOTIFY or by the probe.
+func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
+	const quiet, jobs, workers = 49, 1000, 4
+	for _, m := range modes {
+		var mu sync.Mutex
+		misses, worked, trickleAt := 0, 0, -1
+		c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, q string, j *gue.Job, err error) {
+			if j == nil && err == nil && q != m.name+"-busy" && q != m.name+"-q48" {
+				mu.Lock()
+				misses++
+				mu.Unlock()
+			}
+		}}))
+		qs := []string{m.name + "-busy"}
+		for i := range quiet {
+			qs = append(qs, fmt.Sprintf("%s-q%02d", m.name, i))
+		}
+		busy := make([]*gue.Job, jobs)
+		for i := range busy {
+			busy[i] = &gue.Job{Type: "t", Queue: qs[0]}
+		}
+		if err := c.EnqueueBatch(e.ctx, busy); err != nil {
+			t.Fatal(err)
+		}
+		p := gue.NewWorkerPool(c, gue.WorkMap{
+			"t": func(*gue.Job) error {
+				mu.Lock()
+				defer mu.Unlock()
+				worked++
+				if worked == jobs/10 { // the trickle job goes in while the busy queue works
+					go func() { e.enqueue(e.client(), &gue.Job{Type: "trickle", Queue: m.name + "-q48"}) }()
+				}
+				return nil
+			},
+			"trickle": func(*gue.Job) error {
+				mu.Lock()
+				defer mu.Unlock()
+				trickleAt = worked
+				return nil
+			},
+		}, workers, gue.WithPoolQueues(qs...), gue.WithPoolBatchSize(m.batch), gue.WithPoolPollInterval(20*time.Millisecond))
+		done := make(chan struct{})
+		go func() {
+			waitFor(t, "the busy queue worked down and the trickle job", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return worked == jobs && trickleAt >= 0
+			})
+			close(done)
+		}()
+		runPoolUntil(t, p, done)
+		mu.Lock()
+		// Before the probe: about jobs × quiet tries (49,000). A try of a
+		// quiet lane now follows a wake-up of every lane (the LISTEN
+		// connection's start, a due timer): a few rounds of 49 per worker.
+		if limit := jobs * quiet / 20; misses > limit {
+			t.Errorf("%s: %d lock attempts in the quiet queues while %d jobs of the busy one were worked; want at most %d", m.name, misses, jobs, limit)
+		}
+		if trickleAt < 0 || trickleAt == jobs {
+			t.Errorf("%s: the quiet queue's job was worked after %d of the busy queue's %d jobs; want it found while they were worked", m.name, trickleAt, jobs)
+		}
+		t.Logf("%s: %d tries of quiet queues for %d jobs; the trickle job ran after %d busy ones (enqueued after %d)", m.name, misses, jobs, trickleAt, jobs/10)
+		mu.Unlock()
+	}
 }
 
 // modes are the pool modes every Queues and Periodic case runs in.

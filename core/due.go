@@ -165,9 +165,9 @@ const dueSuffix = "\x1fdue\x1f"
 
 // parseDue returns the run_at of a due-soon payload of one of the ready
 // payloads.
-func parseDue(got string, ready map[string]bool) (time.Time, bool) {
+func parseDue(got string, ready map[string]*lane) (time.Time, bool) {
 	i := strings.LastIndex(got, dueSuffix)
-	if i < 0 || !ready[got[:i]] {
+	if i < 0 || ready[got[:i]] == nil {
 		return time.Time{}, false
 	}
 	us, err := strconv.ParseInt(got[i+len(dueSuffix):], 10, 64)

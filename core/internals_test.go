@@ -93,7 +93,7 @@ func TestEnqueuedPayload(t *testing.T) {
 			t.Errorf("kind %d: %q, want %q", c.kind, got, c.want)
 		}
 	}
-	if got, ok := parseDue(enqueuedPayload("public", "q", 2, at), map[string]bool{"public\x1fq": true}); !ok || !got.Equal(at) {
+	if got, ok := parseDue(enqueuedPayload("public", "q", 2, at), map[string]*lane{"public\x1fq": {queue: "q"}}); !ok || !got.Equal(at) {
 		t.Errorf("parseDue of a due announcement = %v, %v; want %v", got, ok, at)
 	}
 }

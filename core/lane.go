@@ -22,6 +22,10 @@ type lane struct {
 	// lookedAhead is when a worker last asked for the queue's next due
 	// job (UnixNano; see Worker.lookAhead).
 	lookedAhead atomic.Int64
+	// quiet: the last lock attempt in the lane found nothing; the workers
+	// of a pool of several queues skip it until a NOTIFY, a due timer or
+	// the lanes' probe says it may have a ready job (lane_probe.go).
+	quiet atomic.Bool
 }
 
 // newLanes returns one lane per queue; emptyGap is the lock hints' (see
@@ -79,11 +83,19 @@ func anyPaused(lanes []*lane) bool {
 // lockHints.rescanAfterMiss).
 func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 	n := len(w.lanes)
+	w.probe.refresh(ctx, w.c.pool, w.lanes)
 	for i := range n {
 		k := (w.next + i) % n
+		l := w.lanes[k]
+		if n > 1 && l.quiet.Load() && w.cursors[k].pending.Load() == nil {
+			continue
+		}
 		if w.workLane(ctx, k, fromJob) {
 			w.next = (k + 1) % n
 			return true
+		}
+		if n > 1 && !l.pause.paused.Load() {
+			l.quiet.Store(true)
 		}
 	}
 	return false

@@ -66,10 +66,10 @@ func (w *wakeup) Fire() {
 // notification of a ready job in one of schema's queues, and kick for every
 // cancellation there. A lost connection is retried every second; the
 // workers poll meanwhile.
-func listen(ctx context.Context, l adapter.Listener, schema string, queues []string, wake *wakeup, due *dueTimer, kick chan<- struct{}, log adapter.Logger) {
-	ready, cancelled := make(map[string]bool, len(queues)), make(map[string]bool, len(queues))
-	for _, q := range queues {
-		ready[notifyPayload(schema, q)], cancelled[cancelPayload(schema, q)] = true, true
+func listen(ctx context.Context, l adapter.Listener, schema string, lanes []*lane, wake *wakeup, due *dueTimer, kick chan<- struct{}, log adapter.Logger) {
+	ready, cancelled := make(map[string]*lane, len(lanes)), make(map[string]bool, len(lanes))
+	for _, l := range lanes {
+		ready[notifyPayload(schema, l.queue)], cancelled[cancelPayload(schema, l.queue)] = l, true
 	}
 	for ctx.Err() == nil {
 		conn, err := l.Listen(ctx, notifyChannel)
@@ -78,6 +78,7 @@ func listen(ctx context.Context, l adapter.Listener, schema string, queues []str
 				log.Error("could not LISTEN; polling until it can", adapter.Err(err))
 			}
 		} else {
+			wakeLanes(lanes)
 			wake.Fire() // jobs may have arrived while not listening
 			for {
 				got, err := conn.WaitForNotification(ctx)
@@ -93,7 +94,11 @@ func listen(ctx context.Context, l adapter.Listener, schema string, queues []str
 					case kick <- struct{}{}:
 					default: // a look is due already
 					}
-				case ready[got] || !strings.Contains(got, "\x1f"):
+				case ready[got] != nil:
+					ready[got].quiet.Store(false)
+					wake.Fire()
+				case !strings.Contains(got, "\x1f"):
+					wakeLanes(lanes)
 					wake.Fire()
 				default:
 					if t, ok := parseDue(got, ready); ok {

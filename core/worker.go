@@ -214,6 +214,7 @@ func (w *Worker) loop(ctx context.Context) {
 			if !timer.Stop() {
 				<-timer.C
 			}
+			wakeLanes(w.lanes) // a job came due: in which lane is not known
 			if busy = w.workOneOrBatch(ctx, false); !busy {
 				w.due.missed()
 			}

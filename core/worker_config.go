@@ -32,7 +32,9 @@ type workerConfig struct {
 	due *dueTimer
 	// goroutines run the jobs of batches.
 	goroutines *goroutines
-	err        error // a bad option or a nil Client, reported by Start and Run
+	// probe finds the quiet lanes with a ready job (nil: one lane).
+	probe *laneProbe
+	err   error // a bad option or a nil Client, reported by Start and Run
 }
 
 func newWorkerConfig(c *Client, wm WorkMap) *workerConfig {
@@ -76,4 +78,5 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 		cfg.c = c
 	}
 	cfg.stmts = cfg.c.stmts
+	cfg.probe = newLaneProbe(quoteIdent(cfg.stmts.schema)+".gue_jobs", cfg.lanes, cfg.interval)
 }
