@@ -74,6 +74,22 @@ func anyPaused(lanes []*lane) bool {
 	return false
 }
 
+func anyQuiet(lanes []*lane) bool {
+	for _, l := range lanes {
+		if l.quiet.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// wakeLanes clears every lane's quiet mark.
+func wakeLanes(lanes []*lane) {
+	for _, l := range lanes {
+		l.quiet.Store(false)
+	}
+}
+
 // workOneOrBatch works one job, or one batch in batch mode, from the first
 // lane that has one, and reports whether there was any. Lanes are tried
 // round robin: after a job from one lane the worker starts at the next, so

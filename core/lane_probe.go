@@ -87,19 +87,3 @@ func (p *laneProbe) refresh(ctx context.Context, db adapter.Queryable, lanes []*
 		}
 	}
 }
-
-func anyQuiet(lanes []*lane) bool {
-	for _, l := range lanes {
-		if l.quiet.Load() {
-			return true
-		}
-	}
-	return false
-}
-
-// wakeLanes clears every lane's quiet mark.
-func wakeLanes(lanes []*lane) {
-	for _, l := range lanes {
-		l.quiet.Store(false)
-	}
-}
