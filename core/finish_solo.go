@@ -119,7 +119,7 @@ func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
 	}
 	// An older one is there only if the job was finished outside its
 	// worker's loop; it goes.
-	s.chain.pending.Swap(&pendingLock{tx: tx, row: row, step: step}).end(ctx)
+	s.chain.giveBack(ctx, s.chain.pending.Swap(&pendingLock{tx: tx, row: row, step: step}))
 	return nil
 }
 

@@ -55,7 +55,7 @@ var errUndecodable = errors.New("job row cannot be decoded")
 func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, cur *lockCursor) (*Job, error) {
 	pending := cur.take() // sent with the commit of the worker's last job
 	if err := c.err; err != nil || ctx.Err() != nil {
-		pending.end(ctx)
+		cur.giveBack(ctx, pending)
 		if err != nil {
 			return nil, err
 		}

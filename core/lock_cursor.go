@@ -69,15 +69,28 @@ func (c *lockCursor) take() *pendingLock {
 
 // drop ends the pending lock's transaction, if any, which leaves its job to
 // the next worker: the worker stops, or will not lock from this queue now.
-func (c *lockCursor) drop(ctx context.Context) { c.take().end(ctx) }
+func (c *lockCursor) drop(ctx context.Context) { c.giveBack(ctx, c.take()) }
 
-// end rolls back a pending lock that will not be used (nil: none), which
-// leaves its job, if it locked one, to the next worker.
-func (p *pendingLock) end(ctx context.Context) {
-	if p != nil {
-		_ = p.row.Scan() // its reply is read before the transaction ends
-		_ = p.tx.Rollback(context.WithoutCancel(ctx))
+// giveBack rolls back pending lock p (nil: none), which leaves its job, if
+// it locked one, to the next worker. Other workers may have moved the
+// hints' position past that job meanwhile, and behind it only a scan from
+// the front finds it: the pool's next lock scans from the front, rather than
+// the job waiting for the once-a-second one with the backlog going first.
+func (c *lockCursor) giveBack(ctx context.Context, p *pendingLock) {
+	if p.end(ctx) && c != nil {
+		c.hints.rescanSoon()
 	}
+}
+
+// end rolls back a pending lock that will not be used (nil: none) and
+// reports whether it may have locked a job.
+func (p *pendingLock) end(ctx context.Context) (hadJob bool) {
+	if p == nil {
+		return false
+	}
+	err := p.row.Scan() // its reply is read before the transaction ends
+	_ = p.tx.Rollback(context.WithoutCancel(ctx))
+	return !adapterNoRows(err)
 }
 
 func newLockCursor(hints *lockHints) *lockCursor { return &lockCursor{hints: hints} }

@@ -139,6 +139,17 @@ func (h *lockHints) rescanAfterMiss(busy bool) bool {
 	return time.Since(h.emptyAt) >= h.emptyGap
 }
 
+// rescanSoon makes the next plan a scan from the front: a job was given back
+// to the queue, perhaps behind the positions (lockCursor.giveBack).
+func (h *lockHints) rescanSoon() {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastFull = time.Time{}
+}
+
 // rescanned records the outcome of a scan from the front after a miss.
 func (h *lockHints) rescanned(found bool) {
 	if h == nil {
