@@ -3,7 +3,6 @@ package gue
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // defaultSchema is used when no schema is configured.
@@ -23,7 +22,7 @@ func checkSchema(schema string) (string, error) {
 	if schema == "" {
 		return defaultSchema, nil
 	}
-	if strings.IndexByte(schema, 0) >= 0 || !utf8.ValidString(schema) {
+	if !storable(schema) {
 		return "", fmt.Errorf("%w: contains a NUL byte or invalid UTF-8", ErrInvalidSchema)
 	}
 	if len(schema) > 63 {

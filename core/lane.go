@@ -74,6 +74,7 @@ func anyPaused(lanes []*lane) bool {
 	return false
 }
 
+// anyQuiet reports whether a lane is marked quiet.
 func anyQuiet(lanes []*lane) bool {
 	for _, l := range lanes {
 		if l.quiet.Load() {
