@@ -23,7 +23,12 @@ type env struct {
 }
 
 func newEnv(t *testing.T, open OpenFunc, cfg *config) *env {
-	dsn := NewDatabase(t, open)
+	var dsn string
+	if cfg.citusDBs != nil {
+		dsn = cfg.citusDBs.take(t)
+	} else {
+		dsn = NewDatabase(t, open)
+	}
 	e := &env{t: t, cfg: cfg, open: open, dsn: dsn, pool: open(t, dsn), ctx: context.Background()}
 	if err := gue.Migrate(e.ctx, e.pool, ""); err != nil {
 		t.Fatalf("migrate: %v", err)

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
 )
 
 // schemaCases is the suite's Schema group.
@@ -20,6 +22,7 @@ var schemaCases = []testCase{
 	{"MigrateRecreatesDroppedTable", testMigrateRecreatesDroppedTable},
 	{"MigrateAdoptsGueV2Table", testMigrateAdoptsGueV2Table},
 	{"PoolSchemaIsItsOwn", testPoolSchemaIsItsOwn},
+	{"ReusedDatabaseStartsEmpty", testReusedDatabaseStartsEmpty},
 }
 
 // A pool given a schema of its own (WithPoolSchema) on a Client of another
@@ -198,5 +201,93 @@ func testMigrateAdoptsGueV2Table(t *testing.T, e *env) {
 			t.Fatalf("job %d of 3 not found in the adopted table", i+1)
 		}
 		e.done(j)
+	}
+}
+
+// The suite hands a Citus database from one case to the next after
+// emptying it (citusDatabases). A database taken again must hold nothing
+// that the case before made, whatever that was: schemas, tables
+// (distributed ones too), sequences, views, routines, types, database
+// settings, and a session that still holds a lock. The same checks on the
+// used database, before it is given back, find each of them: they can
+// fail. Runs on plain PostgreSQL too, where it checks the emptying alone.
+func testReusedDatabaseStartsEmpty(t *testing.T, e *env) {
+	dbs := newCitusDatabases(t, e.open)
+	left := func(t *testing.T, pool adapter.ConnPool) map[string]int64 {
+		t.Helper()
+		out := map[string]int64{}
+		queries := map[string]string{
+			"schemas":   `SELECT count(*) FROM pg_namespace WHERE nspname = 'other'`,
+			"relations": `SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`,
+			"routines":  `SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
+			"types":     `SELECT count(*) FROM pg_type WHERE typnamespace = 'public'::regnamespace AND typtype IN ('e', 'd')`,
+			"settings":  `SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = current_database()`,
+			"sessions":  `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state LIKE 'idle in transaction%'`,
+		}
+		if Citus() {
+			queries["citus meta"] = `SELECT count(*) FROM pg_dist_partition`
+		}
+		for what, q := range queries {
+			var n int64
+			if err := pool.QueryRow(e.ctx, q).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			out[what] = n
+		}
+		return out
+	}
+	var used string
+	outer := t
+	t.Run("use", func(t *testing.T) {
+		used = dbs.take(t)
+		pool := e.open(t, used)
+		for _, schema := range []string{"", "other"} {
+			if err := gue.Migrate(e.ctx, pool, schema); err != nil {
+				t.Fatalf("migrate %q: %v", schema, err)
+			}
+			if Citus() {
+				if err := gue.DistributeCitus(e.ctx, pool, schema); err != nil {
+					t.Fatalf("distribute %q: %v", schema, err)
+				}
+			}
+		}
+		for _, stmt := range []string{
+			`CREATE TABLE mine (v int)`,
+			`CREATE SEQUENCE counter`,
+			`CREATE VIEW mine_view AS SELECT v FROM mine`,
+			`CREATE FUNCTION twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2'`,
+			`CREATE TYPE mood AS ENUM ('calm')`,
+			`CREATE DOMAIN positive AS int CHECK (VALUE > 0)`,
+			`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Kolkata'); END $$`,
+		} {
+			if _, err := pool.Exec(e.ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		// A session of the outer test, so it outlives this one: it holds
+		// a lock the drops would wait for.
+		holder, err := e.open(outer, used).Begin(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outer.Cleanup(func() { _ = holder.Rollback(context.Background()) })
+		if _, err := holder.Exec(e.ctx, `LOCK TABLE mine IN ACCESS SHARE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		found := left(t, pool)
+		for what, n := range found {
+			if n == 0 {
+				t.Errorf("control: the used database shows no %s (%v): the check could not fail", what, found)
+			}
+		}
+	})
+	again := dbs.take(t)
+	if again != used {
+		t.Fatalf("took %s after giving back %s: no database was reused", again, used)
+	}
+	for what, n := range left(t, e.open(t, again)) {
+		if n != 0 {
+			t.Errorf("a reused database still has %d %s", n, what)
+		}
 	}
 }

@@ -15,7 +15,8 @@ type Option func(*config)
 
 type config struct {
 	workers, jobs int
-	features      *Features // nil: found by type assertion
+	features      *Features       // nil: found by type assertion
+	citusDBs      *citusDatabases // on Citus: databases handed from case to case
 }
 
 // WithConcurrency sizes the exactly-once test: workers concurrent workers
@@ -91,6 +92,9 @@ func Run(t *testing.T, open OpenFunc, opts ...Option) {
 	cfg := config{workers: 8, jobs: 400}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if Citus() {
+		cfg.citusDBs = newCitusDatabases(t, open)
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
