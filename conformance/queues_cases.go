@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
 )
 
 // queuesCases is the suite's Queues group: one pool on several queues
@@ -17,6 +19,84 @@ var queuesCases = []testCase{
 	{"RoundRobin", testQueuesRoundRobin},
 	{"PausePerQueue", testQueuesPausePerQueue},
 	{"QuietQueuesCostNoLockPerJob", testQueuesQuietQueuesCostNoLockPerJob},
+	{"IdleCostFlatInQueues", testQueuesIdleCostFlatInQueues},
+}
+
+// An idle pool's statements a second do not grow with its number of queues:
+// a pool of 60 idle queues sends about what a pool of 2 does (its polls,
+// the lanes' probe, one look-ahead a half poll interval), not a look-up per
+// queue. The statements are counted on their way to the adapter.
+func testQueuesIdleCostFlatInQueues(t *testing.T, e *env) {
+	const window = time.Second
+	rate := func(mode string, batch, queues int) float64 {
+		pool := &countingPool{ConnPool: e.pool}
+		var mu sync.Mutex
+		tried := map[string]bool{} // the queues a lock found empty
+		c := gue.NewClient(pool, gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, q string, j *gue.Job, err error) {
+			if j == nil && err == nil {
+				mu.Lock()
+				tried[q] = true
+				mu.Unlock()
+			}
+		}}))
+		qs := make([]string, queues)
+		for i := range qs {
+			qs[i] = fmt.Sprintf("%s-idle%d-%02d", mode, queues, i)
+		}
+		p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error { return nil }}, 2,
+			gue.WithPoolQueues(qs...), gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(40*time.Millisecond), gue.WithPoolListen(false))
+		var n float64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// Counted from when the first round, a lock in every lane, is over.
+			waitFor(t, "a lock tried in every queue", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(tried) == queues
+			})
+			n0 := pool.n.Load()
+			time.Sleep(window)
+			n = float64(pool.n.Load()-n0) / window.Seconds()
+		}()
+		runPoolUntil(t, p, done)
+		return n
+	}
+	for _, m := range modes {
+		few, many := rate(m.name, m.batch, 2), rate(m.name, m.batch, 60)
+		t.Logf("%s: an idle pool sends %.0f statements a second on 2 queues, %.0f on 60", m.name, few, many)
+		if many > 2*few+10 {
+			t.Errorf("%s: an idle pool of 60 queues sends %.0f statements a second, one of 2 queues %.0f; want about the same", m.name, many, few)
+		}
+	}
+}
+
+// countingPool counts the statements and transactions sent through its
+// pool (a transaction's own statements are not counted: they are its
+// Begin's).
+type countingPool struct {
+	adapter.ConnPool
+	n atomic.Int64
+}
+
+func (p *countingPool) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
+	p.n.Add(1)
+	return p.ConnPool.Exec(ctx, sql, args...)
+}
+
+func (p *countingPool) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
+	p.n.Add(1)
+	return p.ConnPool.QueryRow(ctx, sql, args...)
+}
+
+func (p *countingPool) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
+	p.n.Add(1)
+	return p.ConnPool.Query(ctx, sql, args...)
+}
+
+func (p *countingPool) Begin(ctx context.Context) (adapter.Tx, error) {
+	p.n.Add(1)
+	return p.ConnPool.Begin(ctx)
 }
 
 // A pool of one busy queue among 49 quiet ones does not try each quiet
@@ -28,7 +108,7 @@ func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
 	const quiet, jobs, workers = 49, 1000, 4
 	for _, m := range modes {
 		var mu sync.Mutex
-		misses, worked, trickleAt := 0, 0, -1
+		misses, worked, trickleAt, committedAt := 0, 0, -1, -1
 		c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, q string, j *gue.Job, err error) {
 			if j == nil && err == nil && q != m.name+"-busy" && q != m.name+"-q48" {
 				mu.Lock()
@@ -40,6 +120,10 @@ func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
 		for i := range quiet {
 			qs = append(qs, fmt.Sprintf("%s-q%02d", m.name, i))
 		}
+		// The trickle job's enqueue has connections of its own: on the
+		// pool's, it could wait for one until the busy queue is done (the
+		// workers and the listener hold them all when the pool is small).
+		outside := gue.NewClient(e.open(t, e.dsn))
 		busy := make([]*gue.Job, jobs)
 		for i := range busy {
 			busy[i] = &gue.Job{Type: "t", Queue: qs[0]}
@@ -53,7 +137,12 @@ func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
 				defer mu.Unlock()
 				worked++
 				if worked == jobs/10 { // the trickle job goes in while the busy queue works
-					go func() { e.enqueue(e.client(), &gue.Job{Type: "trickle", Queue: m.name + "-q48"}) }()
+					go func() {
+						e.enqueue(outside, &gue.Job{Type: "trickle", Queue: m.name + "-q48"})
+						mu.Lock()
+						committedAt = worked
+						mu.Unlock()
+					}()
 				}
 				return nil
 			},
@@ -84,7 +173,7 @@ func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
 		if trickleAt < 0 || trickleAt == jobs {
 			t.Errorf("%s: the quiet queue's job was worked after %d of the busy queue's %d jobs; want it found while they were worked", m.name, trickleAt, jobs)
 		}
-		t.Logf("%s: %d tries of quiet queues for %d jobs; the trickle job ran after %d busy ones (enqueued after %d)", m.name, misses, jobs, trickleAt, jobs/10)
+		t.Logf("%s: %d tries of quiet queues for %d jobs; the trickle job ran after %d busy ones (enqueued after %d, committed after %d)", m.name, misses, jobs, trickleAt, jobs/10, committedAt)
 		mu.Unlock()
 	}
 }

@@ -19,9 +19,6 @@ type lane struct {
 	hints *lockHints
 	// counts are the pool's finished runs of the queue (the registry's).
 	counts laneCounts
-	// lookedAhead is when a worker last asked for the queue's next due
-	// job (UnixNano; see Worker.lookAhead).
-	lookedAhead atomic.Int64
 	// quiet: the last lock attempt in the lane found nothing; the workers
 	// of a pool of several queues skip it until a NOTIFY, a due timer or
 	// the lanes' probe says it may have a ready job (lane_probe.go).

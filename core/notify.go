@@ -24,7 +24,8 @@ const notifyAhead = time.Second
 // dueNotifyWithin is how soon a job must be due for its enqueue to NOTIFY
 // its run_at (dueSuffix), so that listening pools arm their due timers
 // for it; a job due later is found by the pools' look-ahead after a poll
-// (Worker.lookAhead), which runs more often than this.
+// (Worker.lookAhead), which in a pool of a few queues runs more often than
+// this, and otherwise by the lanes' probe or a poll.
 const dueNotifyWithin = "10 seconds"
 
 // notifyPayload is the payload announcing a ready job in schema's queue.

@@ -34,6 +34,8 @@ type workerConfig struct {
 	goroutines *goroutines
 	// probe finds the quiet lanes with a ready job (nil: one lane).
 	probe *laneProbe
+	// ahead paces the workers' look-aheads for due jobs.
+	ahead *aheadPace
 	err   error // a bad option or a nil Client, reported by Start and Run
 }
 
@@ -68,6 +70,7 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 	cfg.lanes = newLanes(cfg.queues, emptyGap)
 	cfg.inflight = &inFlight{}
 	cfg.due = newDueTimer()
+	cfg.ahead = &aheadPace{}
 	cfg.goroutines = newGoroutines()
 	if cfg.schema != "" {
 		c, err := cfg.c.inSchema(cfg.schema)
