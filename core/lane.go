@@ -23,6 +23,28 @@ type lane struct {
 	// of a pool of several queues skip it until a NOTIFY, a due timer or
 	// the lanes' probe says it may have a ready job (lane_probe.go).
 	quiet atomic.Bool
+	// wakes counts the wake-ups, so that a lock attempt that began before
+	// one does not mark the lane quiet after it (markQuiet).
+	wakes atomic.Uint64
+}
+
+// wake clears the lane's quiet mark: it may have a ready job.
+func (l *lane) wake() {
+	l.wakes.Add(1)
+	l.quiet.Store(false)
+}
+
+// markQuiet marks the lane quiet after a lock attempt found nothing, unless
+// a wake-up came since the attempt began (seen is wakes then): the job it
+// announces may have committed after the attempt's snapshot, and without
+// the mark it is looked for at once instead of at the next probe. A
+// wake-up racing with this either clears the mark after it is set or is
+// seen by the check after it.
+func (l *lane) markQuiet(seen uint64) {
+	l.quiet.Store(true)
+	if l.wakes.Load() != seen {
+		l.quiet.Store(false)
+	}
 }
 
 // newLanes returns one lane per queue; emptyGap is the lock hints' (see
@@ -84,7 +106,7 @@ func anyQuiet(lanes []*lane) bool {
 // wakeLanes clears every lane's quiet mark.
 func wakeLanes(lanes []*lane) {
 	for _, l := range lanes {
-		l.quiet.Store(false)
+		l.wake()
 	}
 }
 
@@ -104,12 +126,13 @@ func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 		if n > 1 && l.quiet.Load() && w.cursors[k].pending.Load() == nil {
 			continue
 		}
+		seen := l.wakes.Load()
 		if w.workLane(ctx, k, fromJob) {
 			w.next = (k + 1) % n
 			return true
 		}
 		if n > 1 && !l.pause.paused.Load() {
-			l.quiet.Store(true)
+			l.markQuiet(seen)
 		}
 	}
 	return false

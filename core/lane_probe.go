@@ -83,7 +83,7 @@ func (p *laneProbe) refresh(ctx context.Context, db adapter.Queryable, lanes []*
 	}
 	for _, l := range lanes {
 		if ready[l.queue] {
-			l.quiet.Store(false)
+			l.wake()
 		}
 	}
 }

@@ -96,7 +96,7 @@ func listen(ctx context.Context, l adapter.Listener, schema string, lanes []*lan
 					default: // a look is due already
 					}
 				case ready[got] != nil:
-					ready[got].quiet.Store(false)
+					ready[got].wake()
 					wake.Fire()
 				case !strings.Contains(got, "\x1f"):
 					wakeLanes(lanes)
