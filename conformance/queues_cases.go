@@ -105,10 +105,15 @@ func (p *countingPool) Begin(ctx context.Context) (adapter.Tx, error) {
 // after. A job enqueued into a quiet queue meanwhile is still found while
 // the busy queue works down (fairness), by its NOTIFY or by the probe.
 func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
-	const quiet, jobs, workers = 49, 1000, 4
+	// Two workers: with the listener and the probe they fit the smallest
+	// pool an adapter opens by default (pgxpool: 4 connections on a small
+	// machine); four workers in batch mode held them all, and the probe
+	// and the LISTEN waited for one until the busy queue was done.
+	const quiet, jobs, workers = 49, 1000, 2
 	for _, m := range modes {
 		var mu sync.Mutex
 		misses, worked, trickleAt, committedAt := 0, 0, -1, -1
+		committed := make(chan struct{})
 		c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, q string, j *gue.Job, err error) {
 			if j == nil && err == nil && q != m.name+"-busy" && q != m.name+"-q48" {
 				mu.Lock()
@@ -123,7 +128,11 @@ func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
 		// The trickle job's enqueue has connections of its own: on the
 		// pool's, it could wait for one until the busy queue is done (the
 		// workers and the listener hold them all when the pool is small).
-		outside := gue.NewClient(e.open(t, e.dsn))
+		outsidePool := e.open(t, e.dsn)
+		if _, err := outsidePool.Exec(e.ctx, `SELECT 1`); err != nil { // connected before it is needed
+			t.Fatal(err)
+		}
+		outside := gue.NewClient(outsidePool)
 		busy := make([]*gue.Job, jobs)
 		for i := range busy {
 			busy[i] = &gue.Job{Type: "t", Queue: qs[0]}
@@ -134,15 +143,23 @@ func testQueuesQuietQueuesCostNoLockPerJob(t *testing.T, e *env) {
 		p := gue.NewWorkerPool(c, gue.WorkMap{
 			"t": func(*gue.Job) error {
 				mu.Lock()
-				defer mu.Unlock()
 				worked++
-				if worked == jobs/10 { // the trickle job goes in while the busy queue works
-					go func() {
-						e.enqueue(outside, &gue.Job{Type: "trickle", Queue: m.name + "-q48"})
-						mu.Lock()
-						committedAt = worked
-						mu.Unlock()
-					}()
+				n := worked
+				mu.Unlock()
+				switch {
+				case n == jobs/10:
+					// The trickle job goes in while the busy queue works; the
+					// busy jobs after this one wait for its commit, so that a
+					// slow commit cannot let the busy queue finish first.
+					if err := outside.Enqueue(e.ctx, &gue.Job{Type: "trickle", Queue: m.name + "-q48"}); err != nil {
+						t.Errorf("enqueue the trickle job: %v", err)
+					}
+					mu.Lock()
+					committedAt = worked
+					mu.Unlock()
+					close(committed)
+				case n > jobs/10:
+					<-committed
 				}
 				return nil
 			},

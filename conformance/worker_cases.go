@@ -201,48 +201,61 @@ func testHardStopReturnsJob(t *testing.T, e *env) {
 	e.done(j)
 }
 
-// A worker of one queue may lock its next job in the round trip that
-// commits the last one (adapter.PipelineChainer). Stopping right after a job
-// must leave that next job in the queue, unlocked and unchanged, not held
-// by a transaction nobody ends (which would also keep the test's pool from
-// closing).
+// A worker may lock its next job in the round trip that commits the last
+// one (adapter.PipelineChainer): a worker of one queue, or of several whose
+// other queues are quiet. Stopping right after a job must leave that next
+// job in the queue, unlocked and unchanged, not held by a transaction nobody
+// ends (which would also keep the test's pool from closing).
 func testStopAfterJobLeavesNextUnlocked(t *testing.T, e *env) {
-	c := e.client()
-	started, release := make(chan struct{}), make(chan struct{})
-	var ran atomic.Int32
-	p := gue.NewWorkerPool(c, gue.WorkMap{
-		"first": func(j *gue.Job) error {
-			close(started)
-			<-release
-			return nil
-		},
-		"next": func(j *gue.Job) error {
-			ran.Add(1)
-			return nil
-		},
-	}, 1, gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(time.Minute))
-	e.enqueue(c, &gue.Job{Type: "first", Priority: 1})
-	next := e.enqueue(c, &gue.Job{Type: "next", Priority: 2})
-	ctx, cancel := context.WithCancel(e.ctx)
-	stopped := make(chan error)
-	go func() { stopped <- p.Run(ctx) }()
-	<-started
-	cancel() // the job finishes within the grace period, then the pool stops
-	close(release)
-	if err := <-stopped; err != nil {
-		t.Errorf("Run: %v", err)
+	for _, shape := range []struct {
+		name   string
+		queues []string
+		listen bool
+	}{
+		{"one queue", []string{""}, true},
+		// The quiet queue first: the worker finds it empty before it locks
+		// the first job, so that job's commit carries the next lock. No
+		// LISTEN: its start wakes every queue.
+		{"a quiet queue besides", []string{"stop-quiet", ""}, false},
+	} {
+		c := e.client()
+		started, release := make(chan struct{}), make(chan struct{})
+		var ran atomic.Int32
+		p := gue.NewWorkerPool(c, gue.WorkMap{
+			"first": func(j *gue.Job) error {
+				close(started)
+				<-release
+				return nil
+			},
+			"next": func(j *gue.Job) error {
+				ran.Add(1)
+				return nil
+			},
+		}, 1, gue.WithPoolQueues(shape.queues...), gue.WithPoolListen(shape.listen),
+			gue.WithPoolPollInterval(10*time.Millisecond), gue.WithPoolGracePeriod(time.Minute))
+		e.enqueue(c, &gue.Job{Type: "first", Priority: 1})
+		next := e.enqueue(c, &gue.Job{Type: "next", Priority: 2})
+		ctx, cancel := context.WithCancel(e.ctx)
+		stopped := make(chan error)
+		go func() { stopped <- p.Run(ctx) }()
+		<-started
+		cancel() // the job finishes within the grace period, then the pool stops
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Errorf("%s: Run: %v", shape.name, err)
+		}
+		if n := ran.Load(); n != 0 {
+			t.Fatalf("%s: the next job ran %d times after shutdown began", shape.name, n)
+		}
+		if n := e.jobs(); n != 1 {
+			t.Errorf("%s: %d jobs left, want 1 (the first one deleted, the next one untouched)", shape.name, n)
+		}
+		j := e.lock(c, "")
+		if j == nil || j.ID != next.ID || j.ErrorCount != 0 {
+			t.Fatalf("%s: after the stop LockJob = %+v, want job %d, unlocked and unchanged", shape.name, j, next.ID)
+		}
+		e.done(j)
 	}
-	if n := ran.Load(); n != 0 {
-		t.Fatalf("the next job ran %d times after shutdown began", n)
-	}
-	if n := e.jobs(); n != 1 {
-		t.Errorf("%d jobs left, want 1 (the first one deleted, the next one untouched)", n)
-	}
-	j := e.lock(c, "")
-	if j == nil || j.ID != next.ID || j.ErrorCount != 0 {
-		t.Fatalf("after the stop LockJob = %+v, want job %d, unlocked and unchanged", j, next.ID)
-	}
-	e.done(j)
 }
 
 func testClosedPool(t *testing.T, e *env) {

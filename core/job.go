@@ -120,9 +120,10 @@ func (j *Job) context() context.Context {
 // With an adapter that implements adapter.Pipeliner, the DELETE statement is
 // sent together with Done's COMMIT (one round trip instead of two) unless Tx
 // is called in between; an error of the deletion is then Done's. For a job
-// locked by a Worker or WorkerPool of one queue, whose transaction also
-// implements adapter.PipelineChainer, that round trip carries the BEGIN and
-// lock query of the worker's next job as well.
+// locked by a Worker or WorkerPool of one queue (or of several whose other
+// queues were quiet), whose transaction also implements
+// adapter.PipelineChainer, that round trip carries the BEGIN and lock query
+// of the worker's next job as well.
 func (j *Job) Delete(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()

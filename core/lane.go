@@ -103,6 +103,21 @@ func anyQuiet(lanes []*lane) bool {
 	return false
 }
 
+// othersQuiet reports whether every lane but k is quiet: a worker that
+// finishes a job of lane k would then look in lane k next, so that job's
+// commit may carry the next lock of lane k (lockCursor.chain), as in a pool
+// of one queue. A lane that wakes meanwhile waits for that one job. A paused
+// lane is never marked quiet, and must not be: the worker looks whether it
+// was resumed when its turn comes.
+func othersQuiet(lanes []*lane, k int) bool {
+	for i, l := range lanes {
+		if i != k && !l.quiet.Load() {
+			return false
+		}
+	}
+	return true
+}
+
 // wakeLanes clears every lane's quiet mark.
 func wakeLanes(lanes []*lane) {
 	for _, l := range lanes {
@@ -119,7 +134,7 @@ func wakeLanes(lanes []*lane) {
 // lockHints.rescanAfterMiss).
 func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 	n := len(w.lanes)
-	w.probe.refresh(ctx, w.c.pool, w.lanes)
+	w.probe.refresh(ctx, w.c.pool, w.lanes, func() { w.dropPending(ctx) })
 	for i := range n {
 		k := (w.next + i) % n
 		l := w.lanes[k]
@@ -129,6 +144,9 @@ func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 		seen := l.wakes.Load()
 		if w.workLane(ctx, k, fromJob) {
 			w.next = (k + 1) % n
+			if w.cursors[k].pending.Load() != nil {
+				w.next = k // its next lock went out with the commit: read it first
+			}
 			return true
 		}
 		if n > 1 && !l.pause.paused.Load() {
@@ -161,5 +179,8 @@ func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 	}
 	cur := w.cursors[k] // the loop's own: one goroutine
 	cur.fromJob = fromJob
+	if len(w.lanes) > 1 {
+		cur.chain = othersQuiet(w.lanes, k)
+	}
 	return w.workOne(ctx, l.queue, cur)
 }

@@ -58,11 +58,15 @@ func newLaneProbe(t string, lanes []*lane, interval time.Duration) *laneProbe {
 // refresh runs the probe when a lane is quiet and the last probe is older
 // than the gap, and wakes the lanes it finds a ready job in. A failed probe
 // wakes every lane: the lock attempts then report the failure as usual.
-func (p *laneProbe) refresh(ctx context.Context, db adapter.Queryable, lanes []*lane) {
+// release is called before the probe takes a connection: the caller's
+// lock sent ahead with its last commit holds one, and with every worker's
+// held a pool no larger than its workers would have none for the probe.
+func (p *laneProbe) refresh(ctx context.Context, db adapter.Queryable, lanes []*lane, release func()) {
 	if p == nil || !anyQuiet(lanes) || time.Since(time.Unix(0, p.last.Load())) < p.gap || !p.busy.TryLock() {
 		return
 	}
 	defer p.busy.Unlock()
+	release()
 	p.last.Store(time.Now().UnixNano())
 	rows, err := db.Query(ctx, p.sql, p.args...)
 	if err != nil {

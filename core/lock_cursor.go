@@ -43,9 +43,10 @@ type lockCursor struct {
 	// fromJob: the worker comes straight from a job rather than from a
 	// wake-up or a poll (see lockHints.rescanAfterMiss).
 	fromJob bool
-	// chain: the cursor is a worker loop's own, for its only queue, so a
-	// job it locked may send the lock of the worker's next job with its
-	// commit (adapter.PipelineChainer; see soloTx.done).
+	// chain: the cursor is a worker loop's own, and the loop will look in
+	// this queue next (its only one, or the others are quiet), so a job it
+	// locked may send the lock of the worker's next job with its commit
+	// (adapter.PipelineChainer; see soloTx.done).
 	chain bool
 	// pending is that lock, begun with the last job's commit; the next
 	// lock attempt reads its reply instead of beginning a transaction.

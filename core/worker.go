@@ -76,8 +76,8 @@ func (w *Worker) start(n int) *Worker {
 	for i, l := range w.lanes {
 		w.cursors[i] = newLockCursor(l.hints)
 		// With one queue the next lock is always of that queue, so it can
-		// go out with the last job's commit; with several the lanes take
-		// turns and the pause of each is checked first.
+		// go out with the last job's commit; with several, only while the
+		// other lanes are quiet (workLane decides before each lock).
 		w.cursors[i].chain = len(w.lanes) == 1
 	}
 	if len(w.lanes) > 0 {
@@ -170,6 +170,13 @@ func (w *Worker) watchedLoop(ctx context.Context) {
 	w.loop(ctx)
 }
 
+// dropPending rolls back the locks sent ahead with the worker's last commit.
+func (w *Worker) dropPending(ctx context.Context) {
+	for _, cur := range w.cursors {
+		cur.drop(ctx)
+	}
+}
+
 // loop polls: straight on after a job, PollInterval after finding none.
 func (w *Worker) loop(ctx context.Context) {
 	w.logger.Debug("worker started")
@@ -177,13 +184,9 @@ func (w *Worker) loop(ctx context.Context) {
 	hard := w.hardStopped()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	defer func() { // a lock sent with the last commit, if the loop stops before reading it
-		for _, cur := range w.cursors {
-			cur.drop(ctx)
-		}
-	}()
-	busy := false      // the last attempt worked a job
-	wokenMiss := false // a wake-up found nothing ready: the job may be due within notifyAhead
+	defer w.dropPending(ctx) // a lock sent with the last commit, if the loop stops before reading it
+	busy := false            // the last attempt worked a job
+	wokenMiss := false       // a wake-up found nothing ready: the job may be due within notifyAhead
 	for {
 		if ctx.Err() != nil || hard.Err() != nil {
 			return
