@@ -238,7 +238,7 @@ func testReusedDatabaseStartsEmpty(t *testing.T, e *env) {
 	}
 	var used string
 	outer := t
-	t.Run("use", func(t *testing.T) {
+	ran := t.Run("use", func(t *testing.T) {
 		used = dbs.take(t)
 		pool := e.open(t, used)
 		for _, schema := range []string{"", "other"} {
@@ -281,6 +281,9 @@ func testReusedDatabaseStartsEmpty(t *testing.T, e *env) {
 			}
 		}
 	})
+	if !ran {
+		return // it failed, or -failfast skipped it after another case failed
+	}
 	again := dbs.take(t)
 	if again != used {
 		t.Fatalf("took %s after giving back %s: no database was reused", again, used)
