@@ -41,7 +41,7 @@ type batch struct {
 	txUsed atomic.Bool
 	// async lets a batch whose jobs all finished and wrote nothing through
 	// Tx commit without waiting for the WAL flush (the Client's default; see
-	// WithClientSyncCompletion): a crash can then only make its jobs run
+	// WithClientAsyncCompletion): a crash can then only make its jobs run
 	// again, which at-least-once allows anyway. citus says how to set it.
 	async, citus bool
 

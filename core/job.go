@@ -117,13 +117,9 @@ func (j *Job) context() context.Context {
 
 // Delete deletes the job's row inside its transaction. The deletion takes
 // effect when Done commits; until then nothing else can see or lock the job.
-// With an adapter that implements adapter.Pipeliner, the DELETE statement is
-// sent together with Done's COMMIT (one round trip instead of two) unless Tx
-// is called in between; an error of the deletion is then Done's. For a job
-// locked by a Worker or WorkerPool of one queue (or of several whose other
-// queues were quiet), whose transaction also implements
-// adapter.PipelineChainer, that round trip carries the BEGIN and lock query
-// of the worker's next job as well.
+// With some adapters (those that pipeline; see the README's adapter table)
+// the deletion is sent with Done's COMMIT unless Tx is called in between,
+// and an error of the deletion is then returned by Done.
 func (j *Job) Delete(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -51,9 +51,10 @@ type lockHints struct {
 	mu       sync.Mutex
 	pos      map[int16]lockPos
 	lastFull time.Time
-	// slowOnly is set when lockOne found nothing but the general query did
-	// (rows at a smaller priority, such as jobs scheduled for later): until
-	// the next scan from the front, lockOne would only cost a round trip.
+	// slowOnly is set when the seek (queries.lockSeek) found nothing but
+	// the general query did (rows at a smaller priority, such as jobs
+	// scheduled for later): until the next scan from the front, the seek
+	// would only cost a round trip.
 	slowOnly bool
 	// emptyAt is when a scan from the front, run because the hinted one
 	// found nothing, found nothing either. Such scans walk every dead entry
@@ -85,7 +86,7 @@ var noHints = lockArgs{"{}", "{}", "{}"}
 
 // lockPlan says how to lock next: from the front (full), with the general
 // hinted query (args), or, when the hints name one priority only, with the
-// plain seek of lockOne (one).
+// plain seek (queries.lockSeek, lockSeek steps) at that priority (one).
 type lockPlan struct {
 	full bool
 	one  bool
@@ -164,8 +165,8 @@ func (h *lockHints) rescanned(found bool) {
 	}
 }
 
-// fastMissed records that lockOne found nothing where the general query
-// found a job.
+// fastMissed records that the seek (queries.lockSeek) found nothing where
+// the general query found a job.
 func (h *lockHints) fastMissed() {
 	h.mu.Lock()
 	defer h.mu.Unlock()

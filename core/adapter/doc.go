@@ -7,8 +7,8 @@
 // conformance suite never look at driver-specific errors or strings.
 //
 // The ports are deliberately small. Capabilities that only some drivers have
-// (batch locking, COPY, LISTEN/NOTIFY, pipelining) are added as separate,
-// optional interfaces that the engine discovers with a type assertion on the
+// (COPY, LISTEN/NOTIFY, pipelining and chained pipelines, the pool's size;
+// capabilities.go) are added as separate, optional interfaces that the engine discovers with a type assertion on the
 // ConnPool or Tx value; an adapter that lacks them keeps working through the
 // plain ports.
 package adapter

@@ -23,9 +23,9 @@ func SQLState(err error) string {
 }
 
 // WrapSQLState returns err marked with the sentinel of its SQLSTATE code
-// when there is one (42P01: ErrUndefinedTable, 3F000: ErrUndefinedSchema, 42703:
-// ErrUndefinedColumn),
-// and err itself otherwise. The result's message is err's, unchanged, and
+// when there is one (42P01: ErrUndefinedTable, 3F000: ErrUndefinedSchema,
+// 42703: ErrUndefinedColumn, 23505: ErrUniqueViolation), and err itself
+// otherwise. The result's message is err's, unchanged, and
 // errors.Is and errors.As match both the sentinel and err's own chain.
 // Adapters call it at the driver edge with their driver's code.
 func WrapSQLState(code string, err error) error {
