@@ -146,10 +146,16 @@ func testPriorityOrder(t *testing.T, e *env) {
 
 func testDelayedJobWaitsForRunAt(t *testing.T, e *env) {
 	c := e.client()
-	delay := 300 * time.Millisecond
-	j := e.enqueue(c, &gue.Job{Type: "t", RunAt: time.Now().Add(delay)})
+	delay := time.Second
+	start := time.Now()
+	j := e.enqueue(c, &gue.Job{Type: "t", RunAt: start.Add(delay)})
 	if got := e.lock(c, ""); got != nil {
-		t.Fatalf("job %d locked before its RunAt", got.ID)
+		e.done(got) // ended, or the pool would wait for it when it closes
+		took := time.Since(start)
+		if took < delay {
+			t.Fatalf("job %d locked %s after its enqueue began, before its RunAt (%s later)", got.ID, took, delay)
+		}
+		t.Skipf("the enqueue and the lock took %s, longer than the job's delay of %s (a loaded machine): nothing to check", took, delay)
 	}
 	// Time passing has no signal to wait on; poll until the job is ready.
 	deadline := time.Now().Add(10 * time.Second)
