@@ -7,6 +7,7 @@ import (
 	"log"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ var hooksCases = []testCase{
 	{"MigrateAddsMetadataToOldTable", testMigrateAddsMetadataToOldTable},
 	{"SeeEveryStage", testHooksSeeEveryStage},
 	{"ClientLoggerServesWorkers", testClientLoggerServesWorkers},
+	{"SkippedRunGoesBack", testSkippedRunGoesBack},
 }
 
 func testMetadataRoundTrip(t *testing.T, e *env) {
@@ -158,6 +160,44 @@ func testClientLoggerServesWorkers(t *testing.T, e *env) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// A Work hook that returns without calling next has not run the job: the
+// job goes back to the queue untouched, and is not held by a transaction
+// nobody will end (the next WorkOne could not lock it then).
+func testSkippedRunGoesBack(t *testing.T, e *env) {
+	var skip atomic.Bool
+	skip.Store(true)
+	hooks := gue.Hooks{Work: func(next gue.RunFunc) gue.RunFunc {
+		return func(ctx context.Context, j *gue.Job) error {
+			if skip.Load() {
+				return nil
+			}
+			return next(ctx, j)
+		}
+	}}
+	var buf lockedBuffer
+	c := e.client(gue.WithClientHooks(hooks), gue.WithClientLogger(adapter.NewStdLogger(log.New(&buf, "", 0))))
+	var ran atomic.Int32
+	w := gue.NewWorker(c, gue.WorkMap{"t": func(*gue.Job) error { ran.Add(1); return nil }})
+	job := e.enqueue(c, &gue.Job{Type: "t"})
+	if !w.WorkOne(e.ctx) {
+		t.Fatal("no job locked")
+	}
+	if ran.Load() != 0 {
+		t.Fatal("control: the hook let the job run")
+	}
+	if !strings.Contains(buf.String(), "without running the job") {
+		t.Errorf("the skipped run was not logged:\n%s", buf.String())
+	}
+	skip.Store(false)
+	if !w.WorkOne(e.ctx) || ran.Load() != 1 {
+		t.Fatalf("job %d was not worked after the skipped run (ran %d times)", job.ID, ran.Load())
+	}
+	var n int
+	if err := e.pool.QueryRow(e.ctx, "SELECT count(*) FROM gue_jobs WHERE queue = $1 AND job_id = $2", "", job.ID).Scan(&n); err != nil || n != 0 {
+		t.Errorf("job %d still queued (%d rows, %v) after it was worked", job.ID, n, err)
 	}
 }
 

@@ -52,57 +52,54 @@ func (m *batchMember) del(context.Context, *Job) error {
 // done keeps the job's writes. One whose statements through Tx failed is
 // charged alone; one that broke the shared transaction is charged too (on a
 // fresh connection, once the batch has failed: see batch.recordFailures).
-func (m *batchMember) done(ctx context.Context, j *Job) error {
+func (m *batchMember) done(ctx context.Context, j *Job) (settled, error) {
 	err := m.release(ctx, true)
 	if err == nil {
 		if m.deleted {
 			m.b.addDeleted(j.ID)
 		}
-		return nil
+		return settled{}, nil
 	}
-	msg := sanitizeText(err.Error())
-	m.b.addFailed(m.updateRow(j), msg, m.nextDelay(j), err)
-	j.recordFailure(msg)
-	return fmt.Errorf("gue: job %d: %w", j.ID, err)
+	return m.charge(j, err)
 }
 
-func (m *batchMember) fail(ctx context.Context, j *Job, msg string) error {
+// charge queues the failure of a job whose statements through Tx failed.
+func (m *batchMember) charge(j *Job, err error) (settled, error) {
+	msg := sanitizeText(err.Error())
+	delay := m.nextDelay(j)
+	m.b.addFailed(m.updateRow(j), msg, delay, err)
+	return failedWith(msg, delay), fmt.Errorf("gue: job %d: %w", j.ID, err)
+}
+
+func (m *batchMember) fail(ctx context.Context, j *Job, msg string) (settled, error) {
 	if m.lastAttempt(j) {
 		return m.die(ctx, j, msg, ReasonMaxAttempts)
 	}
 	delay := m.nextDelay(j)
 	err := m.release(ctx, false)
 	m.b.addFailed(m.updateRow(j), msg, delay, err)
-	j.recordFailure(msg)
-	j.nextRun = time.Now().Add(delay)
-	return err
+	return failedWith(msg, delay), err
 }
 
 // die queues the job for the dead table, which the batch writes before its
 // commit.
-func (m *batchMember) die(ctx context.Context, j *Job, msg, reason string) error {
+func (m *batchMember) die(ctx context.Context, j *Job, msg, reason string) (settled, error) {
 	err := m.release(ctx, false)
 	m.b.addDead(m.deadRow(j, reason), msg, err)
-	j.recordFailure(msg)
-	j.died = reason
-	return err
+	return settled{failed: true, msg: msg, died: reason}, err
 }
 
 // snooze keeps the job's writes and queues it to run again after d, its
 // error count and last error as they were. A job whose statements through
 // Tx failed cannot keep them: it is charged with that failure instead.
-func (m *batchMember) snooze(ctx context.Context, j *Job, d time.Duration) error {
+func (m *batchMember) snooze(ctx context.Context, j *Job, d time.Duration) (settled, error) {
 	if err := m.release(ctx, true); err != nil {
-		msg := sanitizeText(err.Error())
-		m.b.addFailed(m.updateRow(j), msg, m.nextDelay(j), err)
-		j.recordFailure(msg)
-		return fmt.Errorf("gue: job %d: %w", j.ID, err)
+		return m.charge(j, err)
 	}
 	r := m.updateRow(j)
 	r.DelayUS = max(d, 0).Microseconds()
 	m.b.addSnoozed(r)
-	j.nextRun = time.Now().Add(d)
-	return nil
+	return settled{retryAt: time.Now().Add(d)}, nil
 }
 
 // rollback returns the job to the queue as it was locked: there is nothing
@@ -185,5 +182,6 @@ func abandon(ctx context.Context, j *Job) bool {
 	if !ok || j.finished || m.holdsTx {
 		return false
 	}
-	return j.rollbackLocked(ctx) == nil
+	_, err := j.endLocked(ctx, ending{outcome: OutcomeReturned})
+	return err == nil
 }

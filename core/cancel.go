@@ -196,19 +196,3 @@ func (cfg *workerConfig) watch(ctx context.Context, kick <-chan struct{}, log ad
 		<-done
 	}
 }
-
-// cancelled ends a job whose context Cancel cancelled: to the dead jobs when
-// its WorkFunc returned an error, normally when it returned nil. Either way
-// the ending statement forgets the request.
-func (w *Worker) cancelled(ctx context.Context, log adapter.Logger, j *Job, err error) error {
-	if err == nil {
-		log.Info("job was cancelled but its WorkFunc returned nil: it completes normally")
-		return nil
-	}
-	if derr := j.die(ctx, err.Error(), ReasonCancelled); derr != nil {
-		log.Error("could not move cancelled job to the dead jobs", adapter.Err(derr))
-		return derr
-	}
-	log.Info("job cancelled: moved to the dead jobs")
-	return fmt.Errorf("%w: %w", ErrCancelled, err)
-}

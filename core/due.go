@@ -13,7 +13,7 @@ import (
 
 // dueTimer wakes a worker when a job it knows of becomes due: one timer per
 // Worker or WorkerPool, not one per job. It learns run_at times from the
-// pool's own failures and snoozes (Job.nextRun), from listeners (an enqueue
+// pool's own failures and snoozes (ending.retryAt), from listeners (an enqueue
 // of a job due soon NOTIFYs with its run_at) and from the pool's look-ups
 // of the next due job after a poll finds nothing ready. Without it, such a
 // job waits for the next poll: up to the poll interval late.

@@ -15,8 +15,9 @@ import (
 // finisher, and Job only says which one runs.
 //
 // Job calls each method with its mu held: tx and del while the job is
-// unfinished, done, fail and rollback at most once between them, as the
-// job's last call.
+// unfinished, and one of the others once, as the job's last call. A
+// finisher writes to the database only: it reports what it wrote (settled),
+// and the Job records that on itself.
 type finisher interface {
 	// tx readies the transaction for the handler's own writes and
 	// returns it.
@@ -25,18 +26,18 @@ type finisher interface {
 	// for done to send.
 	del(ctx context.Context, j *Job) error
 	// done commits the deletion and the handler's writes.
-	done(ctx context.Context, j *Job) error
+	done(ctx context.Context, j *Job) (settled, error)
 	// fail rolls back the handler's writes, records msg on the job,
 	// reschedules it after its Backoff and ends the transaction.
-	fail(ctx context.Context, j *Job, msg string) error
+	fail(ctx context.Context, j *Job, msg string) (settled, error)
 	// rollback ends the transaction with the job as it was locked.
 	rollback(ctx context.Context, j *Job) error
 	// die rolls back the handler's writes and moves the job to the dead
 	// table for reason, counting the run as a failure with msg.
-	die(ctx context.Context, j *Job, msg, reason string) error
+	die(ctx context.Context, j *Job, msg, reason string) (settled, error)
 	// snooze keeps the handler's writes and reschedules the job after d,
 	// counting nothing.
-	snooze(ctx context.Context, j *Job, d time.Duration) error
+	snooze(ctx context.Context, j *Job, d time.Duration) (settled, error)
 }
 
 // held is what every finisher holds: the job's transaction and what it takes
@@ -70,15 +71,14 @@ func (h *held) nextDelay(j *Job) time.Duration {
 
 // failFresh records a failure on the job in a statement of its own, outside
 // the job's transaction (which has ended or is unusable).
-func (h *held) failFresh(ctx context.Context, j *Job, msg string, delay time.Duration) error {
+func (h *held) failFresh(ctx context.Context, j *Job, msg string, delay time.Duration) (settled, error) {
 	if h.pool == nil {
-		return errors.New("no pool to record it through")
+		return settled{}, errors.New("no pool to record it through")
 	}
 	if _, err := h.pool.Exec(ctx, h.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
-		return err
+		return settled{}, err
 	}
-	j.recordFailure(msg)
-	return nil
+	return failedWith(msg, delay), nil
 }
 
 // savepointName marks the state of a job's transaction right after the job

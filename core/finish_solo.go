@@ -78,7 +78,7 @@ func (s *soloTx) del(ctx context.Context, j *Job) error {
 	return nil
 }
 
-func (s *soloTx) done(ctx context.Context, j *Job) error {
+func (s *soloTx) done(ctx context.Context, j *Job) (settled, error) {
 	if s.pendingDelete {
 		s.pendingDelete = false
 		stmt, err := s.asyncOnCitus(ctx, s.deleteStmt())
@@ -91,15 +91,15 @@ func (s *soloTx) done(ctx context.Context, j *Job) error {
 			// failure is recorded on a fresh connection so that the job is
 			// not retried at once with no trace of why. Harmless if the
 			// commit went through after all: no row is left to update.
-			_ = s.failFresh(ctx, j, sanitizeText(err.Error()), s.nextDelay(j))
-			return err
+			recorded, _ := s.failFresh(ctx, j, sanitizeText(err.Error()), s.nextDelay(j))
+			return recorded, err
 		}
-		return nil
+		return settled{}, nil
 	}
 	if err := s.held.tx.Commit(ctx); err != nil {
-		return fmt.Errorf("gue: commit job %d: %w", j.ID, err)
+		return settled{}, fmt.Errorf("gue: commit job %d: %w", j.ID, err)
 	}
-	return nil
+	return settled{}, nil
 }
 
 // commitDelete sends the held-back DELETE with the COMMIT: with the lock of
@@ -123,34 +123,29 @@ func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
 	return nil
 }
 
-func (s *soloTx) fail(ctx context.Context, j *Job, msg string) error {
+func (s *soloTx) fail(ctx context.Context, j *Job, msg string) (settled, error) {
 	if s.lastAttempt(j) {
 		return s.die(ctx, j, msg, ReasonMaxAttempts)
 	}
 	delay := s.nextDelay(j)
 	if err := s.endWith(ctx, j, false, s.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
-		return fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
+		return settled{}, fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
 	}
-	j.nextRun = time.Now().Add(delay)
-	j.recordFailure(msg)
-	return nil
+	return failedWith(msg, delay), nil
 }
 
-func (s *soloTx) die(ctx context.Context, j *Job, msg, reason string) error {
+func (s *soloTx) die(ctx context.Context, j *Job, msg, reason string) (settled, error) {
 	if err := s.endWith(ctx, j, false, s.stmts.die, j.Queue, j.ID, 1, msg, reason); err != nil {
-		return fmt.Errorf("gue: move job %d to the dead jobs (%s): %w", j.ID, reason, err)
+		return settled{}, fmt.Errorf("gue: move job %d to the dead jobs (%s): %w", j.ID, reason, err)
 	}
-	j.recordFailure(msg)
-	j.died = reason
-	return nil
+	return settled{failed: true, msg: msg, died: reason}, nil
 }
 
-func (s *soloTx) snooze(ctx context.Context, j *Job, d time.Duration) error {
+func (s *soloTx) snooze(ctx context.Context, j *Job, d time.Duration) (settled, error) {
 	if err := s.endWith(ctx, j, true, s.stmts.snooze, j.Queue, j.ID, d.Microseconds()); err != nil {
-		return fmt.Errorf("gue: snooze job %d: %w", j.ID, err)
+		return settled{}, fmt.Errorf("gue: snooze job %d: %w", j.ID, err)
 	}
-	j.nextRun = time.Now().Add(d)
-	return nil
+	return settled{retryAt: time.Now().Add(d)}, nil
 }
 
 // endWith ends the job with stmt in its transaction, after rolling back the

@@ -255,7 +255,7 @@ func TestBatchMemberQueuesDeletionOnlyAfterDelete(t *testing.T) {
 	}
 	snoozed, _ := batchJob(b)
 	snoozed.LastError.String, snoozed.LastError.Valid = "old", true
-	if err := snoozed.snooze(context.Background(), time.Second); err != nil {
+	if _, err := snoozed.endRun(context.Background(), ending{outcome: OutcomeSnoozed, delay: time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.updated) != 1 || b.updated[0].failed || *b.updated[0].LastError != "old" {

@@ -3,6 +3,7 @@ package gue
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -56,11 +57,9 @@ type Job struct {
 	mu       sync.Mutex
 	ctx      context.Context
 	finished bool
-	// died is the reason the job went to the dead table, if it did.
-	died string
-	// nextRun is when a failed or snoozed run rescheduled the job, by this
-	// process's clock: its worker's due timer wakes for it (see dueTimer).
-	nextRun time.Time
+	// ended is how the job's run ended, as applied (see endRun): the
+	// worker reads it after the Work hooks, which pass on only an error.
+	ended ending
 	// end is how the job's transaction ends, chosen when it was locked;
 	// nil for a job that was not locked.
 	end finisher
@@ -141,7 +140,9 @@ func (j *Job) Done(ctx context.Context) error {
 		return nil
 	}
 	j.finished = true
-	return j.end.done(ctx, j)
+	s, err := j.end.done(ctx, j)
+	j.take(s)
+	return err
 }
 
 // Error records a failure and ends the job's transaction: msg is stored as
@@ -154,18 +155,8 @@ func (j *Job) Done(ctx context.Context) error {
 // transaction is rolled back, with every write made through Tx, and the
 // failure is recorded on the job, which stays in the queue.
 func (j *Job) Error(ctx context.Context, msg string) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.usable(); err != nil {
-		return err
-	}
-	j.finished = true
-	return j.end.fail(ctx, j, sanitizeText(msg))
-}
-
-func (j *Job) recordFailure(msg string) {
-	j.ErrorCount++
-	j.LastError = sql.NullString{String: msg, Valid: true}
+	_, err := j.endRun(ctx, ending{outcome: OutcomeError, cause: errors.New(msg), msg: msg})
+	return err
 }
 
 // usable reports whether the job still holds an open transaction; callers
@@ -178,23 +169,6 @@ func (j *Job) usable() error {
 		return fmt.Errorf("gue: job %d: %w: %w", j.ID, ErrJobFinished, adapter.ErrTxClosed)
 	}
 	return nil
-}
-
-// rollback ends the transaction without recording anything, returning the
-// job to its queue as it was; used when a worker is stopped hard.
-func (j *Job) rollback(ctx context.Context) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.rollbackLocked(ctx)
-}
-
-// rollbackLocked is rollback for callers that hold mu.
-func (j *Job) rollbackLocked(ctx context.Context) error {
-	if j.end == nil || j.finished {
-		return nil
-	}
-	j.finished = true
-	return j.end.rollback(ctx, j)
 }
 
 // sanitizeText makes s storable as PostgreSQL text, which rejects NUL bytes

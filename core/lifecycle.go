@@ -46,29 +46,6 @@ func snoozed(err error) (time.Duration, bool) {
 	return 0, false
 }
 
-// snooze ends the job's transaction, rescheduled after d; see Snooze.
-func (j *Job) snooze(ctx context.Context, d time.Duration) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.usable(); err != nil {
-		return err
-	}
-	j.finished = true
-	return j.end.snooze(ctx, j, d)
-}
-
-// die ends the job's transaction with the job moved to the dead table for
-// reason, its run counted as a failure with msg.
-func (j *Job) die(ctx context.Context, msg, reason string) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.usable(); err != nil {
-		return err
-	}
-	j.finished = true
-	return j.end.die(ctx, j, sanitizeText(msg), reason)
-}
-
 // RetryDead moves a dead job of queue back to the queue, ready now, with its
 // error count and last error kept so that its history stays visible. It
 // returns an error wrapping ErrJobNotFound when queue has no dead job id,

@@ -2,8 +2,6 @@ package gue
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime/debug"
 
 	"github.com/gue-go/gue/core/adapter"
@@ -44,94 +42,76 @@ func (w *Worker) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, 
 		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, w.timeout, ErrJobTimeout)
 		defer cancelTimeout()
 	}
-	w.count(j.Queue, OutcomeOf(w.runChain(jobCtx, j)))
-	w.due.at(j.nextRun) // a failure or snooze: wake for its retry
+	_ = w.runChain(jobCtx, j) // the Work hooks' view; the job knows its ending
+	e, skipped := j.runEnding(context.WithoutCancel(jobCtx))
+	if skipped {
+		w.logger.Error("a Work hook returned without running the job: it goes back to the queue",
+			adapter.F("job-id", j.ID), adapter.F("queue", j.Queue))
+	}
+	w.count(j.Queue, e.outcome)
+	w.due.at(e.retryAt) // a failure or snooze: wake for its retry
 }
 
 // run is the innermost RunFunc: it runs j's WorkFunc with ctx as
-// j.Context() and completes the job according to the outcome.
+// j.Context(), decides how the run ends, has the job apply that, and
+// returns it as the Work hooks see it.
 func (w *Worker) run(ctx context.Context, j *Job) error {
 	j.mu.Lock()
 	j.ctx = ctx
 	j.mu.Unlock()
 	log := &jobLog{base: w.logger, j: j}
-	// Completion must reach the database even when the job's context is
+	var e ending
+	if wf, ok := w.wm[j.Type]; !ok || wf == nil {
+		e = unknownType(j.Type)
+	} else {
+		e = decide(call(wf, j), context.Cause(ctx), w.timeout)
+	}
+	logDecided(log, e)
+	// The ending must reach the database even when the job's context is
 	// cancelled.
-	doneCtx := context.WithoutCancel(ctx)
-
-	wf, ok := w.wm[j.Type]
-	if !ok || wf == nil {
-		err := fmt.Errorf("%w: %q", ErrUnknownJobType, j.Type)
-		log.Error("unknown job type")
-		return w.fail(doneCtx, log, j, err.Error(), err)
-	}
-	err := call(wf, j)
-	if err != nil && errors.Is(context.Cause(ctx), ErrWorkerStopped) {
-		// Stopped hard: the job did not finish through no fault of its own,
-		// so it goes back to the queue untouched.
-		if rbErr := j.rollback(doneCtx); rbErr != nil {
-			log.Error("could not roll back job after hard stop", adapter.Err(rbErr))
-		}
-		log.Info("job returned to queue: worker stopped hard")
-		return fmt.Errorf("%w: %w", ErrWorkerStopped, err)
-	}
-	if errors.Is(context.Cause(ctx), ErrCancelled) {
-		if err == nil {
-			defer w.cancelled(doneCtx, log, j, nil) //nolint:errcheck // it completes normally; the request is cleared
-		} else {
-			return w.cancelled(doneCtx, log, j, err)
-		}
-	}
-	var panicErr *PanicError
-	switch d, snooze := snoozed(err); {
-	case snooze:
-		if serr := j.snooze(doneCtx, d); serr != nil {
-			log.Error("could not snooze job", adapter.Err(serr))
-			return serr
-		}
-		log.Debug("job snoozed", adapter.F("for", d))
-		return err
-	case errors.Is(err, ErrDiscard):
-		if derr := j.die(doneCtx, err.Error(), ReasonDiscarded); derr != nil {
-			log.Error("could not move discarded job to the dead jobs", adapter.Err(derr))
-			return derr
-		}
-		log.Info("job discarded: moved to the dead jobs", adapter.Err(err))
-		return err
-	case errors.As(err, &panicErr):
-		log.Error("job panicked", adapter.F("panic", panicErr.Error()))
-		return w.fail(doneCtx, log, j, panicErr.Error(), err)
-	case err != nil:
-		msg := err.Error()
-		if errors.Is(context.Cause(ctx), ErrJobTimeout) {
-			msg = fmt.Sprintf("%v after %s: %s", ErrJobTimeout, w.timeout, msg)
-		}
-		log.Error("job failed", adapter.Err(err))
-		return w.fail(doneCtx, log, j, msg, err)
-	}
-	if err := j.Delete(doneCtx); err != nil {
-		log.Error("could not delete finished job", adapter.Err(err))
-		return w.fail(doneCtx, log, j, err.Error(), err)
-	}
-	if err := j.Done(doneCtx); err != nil {
-		log.Error("could not commit finished job", adapter.Err(err))
-		return err
-	}
-	log.Debug("job done")
-	return nil
+	applied, err := j.endRun(context.WithoutCancel(ctx), e)
+	logApplied(log, j, e, applied, err)
+	return applied.err()
 }
 
-// fail records the run's failure, msg, on j, and returns the run's error
-// for the Work hooks: wrapped with ErrMaxAttempts when the job died of it.
-func (w *Worker) fail(ctx context.Context, log adapter.Logger, j *Job, msg string, err error) error {
-	if ferr := j.Error(ctx, msg); ferr != nil {
-		log.Error("could not record job error", adapter.Err(ferr))
+// logDecided logs what the WorkFunc did, before its ending is written.
+func logDecided(log adapter.Logger, e ending) {
+	switch e.outcome {
+	case OutcomeUnknownType:
+		log.Error("unknown job type")
+	case OutcomePanic:
+		log.Error("job panicked", adapter.F("panic", e.msg))
+	case OutcomeError:
+		log.Error("job failed", adapter.Err(e.cause))
 	}
-	if j.died == ReasonMaxAttempts {
+	if e.cancelIgnored {
+		log.Info("job was cancelled but its WorkFunc returned nil: it completes normally")
+	}
+}
+
+// logApplied logs how j ended: applied is e as written, err what kept it
+// from being written.
+func logApplied(log adapter.Logger, j *Job, e, applied ending, err error) {
+	if !e.recordsFailure() && applied.recordsFailure() {
+		log.Error("could not end job as "+string(e.outcome), adapter.Err(applied.cause))
+	}
+	if err != nil && err != applied.cause { //nolint:errorlint // the same value, logged once
+		log.Error("could not record how the job ended", adapter.F("outcome", string(applied.outcome)), adapter.Err(err))
+	}
+	switch applied.outcome {
+	case OutcomeDone:
+		log.Debug("job done")
+	case OutcomeReturned:
+		log.Info("job returned to queue: worker stopped hard")
+	case OutcomeSnoozed:
+		log.Debug("job snoozed", adapter.F("for", e.delay))
+	case OutcomeDiscarded:
+		log.Info("job discarded: moved to the dead jobs", adapter.Err(e.cause))
+	case OutcomeCancelled:
+		log.Info("job cancelled: moved to the dead jobs")
+	case OutcomeDead:
 		log.Error("job reached its maximum attempts: moved to the dead jobs", adapter.F("attempts", j.ErrorCount))
-		return fmt.Errorf("%w: %w", ErrMaxAttempts, err)
 	}
-	return err
 }
 
 // call runs wf, turning a panic into a *PanicError with the stack.

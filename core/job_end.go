@@ -1,0 +1,81 @@
+package gue
+
+import (
+	"context"
+	"database/sql"
+)
+
+// endRun ends the job as e says, in one call, and returns e as applied (see
+// ending.as) with the error that kept it from being written, if any. The
+// job's own fields take what the finisher wrote.
+func (j *Job) endRun(ctx context.Context, e ending) (ending, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.endLocked(ctx, e)
+}
+
+// endLocked is endRun for callers that hold mu.
+func (j *Job) endLocked(ctx context.Context, e ending) (ending, error) {
+	if err := j.usable(); err != nil {
+		// Nothing was written; a job that ended before (its WorkFunc ended
+		// it itself, say) keeps the ending it had.
+		e = failure(err)
+		if j.ended.outcome == "" {
+			j.ended = e
+		}
+		return e, err
+	}
+	if e.outcome == OutcomeDone {
+		if err := j.end.del(ctx, j); err != nil {
+			// The job stays, with the failure to delete it recorded.
+			return j.endLocked(ctx, failure(err))
+		}
+	}
+	j.finished = true
+	var (
+		s   settled
+		err error
+	)
+	switch {
+	case e.outcome == OutcomeDone:
+		s, err = j.end.done(ctx, j)
+	case e.outcome == OutcomeReturned:
+		err = j.end.rollback(ctx, j)
+	case e.outcome == OutcomeSnoozed:
+		s, err = j.end.snooze(ctx, j, e.delay)
+	case e.reason != "":
+		s, err = j.end.die(ctx, j, sanitizeText(e.msg), e.reason)
+	default:
+		s, err = j.end.fail(ctx, j, sanitizeText(e.msg))
+	}
+	j.take(s)
+	j.ended = e.as(s, err)
+	return j.ended, err
+}
+
+// take records on the job what its finisher wrote.
+func (j *Job) take(s settled) {
+	if s.failed {
+		j.ErrorCount++
+		j.LastError = sql.NullString{String: s.msg, Valid: true}
+	}
+}
+
+// rollback ends the transaction without recording anything, returning the
+// job to its queue as it was; used when a worker is stopped hard.
+func (j *Job) rollback(ctx context.Context) error {
+	_, err := j.endRun(ctx, ending{outcome: OutcomeReturned})
+	return err
+}
+
+// runEnding is how the job's run ended; a job its Work hooks never ran is
+// returned to the queue here, so that its transaction does not stay open.
+func (j *Job) runEnding(ctx context.Context) (e ending, skipped bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.finished {
+		e, _ = j.endLocked(ctx, ending{outcome: OutcomeReturned})
+		return e, true
+	}
+	return j.ended, false
+}
