@@ -56,7 +56,7 @@ const limitBatchSQL = `DELETE FROM gue_jobs WHERE (queue, job_id) IN (
 
 // The default mode's statements as gue-go sends them for a queue of one
 // priority (core/queries.go): the seek past the position of the last job
-// locked (lockSeek), the full query when it finds nothing (lockHinted
+// locked (lockSQL.seek), the full query when it finds nothing (lockSQL.hinted
 // without hints, which walks the dead entries), and the DELETE that makes
 // the commit asynchronous (deleteAsync). BEGIN goes with the lock and
 // COMMIT with the DELETE, in one round trip each, as the pgx v5 driver

@@ -112,8 +112,8 @@ func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
 	if s.chain == nil || s.citus || !ok {
 		return s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
 	}
-	step := s.chain.first(s.stmts, j.Queue)
-	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, step.sql, step.args...)
+	step := s.chain.planner().First(j.Queue)
+	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, s.stmts.lock.of(step.Kind), step.Args...)
 	if err != nil {
 		return err
 	}

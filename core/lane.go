@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // lane is one queue a Worker or WorkerPool works, with what its workers
@@ -16,7 +18,7 @@ import (
 type lane struct {
 	queue string
 	pause *pauseCache
-	hints *lockHints
+	hints *lockplan.Hints
 	// counts are the pool's finished runs of the queue (the registry's).
 	counts laneCounts
 	// quiet: the last lock attempt in the lane found nothing; the workers
@@ -48,11 +50,11 @@ func (l *lane) markQuiet(seen uint64) {
 }
 
 // newLanes returns one lane per queue; emptyGap is the lock hints' (see
-// newLockHints).
+// lockplan.NewHints).
 func newLanes(queues []string, emptyGap time.Duration) []*lane {
 	lanes := make([]*lane, len(queues))
 	for i, q := range queues {
-		lanes[i] = &lane{queue: q, pause: &pauseCache{}, hints: newLockHints(emptyGap)}
+		lanes[i] = &lane{queue: q, pause: &pauseCache{}, hints: lockplan.NewHints(emptyGap)}
 	}
 	return lanes
 }
@@ -131,7 +133,7 @@ func wakeLanes(lanes []*lane) {
 // a busy queue does not starve the others, and within a queue jobs come in
 // its own order (Priority, then RunAt). fromJob says the worker comes
 // straight from a job rather than from a wake-up or a poll (see
-// lockHints.rescanAfterMiss).
+// lockplan.Hints.RescanAfterMiss).
 func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 	n := len(w.lanes)
 	w.probe.refresh(ctx, w.c.pool, w.lanes, func() { w.dropPending(ctx) })
@@ -178,7 +180,7 @@ func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 		return w.workBatch(ctx, l.queue, w.batch)
 	}
 	cur := w.cursors[k] // the loop's own: one goroutine
-	cur.fromJob = fromJob
+	cur.plan.FromJob = fromJob
 	if len(w.lanes) > 1 {
 		cur.chain = othersQuiet(w.lanes, k)
 	}

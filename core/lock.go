@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // LockJob locks the next ready job of queue (the lowest Priority, then the
@@ -62,14 +63,15 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		return nil, fmt.Errorf("gue: lock job: %w", ctx.Err())
 	}
 	// A pending lock was planned when it was sent; planning another here
-	// would take the hints' turn for a scan from the front (lockHints.plan)
+	// would take the hints' turn for a scan from the front (Hints.Plan)
 	// and throw it away, and with every job's lock sent ahead that turn never
 	// came to a query: jobs behind the hints waited for the backlog to end.
-	var step lockStep
+	plan := cur.planner()
+	var step lockplan.Step
 	if pending != nil {
 		step = pending.step
 	} else {
-		step = cur.first(stmts, queue)
+		step = plan.First(queue)
 	}
 	citus := stmts.citusMode(ctx, c.pool)
 	ends := stmts.endings(ctx, c.pool) // after the first time, an atomic load
@@ -77,13 +79,13 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	// wrote run_at: its now() is read first and passed to the lock
 	// queries (see queries.citusLock), one more round trip.
 	var coordNow time.Time
-	query := func(tx adapter.Tx, s lockStep) adapter.Row {
+	query := func(tx adapter.Tx, s lockplan.Step) adapter.Row {
 		if citus {
-			return tx.QueryRow(ctx, stmts.citusLock[s.sql], append(s.args, coordNow)...)
+			return tx.QueryRow(ctx, stmts.citusLock.of(s.Kind), append(s.Args, coordNow)...)
 		}
-		return tx.QueryRow(ctx, s.sql, s.args...)
+		return tx.QueryRow(ctx, stmts.lock.of(s.Kind), s.Args...)
 	}
-	first, firstArgs := step.sql, step.args
+	first, firstArgs := stmts.lock.of(step.Kind), step.Args
 	if citus {
 		first, firstArgs = "SELECT now()", nil
 	}
@@ -118,13 +120,13 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key}
 	err := row.Scan(dest...)
 	for errors.Is(err, adapter.ErrNoRows) {
-		next, ok := cur.afterMiss(step, stmts, queue)
+		next, ok := plan.AfterMiss(step, queue)
 		if !ok {
 			break
 		}
 		step = next
 		err = query(tx, step).Scan(dest...)
-		cur.outcome(step, err == nil)
+		plan.Outcome(step, err == nil)
 	}
 	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
@@ -133,7 +135,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		}
 		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(stmts.schema, err))
 	}
-	cur.found(step, j.Priority, lockPos{j.RunAt, j.ID})
+	plan.Found(step, j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID})
 	j.RunAt, j.UniqueKey = j.RunAt.UTC(), key.String
 	if err := decodeMetadata(metadata, &j.Metadata); err != nil {
 		// Charged to this job, in its own transaction, like a failed run:

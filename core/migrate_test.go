@@ -48,7 +48,7 @@ func TestLockQueryFiltersOnQueue(t *testing.T) {
 			t.Errorf("%s statement does not filter on queue and job_id: %s", name, sql)
 		}
 	}
-	if !strings.Contains(q.lockHinted, "FOR UPDATE SKIP LOCKED") {
-		t.Errorf("lock query does not skip locked rows: %s", q.lockHinted)
+	if !strings.Contains(q.lock.hinted, "FOR UPDATE SKIP LOCKED") {
+		t.Errorf("lock query does not skip locked rows: %s", q.lock.hinted)
 	}
 }

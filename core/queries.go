@@ -3,6 +3,8 @@ package gue
 import (
 	"strings"
 	"sync/atomic"
+
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // queries holds the SQL of one schema, built once per Client so that the hot
@@ -23,20 +25,14 @@ type queries struct {
 	// uniqueLive is the ID and RunAt of the live job of queue $1 with
 	// unique key $2, after an enqueue that found it.
 	uniqueLive string
-	// lockHinted is the general lock query: hinted with the hints in
-	// $2..$4, full (from the front) with empty ones. See lock_cursor.go.
-	lockHinted string
-	// lockSeek is the lock query for a queue whose hints name a single
-	// priority: a plain seek past the hint, valid while no row has a
-	// smaller priority (checked in the same statement, by an ordered probe:
-	// with NOT EXISTS the planner may pick a sequential scan).
-	lockSeek string
-	// citusLock is, for lockHinted and lockSeek, the same query comparing
-	// run_at with a parameter after the query's own ($5) instead of now():
-	// on Citus a SELECT's now() is the shard's worker's clock, while the
-	// INSERTs and modifications that write run_at take the coordinator's,
-	// so the coordinator's now() is passed in (see Client.lockJobOnce).
-	citusLock map[string]string
+	// lock is the text of the lock queries, one per kind (lockplan.Kind).
+	lock lockSQL
+	// citusLock is the same queries comparing run_at with a parameter
+	// after the query's own ($5) instead of now(): on Citus a SELECT's
+	// now() is the shard's worker's clock, while the INSERTs and
+	// modifications that write run_at take the coordinator's, so the
+	// coordinator's now() is passed in (see Client.lockJobOnce).
+	citusLock lockSQL
 	// forgets: 0 not looked up yet, 1 the role may delete cancellation
 	// requests, 2 it may not (see endings).
 	forgets atomic.Int32
@@ -130,12 +126,12 @@ FROM pr WHERE pr.priority IS NOT NULL`,
 		// priorities of the queue and, for each in turn, the lateral part
 		// seeks the ready range (run_at <= now()) of that priority. Future
 		// jobs are never walked, whatever their priority, and nothing is
-		// sorted. $2..$4 are the lock hints (see lock_hint.go): the
+		// sorted. $2..$4 are the lock hints (see internal/lockplan): the
 		// priorities they name are stepped to without a probe of the table
 		// (a probe would walk the dead entries at their front), the others
 		// are found by a probe bounded by the next hinted priority, and a
 		// hinted priority's range is sought from its position onwards.
-		lockHinted: `WITH RECURSIVE prio(priority) AS (
+		lock: lockSQL{hinted: `WITH RECURSIVE prio(priority) AS (
   SELECT ` + nextPriority(t, "") + `
   UNION ALL
   SELECT ` + nextPriority(t, "prio.priority") + ` FROM prio WHERE prio.priority IS NOT NULL
@@ -151,13 +147,13 @@ FROM prio CROSS JOIN LATERAL (
   FOR UPDATE SKIP LOCKED
 ) j
 LIMIT 1`,
-		lockSeek: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
+			seek: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
 FROM ` + t + ` c
 WHERE c.queue = $1 AND c.priority = $2 AND c.run_at <= now() AND (c.run_at, c.job_id) > ($3, $4)
   AND (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority < $2 ORDER BY n.priority DESC LIMIT 1) IS NULL
 ORDER BY c.run_at, c.job_id
 LIMIT 1
-FOR UPDATE SKIP LOCKED`,
+FOR UPDATE SKIP LOCKED`},
 		// The batch's rows stay as they are, locked, until the batch
 		// commits (see batch): deleteBatch and rescheduleBatch end them.
 		lockBatch: `WITH RECURSIVE prio AS (
@@ -236,14 +232,30 @@ WHERE queue = $1 AND job_id = $2`,
 
 // withCitusLock fills q.citusLock.
 func (q *queries) withCitusLock() *queries {
-	q.citusLock = make(map[string]string, 2)
-	for _, sql := range []string{q.lockHinted, q.lockSeek} {
+	onCitus := func(sql string) string {
 		if strings.Count(sql, readyNow) != 1 {
 			panic("gue: a lock query must compare run_at with now() exactly once")
 		}
-		q.citusLock[sql] = strings.Replace(sql, readyNow, "c.run_at <= $5::timestamptz", 1)
+		return strings.Replace(sql, readyNow, "c.run_at <= $5::timestamptz", 1)
 	}
+	q.citusLock = lockSQL{hinted: onCitus(q.lock.hinted), seek: onCitus(q.lock.seek)}
 	return q
+}
+
+// lockSQL is the text of the lock queries: hinted is the general one,
+// hinted with the hints in $2..$4 and full (from the front) with empty ones;
+// seek is the one for a queue whose hints name a single priority, a plain
+// seek past the hint, valid while no row has a smaller priority (checked in
+// the same statement, by an ordered probe: with NOT EXISTS the planner may
+// pick a sequential scan).
+type lockSQL struct{ hinted, seek string }
+
+// of returns the text of the lock query of kind k.
+func (l lockSQL) of(k lockplan.Kind) string {
+	if k == lockplan.Seek {
+		return l.seek
+	}
+	return l.hinted
 }
 
 // readyNow is the readiness condition of the lock queries.

@@ -45,7 +45,7 @@ func newWorkerConfig(c *Client, wm WorkMap) *workerConfig {
 
 // init resolves the options that depend on the client; who names the
 // Worker or WorkerPool in its errors; emptyGap is the lock hints' (see
-// newLockHints).
+// lockplan.NewHints).
 func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 	if cfg.logTo == nil { // not set, or set to nil: the Client's logger
 		cfg.logTo = adapter.DefaultLogger()

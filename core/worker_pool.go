@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // WorkerPool runs several Workers on one queue (or several, see
@@ -35,7 +36,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 	for _, o := range options {
 		o(p)
 	}
-	p.init("pool "+p.id, emptyRescanGap)
+	p.init("pool "+p.id, lockplan.EmptyRescanGap)
 	if err := checkPeriodic(p.periodic, time.Now()); err != nil && p.err == nil {
 		p.err = fmt.Errorf("gue: pool %s: %w", p.id, err)
 	}

@@ -1,4 +1,4 @@
-package gue
+package lockplan
 
 import (
 	"fmt"
@@ -24,34 +24,36 @@ import (
 // the past, or a worker died holding it — is found by a lock query that
 // starts from the front, which runs whenever the hinted one finds nothing
 // (for the workers of a pool coming straight from a job, at most once every
-// emptyRescanGap while such scans keep finding nothing) and at least once
-// every hintRescanEvery.
+// EmptyRescanGap while such scans keep finding nothing) and at least once
+// every RescanEvery.
 const (
-	hintRescanEvery = time.Second
+	RescanEvery = time.Second
 	// maxHints bounds the memory of a pool; priorities past it are still
 	// worked, from the front.
 	maxHints = 64
-	// emptyRescanGap is how long after an empty scan from the front the
+	// EmptyRescanGap is how long after an empty scan from the front the
 	// workers of a pool take a miss of the hinted query at its word: an
 	// idle pool's workers would otherwise each walk the dead entries.
-	emptyRescanGap = 50 * time.Millisecond
+	EmptyRescanGap = 50 * time.Millisecond
 )
 
-type lockPos struct {
-	runAt time.Time
-	id    int64
+// Pos is a job's place in its priority's order: the lock queries take
+// jobs by RunAt, then ID.
+type Pos struct {
+	RunAt time.Time
+	ID    int64
 }
 
-func (p lockPos) after(o lockPos) bool {
-	return p.runAt.After(o.runAt) || (p.runAt.Equal(o.runAt) && p.id > o.id)
+func (p Pos) after(o Pos) bool {
+	return p.RunAt.After(o.RunAt) || (p.RunAt.Equal(o.RunAt) && p.ID > o.ID)
 }
 
-// lockHints is shared by the workers of a pool; safe for concurrent use.
-type lockHints struct {
+// Hints is shared by the workers of a pool; safe for concurrent use.
+type Hints struct {
 	mu       sync.Mutex
-	pos      map[int16]lockPos
+	pos      map[int16]Pos
 	lastFull time.Time
-	// slowOnly is set when the seek (queries.lockSeek) found nothing but
+	// slowOnly is set when the seek (Seek) found nothing but
 	// the general query did (rows at a smaller priority, such as jobs
 	// scheduled for later): until the next scan from the front, the seek
 	// would only cost a round trip.
@@ -60,7 +62,7 @@ type lockHints struct {
 	// found nothing, found nothing either. Such scans walk every dead entry
 	// and an idle pool's workers would otherwise all run them in a row.
 	emptyAt time.Time
-	// emptyGap is emptyRescanGap for a pool's hints, 0 for a lone worker's
+	// emptyGap is EmptyRescanGap for a pool's hints, 0 for a lone worker's
 	// (whose WorkOne then always finds a ready job if there is one).
 	emptyGap time.Duration
 	// gen counts the times a scan from the front moved a position back.
@@ -71,67 +73,71 @@ type lockHints struct {
 	gen uint64
 }
 
-func newLockHints(emptyGap time.Duration) *lockHints {
-	return &lockHints{pos: make(map[int16]lockPos), emptyGap: emptyGap}
+func NewHints(emptyGap time.Duration) *Hints {
+	return &Hints{pos: make(map[int16]Pos), emptyGap: emptyGap}
 }
 
-// lockArgs is the hint part of the lock query's arguments: PostgreSQL array
+// Args is the hint part of the lock query's arguments: PostgreSQL array
 // literals of priorities, positions' RunAt and positions' ID, in one order.
 // Text, not driver arrays, so that every driver passes them alike.
-type lockArgs struct {
-	prios, runAts, ids string
+type Args struct {
+	Prios, RunAts, IDs string
 }
 
-var noHints = lockArgs{"{}", "{}", "{}"}
+// NoHints is the arguments of a lock query from the front.
+var NoHints = Args{"{}", "{}", "{}"}
 
-// lockPlan says how to lock next: from the front (full), with the general
-// hinted query (args), or, when the hints name one priority only, with the
-// plain seek (queries.lockSeek, lockSeek steps) at that priority (one).
-type lockPlan struct {
-	full bool
-	one  bool
-	prio int16
-	pos  lockPos
-	args lockArgs
+// Plan says how to lock next: from the front (Full), with the general
+// hinted query (Args), or, when the hints name one priority only, with the
+// seek at that priority (One).
+type Plan struct {
+	Full bool
+	One  bool
+	Prio int16
+	Pos  Pos
+	Args Args
 	// gen is the hints' generation the plan was made in (see record).
 	gen uint64
 }
 
-// plan returns how to lock next. It scans from the front when the hints are
-// empty and once every hintRescanEvery. A nil *lockHints always scans from
+// Plan returns how to lock next. It scans from the front when the hints are
+// empty and once every RescanEvery. A nil *Hints always scans from
 // the front.
-func (h *lockHints) plan() lockPlan {
+func (h *Hints) Plan() Plan {
 	if h == nil {
-		return lockPlan{full: true, args: noHints}
+		return Plan{Full: true, Args: NoHints}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.pos) == 0 || time.Since(h.lastFull) >= hintRescanEvery {
+	if len(h.pos) == 0 || time.Since(h.lastFull) >= RescanEvery {
 		h.lastFull = time.Now()
 		h.slowOnly = false
-		return lockPlan{full: true, args: noHints, gen: h.gen}
+		return Plan{Full: true, Args: NoHints, gen: h.gen}
 	}
 	if len(h.pos) == 1 && !h.slowOnly {
 		for prio, pos := range h.pos {
-			return lockPlan{one: true, prio: prio, pos: pos, gen: h.gen}
+			return Plan{One: true, Prio: prio, Pos: pos, gen: h.gen}
 		}
 	}
-	return lockPlan{args: h.argsLocked(), gen: h.gen}
+	return Plan{Args: h.argsLocked(), gen: h.gen}
 }
 
-// general returns a plan of the general hinted query.
-func (h *lockHints) general() lockPlan {
+// General returns a plan of the general hinted query.
+func (h *Hints) General() Plan {
+	if h == nil {
+		return Plan{Full: true, Args: NoHints}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return lockPlan{args: h.argsLocked(), gen: h.gen}
+	return Plan{Args: h.argsLocked(), gen: h.gen}
 }
 
-// rescanAfterMiss reports whether a lock attempt whose hinted query found
+// RescanAfterMiss reports whether a lock attempt whose hinted query found
 // nothing should scan from the front: yes, unless the worker comes straight
 // from a job (busy) and such a scan of this pool found nothing within
 // emptyGap. A worker woken by a notification or by its poll always looks,
 // so a job behind the hints waits for no poll interval.
-func (h *lockHints) rescanAfterMiss(busy bool) bool {
+func (h *Hints) RescanAfterMiss(busy bool) bool {
 	if h == nil || !busy {
 		return true
 	}
@@ -140,9 +146,9 @@ func (h *lockHints) rescanAfterMiss(busy bool) bool {
 	return time.Since(h.emptyAt) >= h.emptyGap
 }
 
-// rescanSoon makes the next plan a scan from the front: a job was given back
-// to the queue, perhaps behind the positions (lockCursor.giveBack).
-func (h *lockHints) rescanSoon() {
+// RescanSoon makes the next plan a scan from the front: a job was given back
+// to the queue, perhaps behind the positions (a lock sent ahead was rolled back).
+func (h *Hints) RescanSoon() {
 	if h == nil {
 		return
 	}
@@ -151,8 +157,8 @@ func (h *lockHints) rescanSoon() {
 	h.lastFull = time.Time{}
 }
 
-// rescanned records the outcome of a scan from the front after a miss.
-func (h *lockHints) rescanned(found bool) {
+// Rescanned records the outcome of a scan from the front after a miss.
+func (h *Hints) Rescanned(found bool) {
 	if h == nil {
 		return
 	}
@@ -165,16 +171,19 @@ func (h *lockHints) rescanned(found bool) {
 	}
 }
 
-// fastMissed records that the seek (queries.lockSeek) found nothing where
+// FastMissed records that the seek (Seek) found nothing where
 // the general query found a job.
-func (h *lockHints) fastMissed() {
+func (h *Hints) FastMissed() {
+	if h == nil {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.slowOnly = true
 }
 
 // argsLocked returns the hints as lock query arguments; callers hold mu.
-func (h *lockHints) argsLocked() lockArgs {
+func (h *Hints) argsLocked() Args {
 	var p, r, i strings.Builder
 	p.WriteByte('{')
 	r.WriteByte('{')
@@ -189,22 +198,22 @@ func (h *lockHints) argsLocked() lockArgs {
 		first = false
 		p.WriteString(strconv.Itoa(int(prio)))
 		r.WriteByte('"')
-		r.WriteString(pgTimestamp(pos.runAt))
+		r.WriteString(pgTimestamp(pos.RunAt))
 		r.WriteByte('"')
-		i.WriteString(strconv.FormatInt(pos.id, 10))
+		i.WriteString(strconv.FormatInt(pos.ID, 10))
 	}
 	p.WriteByte('}')
 	r.WriteByte('}')
 	i.WriteByte('}')
-	return lockArgs{p.String(), r.String(), i.String()}
+	return Args{p.String(), r.String(), i.String()}
 }
 
-// record notes that a job at pos of priority prio was locked with plan p.
+// Record notes that a job at pos of priority prio was locked with plan p.
 // A job found from the front moves its priority's position wherever it is,
 // back too (starting a new generation when it moves back); a hinted one only
 // forward, as concurrent workers report out of order, and not at all when
 // it was planned before the latest move back.
-func (h *lockHints) record(prio int16, pos lockPos, p lockPlan) {
+func (h *Hints) Record(prio int16, pos Pos, p Plan) {
 	if h == nil {
 		return
 	}
@@ -213,7 +222,7 @@ func (h *lockHints) record(prio int16, pos lockPos, p lockPlan) {
 	old, ok := h.pos[prio]
 	switch {
 	case !ok && len(h.pos) >= maxHints:
-	case p.full:
+	case p.Full:
 		if ok && old.after(pos) {
 			h.gen++
 		}

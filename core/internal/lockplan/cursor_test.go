@@ -1,0 +1,56 @@
+package lockplan
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCursorSteps(t *testing.T) {
+	var none *Cursor
+	if s := none.First("q"); s.Kind != Full {
+		t.Errorf("a nil cursor starts with %v; want a full query", s.Kind)
+	}
+	if _, ok := none.AfterMiss(Step{Kind: Full}, "q"); ok {
+		t.Error("a nil cursor tries again after a full query")
+	}
+	hintless := NewCursor(nil)
+	if s := hintless.First("q"); s.Kind != Full || s.Args[0] != "q" {
+		t.Errorf("a cursor without hints starts with %+v; want a full query of queue q", s)
+	}
+
+	cur := NewCursor(NewHints(EmptyRescanGap))
+	if s := cur.First("q"); s.Kind != Full {
+		t.Errorf("empty hints start with %v; want full", s.Kind)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cur.Found(Step{Plan: Plan{Full: true}}, 0, Pos{t0, 1})
+	seek := cur.First("q")
+	if seek.Kind != Seek || seek.Args[0] != "q" || seek.Args[3] != int64(1) {
+		t.Fatalf("one hinted priority starts with %+v; want a seek past job 1", seek)
+	}
+	hinted, ok := cur.AfterMiss(seek, "q")
+	if !ok || hinted.Kind != Hinted || !hinted.afterSeek {
+		t.Fatalf("after a missed seek: %+v, %v; want the hinted query", hinted, ok)
+	}
+	cur.Outcome(hinted, true) // the hinted query found what the seek could not
+	if s := cur.First("q"); s.Kind != Hinted {
+		t.Errorf("after the seek missed a job the hinted query found, start with %v; want hinted", s.Kind)
+	}
+	full, ok := cur.AfterMiss(hinted, "q")
+	if !ok || full.Kind != Full || full.Args[1] != NoHints.Prios {
+		t.Fatalf("after a missed hinted query: %+v, %v; want a full query", full, ok)
+	}
+	cur.Outcome(full, false) // empty: a worker coming from a job skips the next one
+	cur.FromJob = true
+	if _, ok := cur.AfterMiss(hinted, "q"); ok {
+		t.Error("a worker straight from a job ran a full query right after an empty one")
+	}
+	cur.FromJob = false
+	if _, ok := cur.AfterMiss(hinted, "q"); !ok {
+		t.Error("a woken or polling worker did not look behind the hints")
+	}
+	cur.RescanSoon()
+	if s := cur.First("q"); s.Kind != Full {
+		t.Errorf("after RescanSoon the next query is %v; want full", s.Kind)
+	}
+}
