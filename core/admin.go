@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // The admin API: what the gue CLI, the dashboard and users' own tools use to
@@ -297,7 +298,7 @@ WHERE queue = $1 AND job_id = (SELECT job_id FROM `+q+`.gue_jobs WHERE queue = $
 		return fmt.Errorf("gue: retry job %d of queue %q: %w", id, queue, notMigrated(c.schema, err))
 	}
 	if tag.RowsAffected() == 1 {
-		if _, err := c.pool.Exec(ctx, c.stmts.notify, notifyPayload(c.schema, queue)); err != nil {
+		if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.Payload(c.schema, queue)); err != nil {
 			c.logger.Error("could not announce a retried job; pools find it by polling", adapter.Err(err))
 		}
 		return nil

@@ -355,11 +355,11 @@ func (w *Worker) lockForBatch(ctx context.Context, queue string, n int) (*batch,
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			w.c.outage.failed(w.logger, err)
+			w.c.outage.Failed(w.logger, err)
 		}
 		return nil, nil
 	}
-	w.c.outage.succeeded(w.logger)
+	w.c.outage.Succeeded(w.logger)
 	if b == nil {
 		return nil, nil
 	}

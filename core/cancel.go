@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // ErrJobRunning is returned by Cancel for a job that a worker is running:
@@ -68,18 +69,10 @@ func (c *Client) Cancel(ctx context.Context, queue string, id int64) error {
 			return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobNotFound)
 		}
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.notify, cancelPayload(c.schema, queue)); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.CancelPayload(c.schema, queue)); err != nil {
 		c.logger.Error("could not announce a cancellation; workers find it by polling", adapter.Err(err))
 	}
 	return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobRunning)
-}
-
-// cancelPayload is the NOTIFY payload that asks the listening pools of
-// schema's queue to look for cancellations now. Cut to PostgreSQL's limit
-// like any payload: for a queue name that long it wakes the pool instead,
-// and its next look, within cancelCheck, finds the cancellation.
-func cancelPayload(schema, queue string) string {
-	return notifyPayload(schema, queue+"\x1fcancel")
 }
 
 // inFlight is the jobs a worker or pool is running, with the functions that

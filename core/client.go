@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // Client enqueues and locks jobs. It is safe for concurrent use.
@@ -30,10 +31,10 @@ type Client struct {
 	// noNotify: WithClientNotify(false).
 	noNotify bool
 	// notifier announces Enqueue's jobs after their commit.
-	notifier *notifier
+	notifier *wake.Notifier
 	// outage makes the workers of this Client report a failing lock query
 	// once per outage, not once per poll per worker.
-	outage outage
+	outage wake.Outage
 	err    error // a bad option, reported by every call
 }
 
@@ -71,7 +72,7 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 	}
 	c.schema = schema
 	c.stmts = newQueries(schema)
-	c.notifier = newNotifier(pool, c.stmts.notifyMany, c.logger)
+	c.notifier = wake.NewNotifier(pool, c.stmts.notifyMany, c.logger)
 	return c
 }
 
@@ -91,7 +92,7 @@ func (c *Client) inSchema(schema string) (*Client, error) {
 	}
 	d := &Client{pool: c.pool, backoff: c.backoff, id: c.id, logger: c.logger, schema: s, stmts: newQueries(s),
 		hooks: c.hooks, syncCompletion: c.syncCompletion, maxAttempts: c.maxAttempts, noNotify: c.noNotify, err: c.err}
-	d.notifier = newNotifier(c.pool, d.stmts.notifyMany, c.logger)
+	d.notifier = wake.NewNotifier(c.pool, d.stmts.notifyMany, c.logger)
 	return d, nil
 }
 
@@ -166,7 +167,7 @@ func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable, own b
 	}
 	var payload any // nil: no NOTIFY in the statement
 	if !own && !c.noNotify {
-		payload = notifyPayload(c.schema, j.Queue)
+		payload = wake.Payload(c.schema, j.Queue)
 	}
 	var stored time.Time
 	var kind int64
@@ -194,8 +195,8 @@ func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable, own b
 		j.filledRunAt = j.RunAt
 	}
 	if own && !c.noNotify {
-		if p := enqueuedPayload(c.schema, j.Queue, kind, stored); p != "" {
-			c.notifier.announce(p)
+		if p := wake.EnqueuedPayload(c.schema, j.Queue, kind, stored); p != "" {
+			c.notifier.Announce(p)
 		}
 	}
 	return nil

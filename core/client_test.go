@@ -3,10 +3,8 @@ package gue
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 )
 
 // These cases need no database: bad input and bad configuration are refused
@@ -124,19 +122,6 @@ func TestCancelAfterGrace(t *testing.T) {
 func TestSanitizeText(t *testing.T) {
 	if got := sanitizeText("a\x00b\xffc"); got != "a\\0b\uFFFDc" {
 		t.Errorf("sanitizeText = %q", got)
-	}
-}
-
-// A long queue name is cut at a character boundary, never inside one: the
-// NOTIFY would fail with "invalid byte sequence for encoding UTF8".
-func TestNotifyPayloadCutsAtCharacterBoundary(t *testing.T) {
-	queue := "x" + strings.Repeat("é", 4000)
-	p := notifyPayload("public", queue)
-	if len(p) > 7999 || !utf8.ValidString(p) {
-		t.Errorf("payload of %d bytes, valid UTF-8 %v; want at most 7999 and valid", len(p), utf8.ValidString(p))
-	}
-	if short := notifyPayload("public", "q"); short != "public\x1fq" {
-		t.Errorf("short payload changed: %q", short)
 	}
 }
 

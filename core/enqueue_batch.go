@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // enqueueBatchColumns are the columns EnqueueBatch writes, in order.
@@ -212,7 +213,7 @@ func batchValues(jobs []*Job, ids string, now time.Time) ([][]any, error) {
 }
 
 // readyPayloads returns the NOTIFY payloads of the queues that received
-// ready jobs (or jobs due within notifyAhead), once each.
+// ready jobs (or jobs due within wake.Ahead), once each.
 func (c *Client) readyPayloads(jobs []*Job, now time.Time) []string {
 	seen := map[string]bool{}
 	payloads := []string{}
@@ -220,11 +221,11 @@ func (c *Client) readyPayloads(jobs []*Job, now time.Time) []string {
 		return payloads
 	}
 	for _, j := range jobs {
-		if seen[j.Queue] || j.RunAt.After(now.Add(notifyAhead)) {
+		if seen[j.Queue] || j.RunAt.After(now.Add(wake.Ahead)) {
 			continue
 		}
 		seen[j.Queue] = true
-		payloads = append(payloads, notifyPayload(c.schema, j.Queue))
+		payloads = append(payloads, wake.Payload(c.schema, j.Queue))
 	}
 	return payloads
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // Every error of bad input says "gue:" once, and EnqueueBatch names the job
@@ -63,13 +64,13 @@ func TestDefaultLoggerIsSlogDefault(t *testing.T) {
 	t.Cleanup(func() { slog.SetDefault(old) })
 
 	c := NewClient(nil)
-	var o outage
+	var o wake.Outage
 	cause := errors.New("dial tcp: connection refused")
 	for i := 0; i < 5; i++ {
-		o.failed(c.logger, cause)
+		o.Failed(c.logger, cause)
 	}
-	o.succeeded(c.logger)
-	o.succeeded(c.logger)
+	o.Succeeded(c.logger)
+	o.Succeeded(c.logger)
 	out := buf.String()
 	if n := strings.Count(out, "could not lock a job"); n != 1 {
 		t.Errorf("%d lock errors logged for one outage of 5 failures; want 1:\n%s", n, out)

@@ -77,23 +77,3 @@ func TestJobLogWithOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("%d messages logged, want 3", n)
 	}
 }
-
-// The announcement an enqueue sends, by what the statement said of the job.
-func TestEnqueuedPayload(t *testing.T) {
-	at := time.UnixMicro(1_700_000_000_123_456)
-	for _, c := range []struct {
-		kind int64
-		want string
-	}{
-		{0, ""},
-		{1, "public\x1fq"},
-		{2, "public\x1fq" + dueSuffix + "1700000000123456"},
-	} {
-		if got := enqueuedPayload("public", "q", c.kind, at); got != c.want {
-			t.Errorf("kind %d: %q, want %q", c.kind, got, c.want)
-		}
-	}
-	if got, ok := parseDue(enqueuedPayload("public", "q", 2, at), map[string]*lane{"public\x1fq": {queue: "q"}}); !ok || !got.Equal(at) {
-		t.Errorf("parseDue of a due announcement = %v, %v; want %v", got, ok, at)
-	}
-}

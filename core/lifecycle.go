@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // The reasons a job is in the dead table (gue_jobs_dead.reason).
@@ -65,7 +66,7 @@ func (c *Client) RetryDead(ctx context.Context, queue string, id int64) error {
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("gue: retry dead job %d of queue %q: %w", id, queue, ErrJobNotFound)
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.notify, notifyPayload(c.schema, queue)); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.Payload(c.schema, queue)); err != nil {
 		c.logger.Error("could not announce a retried job; pools find it by polling", adapter.Err(err))
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // pauseRefresh is how often the workers of a pool look up whether their
@@ -48,7 +49,7 @@ func (c *Client) ResumeQueue(ctx context.Context, queue string) error {
 	if _, err := c.pool.Exec(ctx, c.stmts.resume, queue); err != nil {
 		return fmt.Errorf("gue: resume queue %q: %w", queue, notMigrated(c.schema, err))
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.notify, notifyPayload(c.schema, queue)); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.Payload(c.schema, queue)); err != nil {
 		c.logger.Error("could not wake the resumed queue's pools; they notice by polling", adapter.Err(err))
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gue-go/gue/core/internal/lockplan"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // queries holds the SQL of one schema, built once per Client so that the hot
@@ -93,7 +94,7 @@ func buildQueries(schema string, forget bool) *queries {
 		// NULL), nothing is sent: the Client announces the job after the
 		// commit (see notifier), and the statement only says what to
 		// announce, in the fourth column: 1 ready, 2 due within
-		// dueNotifyWithin (its run_at then goes with the announcement, for
+		// wake.DueWithin (its run_at then goes with the announcement, for
 		// the pools' due timers), 0 nothing (later jobs are found by the
 		// pools' look-ahead). "Now" is the statement's clock, not the
 		// transaction's start: a RunAt of time.Now() in a transaction that
@@ -105,14 +106,14 @@ func buildQueries(schema string, forget bool) *queries {
   RETURNING job_id, run_at
 )
 SELECT job_id, run_at, kind, CASE WHEN $7::text IS NULL THEN NULL
-  WHEN kind = 1 THEN pg_notify('` + notifyChannel + `', $7)
+  WHEN kind = 1 THEN pg_notify('` + wake.Channel + `', $7)
   WHEN kind = 2 AND length($7) < 7950
-  THEN pg_notify('` + notifyChannel + `', $7 || E'` + `\x1fdue\x1f` + `' || (extract(epoch FROM run_at) * 1000000)::bigint) END IS NULL
+  THEN pg_notify('` + wake.Channel + `', $7 || E'` + `\x1fdue\x1f` + `' || (extract(epoch FROM run_at) * 1000000)::bigint) END IS NULL
 FROM (SELECT job_id, run_at, CASE WHEN run_at <= clock_timestamp() THEN 1
-  WHEN run_at <= clock_timestamp() + interval '` + dueNotifyWithin + `' THEN 2 ELSE 0 END::bigint AS kind FROM ins) x`,
-		notify: `SELECT pg_notify('` + notifyChannel + `', $1)`,
+  WHEN run_at <= clock_timestamp() + interval '` + wake.DueWithin + `' THEN 2 ELSE 0 END::bigint AS kind FROM ins) x`,
+		notify: `SELECT pg_notify('` + wake.Channel + `', $1)`,
 		// One statement for all the announcements a notifier has gathered.
-		notifyMany: `SELECT count(*) FROM (SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($1::json) p) x`,
+		notifyMany: `SELECT count(*) FROM (SELECT pg_notify('` + wake.Channel + `', p) FROM json_array_elements_text($1::json) p) x`,
 		nextDue: `WITH RECURSIVE pr AS (
   (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
   UNION ALL
@@ -200,7 +201,7 @@ FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smalli
 ), notified AS (
   -- counted inside: Citus keeps a CTE's result, and a column of type
   -- void (pg_notify's) cannot be kept.
-  SELECT count(*) AS n FROM (SELECT pg_notify('` + notifyChannel + `', p) FROM json_array_elements_text($2::json) p) x
+  SELECT count(*) AS n FROM (SELECT pg_notify('` + wake.Channel + `', p) FROM json_array_elements_text($2::json) p) x
 )
 SELECT (SELECT count(*) FROM ins), (SELECT n FROM notified)`,
 		// The job's cancellation request goes with it (see

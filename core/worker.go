@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // Defaults of Worker and WorkerPool options.
@@ -39,7 +40,7 @@ type Worker struct {
 	id     string
 	logger adapter.Logger // the configured one, with this worker's ID
 	// wake, shared by the workers of a pool, is fired by its listener.
-	wake *wakeup
+	wake *wake.Signal
 	// cursors find the next job of each lane; their hints are shared by a
 	// pool's workers. Used by the loop only.
 	cursors []*lockCursor
@@ -166,7 +167,7 @@ func (w *Worker) hardStopped() context.Context {
 func (w *Worker) watchedLoop(ctx context.Context) {
 	stop := w.watch(ctx, nil, w.logger)
 	defer stop()
-	defer w.due.stop()
+	defer w.due.Stop()
 	w.loop(ctx)
 }
 
@@ -186,7 +187,7 @@ func (w *Worker) loop(ctx context.Context) {
 	defer timer.Stop()
 	defer w.dropPending(ctx) // a lock sent with the last commit, if the loop stops before reading it
 	busy := false            // the last attempt worked a job
-	wokenMiss := false       // a wake-up found nothing ready: the job may be due within notifyAhead
+	wokenMiss := false       // a wake-up found nothing ready: the job may be due within wake.Ahead
 	for {
 		if ctx.Err() != nil || hard.Err() != nil {
 			return
@@ -197,7 +198,7 @@ func (w *Worker) loop(ctx context.Context) {
 		w.lookAhead(ctx)
 		wait := jitter(w.interval)
 		if wokenMiss {
-			wait = min(wait, notifyAhead)
+			wait = min(wait, wake.Ahead)
 			wokenMiss = false
 		}
 		if anyPaused(w.lanes) {
@@ -219,7 +220,7 @@ func (w *Worker) loop(ctx context.Context) {
 			}
 			wakeLanes(w.lanes) // a job came due: in which lane is not known
 			if busy = w.workOneOrBatch(ctx, false); !busy {
-				w.due.missed()
+				w.due.Missed()
 			}
 		case <-timer.C:
 		case <-woken:
@@ -267,11 +268,11 @@ func (w *Worker) workOne(ctx context.Context, queue string, cur *lockCursor) (di
 	j, err := w.c.lockJob(ctx, w.stmts, queue, cur)
 	if err != nil {
 		if ctx.Err() == nil {
-			w.c.outage.failed(w.logger, err)
+			w.c.outage.Failed(w.logger, err)
 		}
 		return false
 	}
-	w.c.outage.succeeded(w.logger)
+	w.c.outage.Succeeded(w.logger)
 	if j == nil {
 		return false
 	}

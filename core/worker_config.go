@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // workerConfig is what the options of a Worker, or of a WorkerPool for all
@@ -29,7 +30,7 @@ type workerConfig struct {
 	// running is the jobs in flight, for Client.Cancel.
 	inflight *inFlight
 	// due wakes an idle worker when a job it knows of becomes due.
-	due *dueTimer
+	due *wake.DueTimer
 	// goroutines run the jobs of batches.
 	goroutines *goroutines
 	// probe finds the quiet lanes with a ready job (nil: one lane).
@@ -69,7 +70,7 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 	}
 	cfg.lanes = newLanes(cfg.queues, emptyGap)
 	cfg.inflight = &inFlight{}
-	cfg.due = newDueTimer()
+	cfg.due = wake.NewDueTimer()
 	cfg.ahead = &aheadPace{}
 	cfg.goroutines = newGoroutines()
 	if cfg.schema != "" {

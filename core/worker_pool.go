@@ -9,6 +9,7 @@ import (
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/core/internal/lockplan"
+	"github.com/gue-go/gue/core/internal/wake"
 )
 
 // WorkerPool runs several Workers on one queue (or several, see
@@ -115,7 +116,7 @@ func (p *WorkerPool) run(ctx context.Context) {
 	defer stopListening()
 	stopRegistry := p.register(ctx)
 	defer stopRegistry()
-	defer p.due.stop()
+	defer p.due.Stop()
 	var wg sync.WaitGroup
 	if len(p.periodic) > 0 {
 		wg.Add(1)
@@ -148,15 +149,15 @@ func (p *WorkerPool) listen(ctx context.Context, kick chan<- struct{}) (stop fun
 	if !p.fits(ok && !p.noListen) || !ok || p.noListen {
 		return func() {}
 	}
-	wake := newWakeup()
+	signal := wake.NewSignal()
 	for _, w := range p.workers {
-		w.wake = wake
+		w.wake = signal
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		listen(lctx, l, p.stmts.schema, p.lanes, wake, p.due, kick, p.logger)
+		listen(lctx, l, p.stmts.schema, p.lanes, signal, p.due, kick, p.logger)
 	}()
 	return func() {
 		cancel()

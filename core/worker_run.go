@@ -49,7 +49,7 @@ func (w *Worker) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, 
 			adapter.F("job-id", j.ID), adapter.F("queue", j.Queue))
 	}
 	w.count(j.Queue, e.outcome)
-	w.due.at(e.retryAt) // a failure or snooze: wake for its retry
+	w.due.At(e.retryAt) // a failure or snooze: wake for its retry
 }
 
 // run is the innermost RunFunc: it runs j's WorkFunc with ctx as

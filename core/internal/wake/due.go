@@ -1,23 +1,18 @@
-package gue
+package wake
 
 import (
 	"container/heap"
-	"context"
-	"database/sql"
-	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// dueTimer wakes a worker when a job it knows of becomes due: one timer per
+// DueTimer wakes a worker when a job it knows of becomes due: one timer per
 // Worker or WorkerPool, not one per job. It learns run_at times from the
-// pool's own failures and snoozes (ending.retryAt), from listeners (an enqueue
+// pool's own failures and snoozes, from listeners (an enqueue
 // of a job due soon NOTIFYs with its run_at) and from the pool's look-ups
 // of the next due job after a poll finds nothing ready. Without it, such a
 // job waits for the next poll: up to the poll interval late.
-type dueTimer struct {
+type DueTimer struct {
 	mu    sync.Mutex
 	times dueHeap // pending due times, earliest first
 	timer *time.Timer
@@ -41,13 +36,13 @@ const (
 	maxDue = 4096
 )
 
-func newDueTimer() *dueTimer { return &dueTimer{c: make(chan struct{}, 1)} }
+func NewDueTimer() *DueTimer { return &DueTimer{c: make(chan struct{}, 1)} }
 
 // C returns the channel a worker receives a due wake from.
-func (d *dueTimer) C() <-chan struct{} { return d.c }
+func (d *DueTimer) C() <-chan struct{} { return d.c }
 
-// at notes a job due at t.
-func (d *dueTimer) at(t time.Time) {
+// At notes a job due at t.
+func (d *DueTimer) At(t time.Time) {
 	if d == nil || t.IsZero() {
 		return
 	}
@@ -61,7 +56,7 @@ func (d *dueTimer) at(t time.Time) {
 }
 
 // arm sets the timer for the earliest pending time; callers hold mu.
-func (d *dueTimer) arm() {
+func (d *DueTimer) arm() {
 	if d.times.Len() == 0 {
 		return
 	}
@@ -79,7 +74,7 @@ func (d *dueTimer) arm() {
 
 // fire wakes a worker for every time that has come, and re-arms for the
 // next.
-func (d *dueTimer) fire() {
+func (d *DueTimer) fire() {
 	d.mu.Lock()
 	now := time.Now()
 	d.armed = time.Time{}
@@ -91,11 +86,11 @@ func (d *dueTimer) fire() {
 	d.wake()
 }
 
-// missed is told by a worker whose due wake found nothing: within
+// Missed is told by a worker whose due wake found nothing: within
 // dueRetryFor of the due time it wakes a worker again dueRetry later (the
 // job's transaction may not have committed yet, or the database's clock is
 // a little behind). Retries do not move firedFor, so they end.
-func (d *dueTimer) missed() {
+func (d *DueTimer) Missed() {
 	d.mu.Lock()
 	due := d.firedFor
 	d.mu.Unlock()
@@ -105,15 +100,15 @@ func (d *dueTimer) missed() {
 }
 
 // wake wakes one idle worker, unless a wake is pending.
-func (d *dueTimer) wake() {
+func (d *DueTimer) wake() {
 	select {
 	case d.c <- struct{}{}:
 	default:
 	}
 }
 
-// stop stops the timer.
-func (d *dueTimer) stop() {
+// Stop stops the timer.
+func (d *DueTimer) Stop() {
 	if d == nil {
 		return
 	}
@@ -137,55 +132,4 @@ func (h *dueHeap) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
-}
-
-// lookAhead asks the database when a lane's next future job is due, and
-// arms the timer for it: a job enqueued for later by any process then
-// starts on time, not at the next poll after its run_at. The database's
-// clock is turned into this process's by the difference of the two, read in
-// the same statement. A pool looks ahead at most once per half poll
-// interval, in one lane at a time, the lanes in turn: its idle cost does
-// not grow with its queues. A pool of many queues sees each lane's future
-// jobs less often; a job that comes due in a lane the look-ahead has not
-// reached is found by the lanes' probe or the next poll, as before the
-// look-ahead.
-func (w *Worker) lookAhead(ctx context.Context) {
-	a := w.ahead
-	last := a.last.Load()
-	now := time.Now()
-	if now.UnixNano()-last < int64(w.interval)/2 || !a.last.CompareAndSwap(last, now.UnixNano()) {
-		return // looked lately, or another worker is looking
-	}
-	l := w.lanes[(a.turn.Add(1)-1)%uint64(len(w.lanes))]
-	var next sql.NullTime
-	var dbNow time.Time
-	if err := w.c.pool.QueryRow(ctx, w.stmts.nextDue, l.queue).Scan(&next, &dbNow); err != nil || !next.Valid {
-		return
-	}
-	w.due.at(next.Time.Add(now.Sub(dbNow)))
-}
-
-// aheadPace is a Worker's or WorkerPool's pace of look-aheads, shared by
-// its workers.
-type aheadPace struct {
-	last atomic.Int64  // UnixNano of the last look-ahead
-	turn atomic.Uint64 // the lane looked at next, modulo the lanes
-}
-
-// dueSuffix marks a NOTIFY payload that announces a job due soon, not now:
-// the queue's payload, then this, then the run_at in Unix microseconds.
-const dueSuffix = "\x1fdue\x1f"
-
-// parseDue returns the run_at of a due-soon payload of one of the ready
-// payloads.
-func parseDue(got string, ready map[string]*lane) (time.Time, bool) {
-	i := strings.LastIndex(got, dueSuffix)
-	if i < 0 || ready[got[:i]] == nil {
-		return time.Time{}, false
-	}
-	us, err := strconv.ParseInt(got[i+len(dueSuffix):], 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return time.UnixMicro(us), true
 }

@@ -1,4 +1,4 @@
-package gue
+package wake
 
 import (
 	"sync"
@@ -8,20 +8,20 @@ import (
 	"github.com/gue-go/gue/core/adapter"
 )
 
-// outage tracks failing lock queries of one Client's workers, so that a
+// Outage tracks failing lock queries of one Client's workers, so that a
 // database that is down (or a schema that was never migrated) is reported
 // once, with its cause, when the first worker fails, and once more when a
 // worker gets through again; the failures in between are logged at Debug
 // level. Without it, every worker of every pool logs every poll.
-type outage struct {
+type Outage struct {
 	down     atomic.Bool // read on every lock, so the usual case takes no mutex
 	mu       sync.Mutex
 	since    time.Time // zero while the database answers
 	failures int
 }
 
-// failed records a lock query that failed with err.
-func (o *outage) failed(log adapter.Logger, err error) {
+// Failed records a lock query that failed with err.
+func (o *Outage) Failed(log adapter.Logger, err error) {
 	o.mu.Lock()
 	first := o.since.IsZero()
 	if first {
@@ -37,8 +37,8 @@ func (o *outage) failed(log adapter.Logger, err error) {
 	log.Debug("could not lock a job", adapter.Err(err))
 }
 
-// succeeded records a lock query that worked (found a job or not).
-func (o *outage) succeeded(log adapter.Logger) {
+// Succeeded records a lock query that worked (found a job or not).
+func (o *Outage) Succeeded(log adapter.Logger) {
 	if !o.down.Load() {
 		return
 	}
@@ -51,5 +51,5 @@ func (o *outage) succeeded(log adapter.Logger) {
 	o.since, o.failures = time.Time{}, 0
 	o.down.Store(false)
 	o.mu.Unlock()
-	log.Info("locking jobs works again", adapter.F("outage", time.Since(since).Round(time.Millisecond)), adapter.F("failed-attempts", failures))
+	log.Info("locking jobs works again", adapter.F("Outage", time.Since(since).Round(time.Millisecond)), adapter.F("failed-attempts", failures))
 }

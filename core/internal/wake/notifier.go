@@ -1,17 +1,16 @@
-package gue
+package wake
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 )
 
-// notifier announces the jobs that Enqueue (outside a caller's transaction)
+// Notifier announces the jobs that Enqueue (outside a caller's transaction)
 // committed, after the commit, coalesced: while one announcement is on its
 // way, the payloads of the Enqueue calls that commit meanwhile are gathered
 // and go out together, once each, in the next one.
@@ -27,9 +26,9 @@ import (
 // The cost: the announcement follows the commit by one round trip, and a
 // process that exits right after Enqueue may not send it; its job is then
 // found by the next poll, as a job enqueued while no pool listened is.
-type notifier struct {
+type Notifier struct {
 	pool   adapter.ConnPool
-	stmt   string // queries.notifyMany
+	stmt   string // the statement that sends a JSON array of payloads
 	logger adapter.Logger
 
 	mu      sync.Mutex
@@ -47,12 +46,12 @@ const notifyTimeout = 10 * time.Second
 // first announcement after a quiet spell goes out at once.
 const notifyGap = time.Millisecond
 
-func newNotifier(pool adapter.ConnPool, stmt string, logger adapter.Logger) *notifier {
-	return &notifier{pool: pool, stmt: stmt, logger: logger, pending: map[string]struct{}{}}
+func NewNotifier(pool adapter.ConnPool, stmt string, logger adapter.Logger) *Notifier {
+	return &Notifier{pool: pool, stmt: stmt, logger: logger, pending: map[string]struct{}{}}
 }
 
-// announce queues payload and makes sure a goroutine is sending.
-func (n *notifier) announce(payload string) {
+// Announce queues payload and makes sure a goroutine is sending.
+func (n *Notifier) Announce(payload string) {
 	n.mu.Lock()
 	n.pending[payload] = struct{}{}
 	if n.sending {
@@ -65,7 +64,7 @@ func (n *notifier) announce(payload string) {
 }
 
 // send sends what is pending, again and again, until nothing is.
-func (n *notifier) send() {
+func (n *Notifier) send() {
 	var last time.Time
 	for {
 		if wait := notifyGap - time.Since(last); !last.IsZero() && wait > 0 {
@@ -97,16 +96,4 @@ func (n *notifier) send() {
 				adapter.F("announcements", len(payloads)))
 		}
 	}
-}
-
-// enqueuedPayload is the announcement for a job of schema's queue that the
-// enqueue statement classed as kind (see queries.enqueue), "" for none.
-func enqueuedPayload(schema, queue string, kind int64, runAt time.Time) string {
-	switch p := notifyPayload(schema, queue); {
-	case kind == 1:
-		return p
-	case kind == 2 && len(p) < 7950:
-		return p + dueSuffix + strconv.FormatInt(runAt.UnixMicro(), 10)
-	}
-	return ""
 }
