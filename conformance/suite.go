@@ -84,6 +84,7 @@ var groups = []struct {
 	{"Periodic", periodicCases},
 	{"Admin", adminCases},
 	{"Due", dueCases},
+	{"TestKit", testKitCases},
 }
 
 // Run runs the whole suite as subtests of t, grouped by area

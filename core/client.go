@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -94,6 +95,15 @@ func (c *Client) inSchema(schema string) (*Client, error) {
 		hooks: c.hooks, syncCompletion: c.syncCompletion, maxAttempts: c.maxAttempts, noNotify: c.noNotify, err: c.err}
 	d.notifier = wake.NewNotifier(c.pool, d.stmts.notifyMany, c.logger)
 	return d, nil
+}
+
+// withHooks returns a Client like c whose hooks are c's, then hs (inside
+// them): the Client of a Worker or WorkerPool with hooks of its own.
+func (c *Client) withHooks(hs []Hooks) *Client {
+	d := &Client{pool: c.pool, backoff: c.backoff, id: c.id, logger: c.logger, schema: c.schema, stmts: c.stmts,
+		hooks: append(slices.Clip(c.hooks), hs...), syncCompletion: c.syncCompletion, maxAttempts: c.maxAttempts,
+		noNotify: c.noNotify, notifier: c.notifier, err: c.err}
+	return d
 }
 
 // Enqueue adds a job in a statement of its own (committed on return). It fills

@@ -21,6 +21,7 @@ type workerConfig struct {
 	batch    int
 	logTo    adapter.Logger // nil: the Client's
 	noListen bool           // WorkerPool only
+	hooks    []Hooks        // WithWorkerHooks, WithPoolHooks: inside the Client's
 
 	// resolved by init
 	stmts *queries
@@ -80,6 +81,9 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 			return
 		}
 		cfg.c = c
+	}
+	if len(cfg.hooks) > 0 {
+		cfg.c = cfg.c.withHooks(cfg.hooks)
 	}
 	cfg.stmts = cfg.c.stmts
 	cfg.probe = newLaneProbe(quoteIdent(cfg.stmts.schema)+".gue_jobs", cfg.lanes, cfg.interval)

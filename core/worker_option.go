@@ -21,6 +21,15 @@ func WithWorkerLogger(logger adapter.Logger) WorkerOption {
 	return func(w *Worker) { w.logTo = logger }
 }
 
+// WithWorkerHooks adds hooks to this worker alone, inside the Client's
+// (WithClientHooks): its Work hooks wrap each run inside the Client's, and
+// its Locked hooks are called after the Client's. Enqueue hooks do not
+// apply: a Worker enqueues nothing. Several calls add in order, the first
+// outermost, as with WithClientHooks.
+func WithWorkerHooks(h Hooks) WorkerOption {
+	return func(w *Worker) { w.hooks = append(w.hooks, h) }
+}
+
 // WithWorkerPollInterval sets how long an idle worker waits before looking
 // for a ready job again; default 5s. Values <= 0 keep the default.
 func WithWorkerPollInterval(d time.Duration) WorkerOption {

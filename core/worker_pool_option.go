@@ -21,6 +21,15 @@ func WithPoolLogger(logger adapter.Logger) WorkerPoolOption {
 	return func(p *WorkerPool) { p.logTo = logger }
 }
 
+// WithPoolHooks adds hooks to this pool alone, inside the Client's
+// (WithClientHooks): its Work hooks wrap each run of its workers inside the
+// Client's, its Locked hooks are called after the Client's, and its Enqueue
+// hooks wrap the enqueues of its periodic jobs (WithPoolPeriodic). Several
+// calls add in order, the first outermost, as with WithClientHooks.
+func WithPoolHooks(h Hooks) WorkerPoolOption {
+	return func(p *WorkerPool) { p.hooks = append(p.hooks, h) }
+}
+
 // WithPoolPollInterval sets how long an idle worker of the pool waits before
 // looking for a ready job again; default 5s. Values <= 0 keep the default.
 func WithPoolPollInterval(d time.Duration) WorkerPoolOption {
