@@ -401,7 +401,7 @@ func (w *Worker) runBatchJobs(ctx context.Context, jobs []*Job) {
 		w.goroutines.run(func() {
 			defer wg.Done()
 			defer cancel(nil)
-			w.workIn(jobCtx, cancel, j)
+			_ = w.workIn(jobCtx, cancel, j) // a batch's jobs send no lock ahead
 		})
 	}
 	w.waitOrAbandon(ctx, &wg, jobs)

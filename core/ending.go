@@ -31,6 +31,10 @@ type ending struct {
 	// cancelIgnored: the job was cancelled but its WorkFunc returned nil,
 	// so it completes normally.
 	cancelIgnored bool
+	// next is the lock of the worker's next job, sent with this job's
+	// commit (see soloTx.commitDelete), for the worker's loop to read; nil
+	// when none was sent.
+	next *pendingLock
 }
 
 // decide is the ending of a run whose WorkFunc returned err, in a context
@@ -87,14 +91,14 @@ func (e ending) recordsFailure() bool {
 // its own (the job stays as it was, or has its failure recorded: see the
 // finishers).
 func (e ending) as(s settled, err error) ending {
-	e.retryAt = s.retryAt
+	e.retryAt, e.next = s.retryAt, s.next
 	switch {
 	case s.died == ReasonMaxAttempts:
 		e.outcome, e.reason = OutcomeDead, ReasonMaxAttempts
 	case err != nil && !e.recordsFailure() && e.outcome != OutcomeReturned:
-		retryAt := e.retryAt
+		retryAt, next := e.retryAt, e.next
 		e = failure(err)
-		e.retryAt = retryAt
+		e.retryAt, e.next = retryAt, next
 	}
 	return e
 }
@@ -124,12 +128,15 @@ func (e ending) err() error {
 
 // settled is what a finisher wrote to end a job, for the Job to take into
 // its own fields (Job.take): a failure recorded with msg, the dead table's
-// reason, and when the job runs again.
+// reason, when the job runs again, and the worker's next lock if the commit
+// carried one.
 type settled struct {
 	failed  bool
 	msg     string
 	died    string
 	retryAt time.Time
+	// next is the worker's next lock, sent with the commit.
+	next *pendingLock
 }
 
 // failedWith is a failure recorded with msg; the job runs again after

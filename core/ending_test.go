@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gue-go/gue/core/adapter"
 )
 
 func TestDecide(t *testing.T) {
@@ -170,5 +172,50 @@ func TestRunEndingReturnsASkippedJob(t *testing.T) {
 	}
 	if e, skipped := done.runEnding(context.Background()); skipped || e.outcome != OutcomeDone {
 		t.Errorf("control: a job that ran reports %s (skipped %v); want done", e.outcome, skipped)
+	}
+}
+
+// fakeChainTx is a pipelining transaction whose commit can carry the next
+// BEGIN and lock.
+type fakeChainTx struct {
+	fakePipeTx
+	next *fakePipeTx
+}
+
+type fakeRow struct{}
+
+func (fakeRow) Scan(...any) error { return adapter.ErrNoRows }
+
+func (f *fakeChainTx) ExecCommitBeginQueryRow(_ context.Context, sql string, _ []any, next string, _ ...any) (adapter.PipelineTx, adapter.Row, error) {
+	f.log = append(f.log, firstWord(sql)+"+COMMIT+BEGIN+"+firstWord(next))
+	f.ended = "commit"
+	f.next = &fakePipeTx{}
+	return f.next, fakeRow{}, nil
+}
+
+// The lock a job's commit sends ahead comes back in the job's ending, for
+// the worker's loop: the finisher plants it nowhere.
+func TestChainedLockReturnsWithTheEnding(t *testing.T) {
+	tx := &fakeChainTx{}
+	j := soloJob(tx, nil, false)
+	s := j.end.(*soloTx)
+	s.chain = newLockCursor(nil).planner()
+	e, err := j.endRun(context.Background(), ending{outcome: OutcomeDone})
+	if err != nil || e.outcome != OutcomeDone {
+		t.Fatalf("ending %s, %v", e.outcome, err)
+	}
+	if e.next == nil || e.next.tx != tx.next {
+		t.Fatalf("the chained lock did not come back with the ending: %+v", e.next)
+	}
+	if got, skipped := j.runEnding(context.Background()); skipped || got.next != e.next {
+		t.Error("the job's ending, as the worker reads it, lacks the chained lock")
+	}
+	if !strings.HasSuffix(tx.log[len(tx.log)-1], "+COMMIT+BEGIN+WITH") {
+		t.Errorf("statements %v; want the DELETE, COMMIT, BEGIN and lock in one", tx.log)
+	}
+	// Control: without a chain cursor the commit carries nothing.
+	plain := soloJob(&fakeChainTx{}, nil, false)
+	if e, _ := plain.endRun(context.Background(), ending{outcome: OutcomeDone}); e.next != nil {
+		t.Error("a job locked outside a loop sent a lock ahead")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // soloTx finishes a job locked in a transaction of its own (the default
@@ -25,9 +26,11 @@ type soloTx struct {
 	pendingDelete bool
 	// deleted: del ran, which fail must undo.
 	deleted bool
-	// chain, when set, is the cursor of the worker that locked the job:
-	// done sends the worker's next lock with the commit (chainNext).
-	chain *lockCursor
+	// chain, when set, plans the next lock of the worker that locked the
+	// job, which done sends with the commit (commitDelete); next is that
+	// lock, which done returns to the worker's loop.
+	chain *lockplan.Cursor
+	next  *pendingLock
 }
 
 func newSoloTx(h held, asyncOK bool) *soloTx {
@@ -94,7 +97,7 @@ func (s *soloTx) done(ctx context.Context, j *Job) (settled, error) {
 			recorded, _ := s.failFresh(ctx, j, sanitizeText(err.Error()), s.nextDelay(j))
 			return recorded, err
 		}
-		return settled{}, nil
+		return settled{next: s.next}, nil
 	}
 	if err := s.held.tx.Commit(ctx); err != nil {
 		return settled{}, fmt.Errorf("gue: commit job %d: %w", j.ID, err)
@@ -105,21 +108,20 @@ func (s *soloTx) done(ctx context.Context, j *Job) (settled, error) {
 // commitDelete sends the held-back DELETE with the COMMIT: with the lock of
 // the worker's next job too when the job has a chain cursor and the adapter
 // can, which keeps the connection and saves the round trip that would begin
-// the next transaction. The cursor's next lock attempt reads that reply.
-// Never on Citus, whose lock needs the coordinator's clock first.
+// the next transaction. That lock, s.next, goes back to the worker's loop
+// with the job's ending, and its next lock attempt reads the reply. Never
+// on Citus, whose lock needs the coordinator's clock first.
 func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
 	ch, ok := s.pipe.(adapter.PipelineChainer)
 	if s.chain == nil || s.citus || !ok {
 		return s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
 	}
-	step := s.chain.planner().First(j.Queue)
+	step := s.chain.First(j.Queue)
 	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, s.stmts.lock.of(step.Kind), step.Args...)
 	if err != nil {
 		return err
 	}
-	// An older one is there only if the job was finished outside its
-	// worker's loop; it goes.
-	s.chain.giveBack(ctx, s.chain.pending.Swap(&pendingLock{tx: tx, row: row, step: step}))
+	s.next = &pendingLock{tx: tx, row: row, step: step}
 	return nil
 }
 

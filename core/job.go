@@ -142,6 +142,7 @@ func (j *Job) Done(ctx context.Context) error {
 	j.finished = true
 	s, err := j.end.done(ctx, j)
 	j.take(s)
+	j.ended.next = s.next // a WorkFunc that ended its job itself: its worker still reads the lock sent ahead
 	return err
 }
 

@@ -21,6 +21,7 @@ func (j *Job) endLocked(ctx context.Context, e ending) (ending, error) {
 		// it itself, say) keeps the ending it had.
 		e = failure(err)
 		if j.ended.outcome == "" {
+			e.next = j.ended.next // sent by a Done of its own
 			j.ended = e
 		}
 		return e, err

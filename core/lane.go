@@ -140,13 +140,13 @@ func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 	for i := range n {
 		k := (w.next + i) % n
 		l := w.lanes[k]
-		if n > 1 && l.quiet.Load() && w.cursors[k].pending.Load() == nil {
+		if n > 1 && l.quiet.Load() && !w.hasPending(k) {
 			continue
 		}
 		seen := l.wakes.Load()
 		if w.workLane(ctx, k, fromJob) {
 			w.next = (k + 1) % n
-			if w.cursors[k].pending.Load() != nil {
+			if w.hasPending(k) {
 				w.next = k // its next lock went out with the commit: read it first
 			}
 			return true
@@ -167,10 +167,10 @@ func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 		// held, a pool no larger than its workers would have none left for
 		// the look-up nor for the workers that wait for it. The job goes
 		// back to the queue; it costs a lock every pauseRefresh.
-		w.cursors[k].drop(ctx)
+		w.dropPending(ctx)
 	}
 	if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
-		w.cursors[k].drop(ctx) // paused since the last job's commit
+		w.dropPending(ctx) // paused since the last job's commit
 		return false
 	}
 	if w.feed != nil {
@@ -184,5 +184,12 @@ func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
 	if len(w.lanes) > 1 {
 		cur.chain = othersQuiet(w.lanes, k)
 	}
-	return w.workOne(ctx, l.queue, cur)
+	if !w.hasPending(k) {
+		w.dropPending(ctx) // another lane's, not read now: it would hold a connection
+	}
+	worked, next := w.workOne(ctx, l.queue, cur, w.takePending(k))
+	if next != nil {
+		w.pending, w.pendingLane = next, k
+	}
+	return worked
 }

@@ -20,18 +20,21 @@ import (
 // The caller owns the returned job's transaction and must end it with Done
 // (usually after Delete) or Error; until then the job stays locked.
 func (c *Client) LockJob(ctx context.Context, queue string) (*Job, error) {
-	return c.lockJob(ctx, c.stmts, queue, nil)
+	return c.lockJob(ctx, c.stmts, queue, nil, nil)
 }
 
-// lockJob locks as LockJob does, along cur (nil: always from the front). A
-// job whose row cannot be decoded is charged with the failure (see
-// errUndecodable) and the next job is locked instead, so that one bad row
-// never blocks its queue.
-func (c *Client) lockJob(ctx context.Context, stmts *queries, queue string, cur *lockCursor) (*Job, error) {
+// lockJob locks as LockJob does, along cur (nil: always from the front),
+// reading first the reply of pending (nil: none), the lock its caller sent
+// ahead with its last job's commit. A job whose row cannot be decoded is
+// charged with the failure (see errUndecodable) and the next job is locked
+// instead, so that one bad row never blocks its queue.
+func (c *Client) lockJob(ctx context.Context, stmts *queries, queue string, cur *lockCursor, pending *pendingLock) (*Job, error) {
 	var j *Job
 	var err error
 	for range maxUndecodableInARow {
-		if j, err = c.lockJobOnce(ctx, stmts, queue, cur); !errors.Is(err, errUndecodable) {
+		j, err = c.lockJobOnce(ctx, stmts, queue, cur, pending)
+		pending = nil
+		if !errors.Is(err, errUndecodable) {
 			break
 		}
 		c.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.Err(err))
@@ -52,9 +55,9 @@ const maxUndecodableInARow = 8
 var errUndecodable = errors.New("job row cannot be decoded")
 
 // lockJobOnce runs the lock queries cur asks for, in one transaction, until
-// one finds a job or cur has none left to try.
-func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, cur *lockCursor) (*Job, error) {
-	pending := cur.take() // sent with the commit of the worker's last job
+// one finds a job or cur has none left to try; pending, when not nil, is the
+// first, sent with the commit of the worker's last job.
+func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, cur *lockCursor, pending *pendingLock) (*Job, error) {
 	if err := c.err; err != nil || ctx.Err() != nil {
 		cur.giveBack(ctx, pending)
 		if err != nil {
@@ -112,7 +115,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	}
 	end := newSoloTx(held{tx: tx, pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)
 	if cur != nil && cur.chain && !citus {
-		end.chain = cur
+		end.chain = cur.planner()
 	}
 	j := &Job{ctx: ctx, end: end}
 	var metadata []byte

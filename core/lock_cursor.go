@@ -2,26 +2,22 @@ package gue
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
-// lockCursor is one worker's way to its next job: the plan of its lock
-// queries (lockplan.Cursor, through the lock hints its pool shares), and the
-// lock it may have sent ahead with its last job's commit. A nil *lockCursor
-// always locks from the front (Client.LockJob).
+// lockCursor is one worker's way to its next job in one lane: the plan of
+// its lock queries (lockplan.Cursor, through the lock hints its pool
+// shares). A nil *lockCursor always locks from the front (Client.LockJob).
 type lockCursor struct {
 	plan lockplan.Cursor
 	// chain: the cursor is a worker loop's own, and the loop will look in
 	// this queue next (its only one, or the others are quiet), so a job it
 	// locked may send the lock of the worker's next job with its commit
-	// (adapter.PipelineChainer; see soloTx.done).
+	// (adapter.PipelineChainer; see soloTx.commitDelete). The job's ending
+	// returns that lock to the loop, which passes it to its next lockJob.
 	chain bool
-	// pending is that lock, begun with the last job's commit; the next
-	// lock attempt reads its reply instead of beginning a transaction.
-	pending atomic.Pointer[pendingLock]
 }
 
 func newLockCursor(hints *lockplan.Hints) *lockCursor {
@@ -43,18 +39,6 @@ type pendingLock struct {
 	row  adapter.Row
 	step lockplan.Step
 }
-
-// take returns the pending lock, if any, and forgets it.
-func (c *lockCursor) take() *pendingLock {
-	if c == nil {
-		return nil
-	}
-	return c.pending.Swap(nil)
-}
-
-// drop ends the pending lock's transaction, if any, which leaves its job to
-// the next worker: the worker stops, or will not lock from this queue now.
-func (c *lockCursor) drop(ctx context.Context) { c.giveBack(ctx, c.take()) }
 
 // giveBack rolls back pending lock p (nil: none), which leaves its job, if
 // it locked one, to the next worker. Other workers may have moved the

@@ -46,6 +46,11 @@ type Worker struct {
 	cursors []*lockCursor
 	// next is the lane the loop looks in first (see workOneOrBatch).
 	next int
+	// pending is the lock of lane pendingLane sent ahead with the last
+	// job's commit, which the loop's next lock attempt in that lane reads
+	// (see soloTx.commitDelete). Loop-owned, like cursors.
+	pending     *pendingLock
+	pendingLane int
 	// feed, set on the first batchLockers workers of a pool in batch mode,
 	// makes their loops the pool's lockers (see batchFeed); every worker
 	// runs the batches they lock, and the others have no loop. A locker
@@ -171,12 +176,28 @@ func (w *Worker) watchedLoop(ctx context.Context) {
 	w.loop(ctx)
 }
 
-// dropPending rolls back the locks sent ahead with the worker's last commit.
+// dropPending rolls back the lock sent ahead with the worker's last commit,
+// if any, which leaves its job to the next worker: the worker stops, or
+// will not lock from that queue now.
 func (w *Worker) dropPending(ctx context.Context) {
-	for _, cur := range w.cursors {
-		cur.drop(ctx)
+	if w.pending != nil {
+		w.cursors[w.pendingLane].giveBack(ctx, w.pending)
+		w.pending = nil
 	}
 }
+
+// takePending returns the lock sent ahead in lane k, if any, and forgets it.
+func (w *Worker) takePending(k int) *pendingLock {
+	if w.pending == nil || w.pendingLane != k {
+		return nil
+	}
+	p := w.pending
+	w.pending = nil
+	return p
+}
+
+// hasPending reports whether a lock was sent ahead in lane k.
+func (w *Worker) hasPending(k int) bool { return w.pending != nil && w.pendingLane == k }
 
 // loop polls: straight on after a job, PollInterval after finding none.
 func (w *Worker) loop(ctx context.Context) {
@@ -256,33 +277,36 @@ func (w *Worker) WorkOne(ctx context.Context) (didWork bool) {
 		if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
 			continue
 		}
-		// A cursor of its own (sharing the hints): WorkOne may run beside Run.
-		if w.workOne(ctx, l.queue, newLockCursor(l.hints)) {
+		// A cursor of its own (sharing the hints), which sends no lock
+		// ahead: WorkOne may run beside Run.
+		if worked, _ := w.workOne(ctx, l.queue, newLockCursor(l.hints), nil); worked {
 			return true
 		}
 	}
 	return false
 }
 
-func (w *Worker) workOne(ctx context.Context, queue string, cur *lockCursor) (didWork bool) {
-	j, err := w.c.lockJob(ctx, w.stmts, queue, cur)
+// workOne locks a job of queue along cur, reading pending first (the lock
+// sent with the last job's commit, nil: none), and works it. It returns the
+// lock that job's commit sent ahead, if any.
+func (w *Worker) workOne(ctx context.Context, queue string, cur *lockCursor, pending *pendingLock) (didWork bool, next *pendingLock) {
+	j, err := w.c.lockJob(ctx, w.stmts, queue, cur, pending)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.c.outage.Failed(w.logger, err)
 		}
-		return false
+		return false, nil
 	}
 	w.c.outage.Succeeded(w.logger)
 	if j == nil {
-		return false
+		return false, nil
 	}
 	if ctx.Err() != nil || w.hardStopped().Err() != nil {
 		// Shutdown began while the lock query ran: leave the job to others.
 		_ = j.rollback(context.WithoutCancel(ctx))
-		return false
+		return false, nil
 	}
-	w.work(ctx, j)
-	return true
+	return true, w.work(ctx, j)
 }
 
 // cancelAfterGrace calls cancel once grace has passed after ctx is done: at

@@ -9,15 +9,16 @@ import (
 
 // work runs j through the Client's Work hooks and the worker's own run, in
 // a context of its own that a shutdown cancels after the grace period, and a
-// hard stop at once.
-func (w *Worker) work(ctx context.Context, j *Job) {
+// hard stop at once. It returns the lock of the worker's next job that j's
+// commit carried, if any.
+func (w *Worker) work(ctx context.Context, j *Job) *pendingLock {
 	// The job's context keeps ctx's values but not its cancellation: ctx
 	// ending starts a graceful shutdown, which lets the job finish.
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
 	stop := w.stopOnShutdown(ctx, cancel)
 	defer stop()
-	w.workIn(jobCtx, cancel, j)
+	return w.workIn(jobCtx, cancel, j)
 }
 
 // stopOnShutdown cancels with ErrWorkerStopped once the grace period has
@@ -33,8 +34,9 @@ func (w *Worker) stopOnShutdown(ctx context.Context, cancel context.CancelCauseF
 }
 
 // workIn runs j in jobCtx, whose cancel the caller arranged to be called
-// with ErrWorkerStopped at shutdown (see stopOnShutdown).
-func (w *Worker) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, j *Job) {
+// with ErrWorkerStopped at shutdown (see stopOnShutdown), and returns the
+// lock its commit sent ahead, if any.
+func (w *Worker) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, j *Job) *pendingLock {
 	w.inflight.add(j.ID, j.Queue, cancel) // for Client.Cancel and the pool registry
 	defer w.inflight.remove(j.ID)
 	if w.timeout > 0 {
@@ -50,6 +52,7 @@ func (w *Worker) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, 
 	}
 	w.count(j.Queue, e.outcome)
 	w.due.At(e.retryAt) // a failure or snooze: wake for its retry
+	return e.next
 }
 
 // run is the innermost RunFunc: it runs j's WorkFunc with ctx as
