@@ -55,10 +55,16 @@ func TestExactlyOnceWithoutCrashes(t *testing.T) {
 // idle one instead of killing processes before they ever lock a job. After
 // maxKills the rest drains without kills.
 func TestSIGKILLLosesNothing(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testSIGKILLLosesNothing(t, m) })
+	}
+}
+
+func testSIGKILLLosesNothing(t *testing.T, m mode) {
 	const procs, workersPerProc, jobs, minKills, maxKills = 4, 4, 10_000, 20, 150
 	d := newDatabase(t, conformance.ServerDSN(t))
 	d.enqueue("", jobs)
-	args := []string{"-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms"}
+	args := m.args("-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms")
 	ws := make([]*worker, procs)
 	for i := range ws {
 		ws[i] = startWorker(t, d.dsn, args...)
@@ -94,21 +100,28 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 		t.Errorf("only %d kills before the queue drained; want at least %d (make jobs slower)", kills, minKills)
 	}
 	// Each kill can re-run at most the jobs in flight in that process.
-	if limit := int64(kills * workersPerProc); o.reexecuted > limit {
-		t.Errorf("%d re-executions for %d kills of processes with %d workers; at most %d can be explained by the kills", o.reexecuted, kills, workersPerProc, limit)
+	if limit := int64(kills*workersPerProc) * m.perHold(); o.reexecuted > limit {
+		t.Errorf("%d re-executions for %d kills of processes with %d workers of %d jobs each; at most %d can be explained by the kills",
+			o.reexecuted, kills, workersPerProc, m.perHold(), limit)
 	}
-	t.Logf("%d SIGKILLs in %s: %s", kills, elapsed.Round(time.Millisecond), o)
+	t.Logf("%s mode: %d SIGKILLs in %s: %s", m.name, kills, elapsed.Round(time.Millisecond), o)
 }
 
 // Scenario 3a: PostgreSQL stops and starts mid-run; the workers survive,
 // reconnect and resume, and nothing is lost or doubled. How long resuming
 // took is reported, not asserted: only no progress at all fails.
 func TestPostgresRestart(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testPostgresRestart(t, m) })
+	}
+}
+
+func testPostgresRestart(t *testing.T, m mode) {
 	const procs, workersPerProc, jobs = 2, 8, 6000
 	dsn, c := restartableServer(t)
 	d := newDatabase(t, dsn)
 	d.enqueue("", jobs)
-	args := []string{"-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms"}
+	args := m.args("-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms")
 	ws := []*worker{startWorker(t, d.dsn, args...), startWorker(t, d.dsn, args...)}
 	for d.count(`SELECT count(*) FROM results`) < jobs/10 {
 		time.Sleep(50 * time.Millisecond)
@@ -126,19 +139,26 @@ func TestPostgresRestart(t *testing.T) {
 	o := d.outcome(jobs)
 	d.requireExactlyOnce(o)
 	// A job re-runs only if its transaction died with the server: at most
-	// one per worker.
-	if limit := int64(procs * workersPerProc); o.reexecuted > limit {
-		t.Errorf("%d re-executions after one restart with %d workers; at most %d can be explained", o.reexecuted, procs*workersPerProc, limit)
+	// the jobs one transaction holds, per worker.
+	if limit := int64(procs*workersPerProc) * m.perHold(); o.reexecuted > limit {
+		t.Errorf("%d re-executions after one restart with %d workers of %d jobs each; at most %d can be explained",
+			o.reexecuted, procs*workersPerProc, m.perHold(), limit)
 	}
-	t.Logf("1 restart (1s down): resumed %s after the server was back; %s", resumed.Round(time.Millisecond), o)
+	t.Logf("%s mode: 1 restart (1s down): resumed %s after the server was back; %s", m.name, resumed.Round(time.Millisecond), o)
 }
 
 // Scenario 3b: every worker backend is terminated mid-run.
 func TestTerminateBackends(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) { testTerminateBackends(t, m) })
+	}
+}
+
+func testTerminateBackends(t *testing.T, m mode) {
 	const procs, workersPerProc, jobs = 2, 8, 6000
 	d := newDatabase(t, conformance.ServerDSN(t))
 	d.enqueue("", jobs)
-	args := []string{"-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms"}
+	args := m.args("-workers", strconv.Itoa(workersPerProc), "-sleep", "10ms")
 	ws := []*worker{startWorker(t, d.dsn, args...), startWorker(t, d.dsn, args...)}
 	for d.count(`SELECT count(*) FROM results`) < jobs/10 {
 		time.Sleep(50 * time.Millisecond)
@@ -156,11 +176,33 @@ func TestTerminateBackends(t *testing.T) {
 	if killed == 0 {
 		t.Error("no worker backend was terminated")
 	}
-	if o.reexecuted > killed {
-		t.Errorf("%d re-executions after %d backends were terminated; at most one per backend can be explained", o.reexecuted, killed)
+	if limit := killed * m.perHold(); o.reexecuted > limit {
+		t.Errorf("%d re-executions after %d backends were terminated; at most %d per backend can be explained", o.reexecuted, killed, m.perHold())
 	}
-	t.Logf("%d backends terminated: resumed in %s; %s", killed, resumed.Round(time.Millisecond), o)
+	t.Logf("%s mode: %d backends terminated: resumed in %s; %s", m.name, killed, resumed.Round(time.Millisecond), o)
 }
+
+// mode is how the worker processes hold their jobs: a transaction per job
+// (the default), or a batch's transaction shared by its jobs.
+type mode struct {
+	name  string
+	batch int // WithPoolBatchSize; 0 for the default mode
+}
+
+// modes are the ways of holding jobs the fault scenarios run in.
+var modes = []mode{{"default", 0}, {"batch", 16}}
+
+// args is the worker process's arguments in mode m.
+func (m mode) args(args ...string) []string {
+	if m.batch > 0 {
+		args = append(args, "-batch", strconv.Itoa(m.batch))
+	}
+	return args
+}
+
+// perHold is how many jobs one transaction holds, and so may run again when
+// it dies: 1, or a batch.
+func (m mode) perHold() int64 { return int64(max(m.batch, 1)) }
 
 // waitForResultAfter polls until a job completes after t0 and returns how long
 // after t0 that was; it fails when none has for stallLimit.

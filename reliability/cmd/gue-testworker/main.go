@@ -3,7 +3,8 @@
 // -workers workers. Each job records an attempt in table attempts (committed
 // on its own, so it survives a crash), optionally sleeps -sleep (cut short by
 // the job's context), then records its result in table results inside the
-// job's transaction. With -periodic, the pool also declares the schedule
+// job's transaction. With -batch, jobs are locked and ended in batches of
+// that many, sharing a transaction. With -periodic, the pool also declares the schedule
 // "tick" (gue.Every of that duration), whose jobs record their tick in table
 // ticks. The first SIGTERM or SIGINT shuts down gracefully; a
 // second one stops hard.
@@ -32,6 +33,7 @@ func main() {
 	sleep := flag.Duration("sleep", 0, "time each job takes")
 	grace := flag.Duration("grace", 30*time.Second, "shutdown grace period")
 	every := flag.Duration("periodic", 0, "declare the periodic job \"tick\" every this long")
+	batch := flag.Int("batch", 0, "jobs per transaction (WithPoolBatchSize); 0: the default mode, a transaction per job")
 	flag.Parse()
 	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
 
@@ -39,7 +41,7 @@ func main() {
 	if err != nil {
 		logger.Fatalf("parse DATABASE_URL: %v", err)
 	}
-	cfg.MaxConns = int32(*workers + 4)
+	cfg.MaxConns = int32(*workers + 4) // batch mode: a connection per batch in flight, as in the default mode per job
 	cfg.ConnConfig.RuntimeParams["application_name"] = "gue-testworker"
 	pgxPool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
@@ -70,6 +72,9 @@ func main() {
 	}
 	opts := []gue.WorkerPoolOption{gue.WithPoolQueue(*queue), gue.WithPoolPollInterval(*poll), gue.WithPoolGracePeriod(*grace),
 		gue.WithPoolLogger(quietLogger{adapter.NewStdLogger(logger)})}
+	if *batch > 0 {
+		opts = append(opts, gue.WithPoolBatchSize(*batch))
+	}
 	if *every > 0 {
 		opts = append(opts, gue.WithPoolPeriodic("tick", gue.Every(*every), func() *gue.Job { return &gue.Job{Type: "tick"} }))
 	}
