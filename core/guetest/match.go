@@ -37,7 +37,8 @@ type Match struct {
 	// key of an object present with a matching value, recursively; arrays
 	// and other values equal. Given as Args is.
 	ArgsSubset any
-	// Priority, when PrioritySet, keeps the jobs of that priority.
+	// Priority keeps the jobs of that priority: a non-zero one alone, 0
+	// when PrioritySet too (the zero value matches any priority).
 	Priority    int16
 	PrioritySet bool
 	// RunAfter and RunBefore, when not zero, keep the jobs whose RunAt is
@@ -70,7 +71,7 @@ func (m Match) String() string {
 	if m.ArgsSubset != nil {
 		parts = append(parts, "ArgsSubset="+shown(m.ArgsSubset))
 	}
-	if m.PrioritySet {
+	if m.prioritySet() {
 		parts = append(parts, fmt.Sprintf("Priority=%d", m.Priority))
 	}
 	if !m.RunAfter.IsZero() {
@@ -108,6 +109,8 @@ func (m Match) String() string {
 
 func (m Match) queueSet() bool { return m.QueueSet || m.Queue != "" }
 
+func (m Match) prioritySet() bool { return m.PrioritySet || m.Priority != 0 }
+
 // check reports m's own errors: args that cannot be taken as JSON.
 func (m Match) check() error {
 	for name, v := range map[string]any{"Args": m.Args, "ArgsSubset": m.ArgsSubset} {
@@ -131,7 +134,7 @@ func (m Match) cheapMisses(j gue.JobInfo) []string {
 	if m.Type != "" && j.Type != m.Type {
 		miss = append(miss, "Type "+quoted(j.Type))
 	}
-	if m.PrioritySet && j.Priority != m.Priority {
+	if m.prioritySet() && j.Priority != m.Priority {
 		miss = append(miss, fmt.Sprintf("Priority %d", j.Priority))
 	}
 	if (!m.RunAfter.IsZero() && j.RunAt.Before(m.RunAfter)) || (!m.RunBefore.IsZero() && j.RunAt.After(m.RunBefore)) {
