@@ -10,8 +10,8 @@ import (
 // lookAhead asks the database when a lane's next future job is due, and
 // arms the timer for it: a job enqueued for later by any process then
 // starts on time, not at the next poll after its run_at. The database's
-// clock is turned into this process's by the difference of the two, read in
-// the same statement. A pool looks ahead at most once per half poll
+// clock is turned into this process's by the difference of the two, read
+// around the same statement. A pool looks ahead at most once per half poll
 // interval, in one lane at a time, the lanes in turn: its idle cost does
 // not grow with its queues. A pool of many queues sees each lane's future
 // jobs less often; a job that comes due in a lane the look-ahead has not
@@ -27,10 +27,19 @@ func (w *Worker) lookAhead(ctx context.Context) {
 	l := w.lanes[(a.turn.Add(1)-1)%uint64(len(w.lanes))]
 	var next sql.NullTime
 	var dbNow time.Time
-	if err := w.c.pool.QueryRow(ctx, w.stmts.nextDue, l.queue).Scan(&next, &dbNow); err != nil || !next.Valid {
+	if err := w.c.pool.QueryRow(ctx, w.stmts.nextDue, l.queue).Scan(&next, &dbNow); err != nil {
+		a.last.CompareAndSwap(now.UnixNano(), last) // not looked: the next idle round tries again
 		return
 	}
-	w.due.At(next.Time.Add(now.Sub(dbNow)))
+	if !next.Valid {
+		return
+	}
+	// The database's now() was read at some moment while the statement
+	// ran: mapped with the local time after its reply, the due time can be
+	// late by the statement's latency but never early. An early wake finds
+	// nothing, and on a loaded server its retries (dueRetryFor) can all
+	// come before the job is due, leaving it to the next poll.
+	w.due.At(next.Time.Add(time.Since(now) + now.Sub(dbNow)))
 }
 
 // aheadPace is a Worker's or WorkerPool's pace of look-aheads, shared by
