@@ -21,7 +21,7 @@ check:
 check-db-stop:
 	@scripts/check-db.sh stop
 
-## test: every module's tests with -race, on testcontainers PostgreSQL (see README)
+## test: every module's tests with -race, on testcontainers PostgreSQL (see docs/development.md)
 test:
 	@scripts/gotest.sh $(MODULES)
 

@@ -116,9 +116,9 @@ func (j *Job) context() context.Context {
 
 // Delete deletes the job's row inside its transaction. The deletion takes
 // effect when Done commits; until then nothing else can see or lock the job.
-// With some adapters (those that pipeline; see the README's adapter table)
-// the deletion is sent with Done's COMMIT unless Tx is called in between,
-// and an error of the deletion is then returned by Done.
+// With some adapters (those that pipeline: see the capability table in
+// docs/modules.md) the deletion is sent with Done's COMMIT unless Tx is
+// called in between, and an error of the deletion is then returned by Done.
 func (j *Job) Delete(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
