@@ -22,6 +22,7 @@ var hooksCases = []testCase{
 	{"SeeEveryStage", testHooksSeeEveryStage},
 	{"ClientLoggerServesWorkers", testClientLoggerServesWorkers},
 	{"SkippedRunGoesBack", testSkippedRunGoesBack},
+	{"PoolHooksWrapPeriodicEnqueues", testPoolHooksWrapPeriodicEnqueues},
 }
 
 func testMetadataRoundTrip(t *testing.T, e *env) {
@@ -198,6 +199,58 @@ func testSkippedRunGoesBack(t *testing.T, e *env) {
 	var n int
 	if err := e.pool.QueryRow(e.ctx, "SELECT count(*) FROM gue_jobs WHERE queue = $1 AND job_id = $2", "", job.ID).Scan(&n); err != nil || n != 0 {
 		t.Errorf("job %d still queued (%d rows, %v) after it was worked", job.ID, n, err)
+	}
+}
+
+// A pool's own Enqueue hooks wrap the enqueues of its periodic jobs, and
+// its Work hooks their runs; the Client's hooks stay outside them.
+func testPoolHooksWrapPeriodicEnqueues(t *testing.T, e *env) {
+	var mu sync.Mutex
+	var seen []string
+	note := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
+	hooks := func(name string) gue.Hooks {
+		return gue.Hooks{
+			Enqueue: func(next gue.EnqueueFunc) gue.EnqueueFunc {
+				return func(ctx context.Context, j *gue.Job) error { note(name + " enqueue"); return next(ctx, j) }
+			},
+			Work: func(next gue.RunFunc) gue.RunFunc {
+				return func(ctx context.Context, j *gue.Job) error { note(name + " work"); return next(ctx, j) }
+			},
+		}
+	}
+	c := e.client(gue.WithClientHooks(hooks("client")))
+	ran := make(chan struct{}, 1)
+	p := gue.NewWorkerPool(c, gue.WorkMap{"tick": func(*gue.Job) error {
+		select {
+		case ran <- struct{}{}:
+		default:
+		}
+		return nil
+	}}, 1, gue.WithPoolQueue("periodic-hooks"), gue.WithPoolPollInterval(50*time.Millisecond), gue.WithPoolHooks(hooks("pool")),
+		gue.WithPoolPeriodic("hooked", gue.Every(100*time.Millisecond), func() *gue.Job { return &gue.Job{Type: "tick"} }))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ran:
+		case <-time.After(30 * time.Second):
+			t.Error("no periodic job ran within 30s")
+		}
+	}()
+	runPoolUntil(t, p, done)
+	mu.Lock()
+	got := strings.Join(seen, ",")
+	seen = nil
+	mu.Unlock()
+	if !strings.HasPrefix(got, "client enqueue,pool enqueue,") || !strings.Contains(got, "client work,pool work") {
+		t.Errorf("hooks seen %s; want the client's then the pool's, for the periodic enqueue and its run", got)
+	}
+	// Control: an enqueue through the Client alone passes its hooks only.
+	e.enqueue(c, &gue.Job{Type: "tick", Queue: "elsewhere"})
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(seen, ","); got != "client enqueue" {
+		t.Errorf("a Client's own enqueue ran hooks %s; want client enqueue", got)
 	}
 }
 
