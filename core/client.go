@@ -91,8 +91,8 @@ func (c *Client) inSchema(schema string) (*Client, error) {
 	if s == c.schema {
 		return c, nil
 	}
-	d := &Client{pool: c.pool, backoff: c.backoff, id: c.id, logger: c.logger, schema: s, stmts: newQueries(s),
-		hooks: c.hooks, syncCompletion: c.syncCompletion, maxAttempts: c.maxAttempts, noNotify: c.noNotify, err: c.err}
+	d := c.derive()
+	d.schema, d.stmts = s, newQueries(s)
 	d.notifier = wake.NewNotifier(c.pool, d.stmts.notifyMany, c.logger)
 	return d, nil
 }
@@ -100,10 +100,17 @@ func (c *Client) inSchema(schema string) (*Client, error) {
 // withHooks returns a Client like c whose hooks are c's, then hs (inside
 // them): the Client of a Worker or WorkerPool with hooks of its own.
 func (c *Client) withHooks(hs []Hooks) *Client {
-	d := &Client{pool: c.pool, backoff: c.backoff, id: c.id, logger: c.logger, schema: c.schema, stmts: c.stmts,
-		hooks: append(slices.Clip(c.hooks), hs...), syncCompletion: c.syncCompletion, maxAttempts: c.maxAttempts,
-		noNotify: c.noNotify, notifier: c.notifier, err: c.err}
+	d := c.derive()
+	d.hooks = append(slices.Clip(c.hooks), hs...)
 	return d
+}
+
+// derive returns a Client with c's settings, schema, statements and
+// notifier; its outage log is its own.
+func (c *Client) derive() *Client {
+	return &Client{pool: c.pool, backoff: c.backoff, id: c.id, logger: c.logger, schema: c.schema, stmts: c.stmts,
+		hooks: c.hooks, syncCompletion: c.syncCompletion, maxAttempts: c.maxAttempts, noNotify: c.noNotify,
+		notifier: c.notifier, err: c.err}
 }
 
 // Enqueue adds a job in a statement of its own (committed on return). It fills
