@@ -55,10 +55,10 @@ const limitBatchSQL = `DELETE FROM gue_jobs WHERE (queue, job_id) IN (
   ORDER BY priority, run_at, job_id LIMIT $1 FOR UPDATE SKIP LOCKED)`
 
 // The default mode's statements as gue-go sends them for a queue of one
-// priority (core/queries.go): the seek past the position of the last job
-// locked (lockSQL.seek), the full query when it finds nothing (lockSQL.hinted
+// priority (core/internal/sqlq): the seek past the position of the last job
+// locked (sqlq.LockSQL.Seek), the full query when it finds nothing (sqlq.LockSQL.Hinted
 // without hints, which walks the dead entries), and the DELETE that makes
-// the commit asynchronous (deleteAsync). BEGIN goes with the lock and
+// the commit asynchronous (DeleteAsync). BEGIN goes with the lock and
 // COMMIT with the DELETE, in one round trip each, as the pgx v5 driver
 // pipelines them; chained, a job's DELETE and COMMIT go with the next
 // one's BEGIN and lock, in one round trip per job.

@@ -121,7 +121,7 @@ var (
 
 // running is the CTE of the jobs registered pools run.
 func (q *queries) running() string {
-	return `running AS (SELECT u.q, u.id FROM ` + quoteIdent(q.schema) + `.gue_pools p,
+	return `running AS (SELECT u.q, u.id FROM ` + quoteIdent(q.Schema) + `.gue_pools p,
   unnest(p.in_flight_queues, p.in_flight_ids) AS u(q, id) WHERE p.heartbeat_at >= now() - interval '1 minute')`
 }
 
@@ -298,7 +298,7 @@ WHERE queue = $1 AND job_id = (SELECT job_id FROM `+q+`.gue_jobs WHERE queue = $
 		return fmt.Errorf("gue: retry job %d of queue %q: %w", id, queue, notMigrated(c.schema, err))
 	}
 	if tag.RowsAffected() == 1 {
-		if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.Payload(c.schema, queue)); err != nil {
+		if _, err := c.pool.Exec(ctx, c.stmts.Notify, wake.Payload(c.schema, queue)); err != nil {
 			c.logger.Error("could not announce a retried job; pools find it by polling", adapter.Err(err))
 		}
 		return nil
@@ -341,7 +341,7 @@ WHERE queue = $1 AND job_id = (SELECT job_id FROM `+q+`.gue_jobs WHERE queue = $
 // dead: ErrJobRunning if it exists (locked), ErrJobNotFound otherwise.
 func (c *Client) heldOrMissing(ctx context.Context, action, queue string, id int64) error {
 	var n int64
-	if err := c.pool.QueryRow(ctx, c.stmts.exists, queue, id).Scan(&n); err != nil {
+	if err := c.pool.QueryRow(ctx, c.stmts.Exists, queue, id).Scan(&n); err != nil {
 		return fmt.Errorf("gue: %s job %d of queue %q: %w", action, id, queue, err)
 	}
 	if n > 0 {

@@ -63,11 +63,7 @@ func (c *Client) Queues(ctx context.Context) ([]string, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	stmt := c.stmts.queueList
-	if c.stmts.citusMode(ctx, c.pool) {
-		stmt = c.stmts.queueListCitus
-	}
-	rows, err := c.pool.Query(ctx, stmt)
+	rows, err := c.pool.Query(ctx, c.stmts.on(ctx, c.pool).QueueList)
 	if err != nil {
 		return nil, fmt.Errorf("gue: list queues: %w", notMigrated(c.schema, err))
 	}
@@ -100,8 +96,8 @@ func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error
 	if o.Cap > 0 {
 		limit = o.Cap
 	}
-	citus := c.stmts.citusMode(ctx, c.pool)
-	if o.Queues == nil && (citus || !o.OneStatement) {
+	stmts := c.stmts.on(ctx, c.pool)
+	if o.Queues == nil && (stmts.QueueStatsAll == "" || !o.OneStatement) {
 		// List the queues, then one statement per queue: on a big table
 		// each of those plans its index scans for its queue, which the
 		// single statement (a lateral join on the queue list) does not,
@@ -113,7 +109,7 @@ func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error
 		o.Queues = qs
 	}
 	if o.Queues == nil {
-		rows, err := c.pool.Query(ctx, c.stmts.queueStatsAll, limit)
+		rows, err := c.pool.Query(ctx, stmts.QueueStatsAll, limit)
 		if err != nil {
 			return nil, fmt.Errorf("gue: stats: %w", notMigrated(c.schema, err))
 		}
@@ -134,12 +130,8 @@ func (c *Client) Stats(ctx context.Context, o StatsOptions) ([]QueueStats, error
 		return out, nil
 	}
 	out := make([]QueueStats, 0, len(o.Queues))
-	stmt := c.stmts.queueStats
-	if citus {
-		stmt = c.stmts.queueStatsCitus
-	}
 	for _, q := range o.Queues {
-		s, err := scanStats(c.pool.QueryRow(ctx, stmt, q, limit), o.Cap)
+		s, err := scanStats(c.pool.QueryRow(ctx, stmts.QueueStats, q, limit), o.Cap)
 		if err != nil {
 			return nil, fmt.Errorf("gue: stats of queue %q: %w", q, notMigrated(c.schema, err))
 		}
@@ -191,7 +183,7 @@ func (c *Client) Pools(ctx context.Context) ([]PoolInfo, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	rows, err := c.pool.Query(ctx, c.stmts.poolList)
+	rows, err := c.pool.Query(ctx, c.stmts.PoolList)
 	if err != nil {
 		return nil, fmt.Errorf("gue: list pools: %w", notMigrated(c.schema, err))
 	}
@@ -237,7 +229,7 @@ func (c *Client) Throughput(ctx context.Context, since time.Duration) ([]Through
 	if c.err != nil {
 		return nil, c.err
 	}
-	rows, err := c.pool.Query(ctx, c.stmts.throughputList, since.Microseconds())
+	rows, err := c.pool.Query(ctx, c.stmts.ThroughputList, since.Microseconds())
 	if err != nil {
 		return nil, fmt.Errorf("gue: throughput: %w", notMigrated(c.schema, err))
 	}

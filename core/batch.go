@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/sqlq"
 )
 
 // batch is one transaction holding several jobs, for WithPoolBatchSize.
@@ -32,7 +33,7 @@ type batch struct {
 	tx    adapter.Tx
 	queue string // every job of a batch is of one queue
 	// stmts end the batch's jobs (queries.endings).
-	stmts *queries
+	stmts *sqlq.Set
 	// txMu serialises use of the shared transaction: a job that calls Tx
 	// holds it, inside a savepoint of its own, until the job completes.
 	txMu sync.Mutex
@@ -42,8 +43,8 @@ type batch struct {
 	// async lets a batch whose jobs all finished and wrote nothing through
 	// Tx commit without waiting for the WAL flush (the Client's default; see
 	// WithClientAsyncCompletion): a crash can then only make its jobs run
-	// again, which at-least-once allows anyway. citus says how to set it.
-	async, citus bool
+	// again, which at-least-once allows anyway.
+	async bool
 
 	mu sync.Mutex
 	// deleted are the jobs that succeeded and died; updated the failed and
@@ -149,17 +150,17 @@ func (b *batch) writes() bool {
 // recorded failure the job that broke the shared transaction (a job timeout
 // that cut its connection, say) would take the whole batch down again at
 // once, forever. The batch's other jobs run again, once.
-func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, stmts *queries) {
+func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, stmts *sqlq.Set) {
 	// Not recorded: snoozes and returns (the rollback undid them), and
 	// failures caused by another job's breaking the batch.
 	for _, r := range b.dead {
 		if !r.collateral {
-			_, _ = pool.Exec(ctx, stmts.die, b.queue, r.JobID, 1, *r.LastError, r.Reason)
+			_, _ = pool.Exec(ctx, stmts.Die, b.queue, r.JobID, 1, *r.LastError, r.Reason)
 		}
 	}
 	for _, r := range b.updated {
 		if r.failed && !r.collateral {
-			_, _ = pool.Exec(ctx, stmts.fail, b.queue, r.JobID, r.DelayUS, *r.LastError)
+			_, _ = pool.Exec(ctx, stmts.Fail, b.queue, r.JobID, r.DelayUS, *r.LastError)
 		}
 	}
 }
@@ -175,28 +176,27 @@ func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n 
 		return nil, nil, fmt.Errorf("gue: lock jobs: %w", err)
 	}
 	// Asked before Begin: the first time, each takes a connection of its own.
-	citus := stmts.citusMode(ctx, c.pool)
-	stmts = stmts.endings(ctx, c.pool)
+	ends := stmts.endings(ctx, c.pool)
 	tx, err := c.pool.Begin(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gue: lock jobs: begin: %w", err)
 	}
-	b := &batch{tx: tx, queue: queue, async: !c.syncCompletion, citus: citus, stmts: stmts}
-	jobs, err := c.scanBatch(ctx, b, stmts, queue, n)
+	b := &batch{tx: tx, queue: queue, async: !c.syncCompletion, stmts: ends}
+	jobs, err := c.scanBatch(ctx, b, ends, queue, n)
 	// A batch of undecodable jobs only has failures to record: it is
 	// returned (with no job to run) so that they are committed.
 	if err != nil || (len(jobs) == 0 && !b.writes()) {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		if err != nil {
-			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(stmts.schema, err))
+			return nil, nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(stmts.Schema, err))
 		}
 		return nil, nil, nil
 	}
 	return b, jobs, nil
 }
 
-func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue string, n int) ([]*Job, error) {
-	rows, err := b.tx.Query(ctx, stmts.lockBatch, queue, n)
+func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *sqlq.Set, queue string, n int) ([]*Job, error) {
+	rows, err := b.tx.Query(ctx, stmts.LockBatch, queue, n)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *queries, queue 
 // that succeeded, reschedules the failed and snoozed ones and commits the
 // batch. Its statements run after every handler has returned, so b needs
 // no lock.
-func (b *batch) finish(ctx context.Context, stmts *queries) error {
+func (b *batch) finish(ctx context.Context, stmts *sqlq.Set) error {
 	exec := func(what string, n int, stmt string, args ...any) error {
 		if n == 0 {
 			return nil
@@ -253,25 +253,21 @@ func (b *batch) finish(ctx context.Context, stmts *queries) error {
 	for i, id := range b.deleted {
 		ids[i] = strconv.FormatInt(id, 10)
 	}
-	if err := exec("move dead jobs", len(b.dead), stmts.dieRows, string(dead)); err != nil {
+	if err := exec("move dead jobs", len(b.dead), stmts.DieRows, string(dead)); err != nil {
 		return err
 	}
-	if err := exec("delete finished jobs", len(b.deleted), stmts.deleteBatch, b.queue, "{"+strings.Join(ids, ",")+"}"); err != nil {
+	if err := exec("delete finished jobs", len(b.deleted), stmts.DeleteBatch, b.queue, "{"+strings.Join(ids, ",")+"}"); err != nil {
 		return err
 	}
-	if err := exec("reschedule failed jobs", len(b.updated), stmts.rescheduleBatch, b.queue, string(updated)); err != nil {
+	if err := exec("reschedule failed jobs", len(b.updated), stmts.RescheduleBatch, b.queue, string(updated)); err != nil {
 		return err
 	}
 	if b.async && !b.txUsed.Load() && len(b.updated) == 0 && len(b.dead) == 0 {
 		// A statement of its own, one round trip per batch: set in the lock
 		// statement it would also cover the writes of jobs that call Tx
 		// later. On Citus, SET LOCAL reaches the worker that commits only
-		// when propagated (see soloTx.asyncOnCitus).
-		sets := []string{"SET LOCAL synchronous_commit TO off"}
-		if b.citus {
-			sets = append([]string{"SET LOCAL citus.propagate_set_commands TO 'local'"}, sets...)
-		}
-		for _, set := range sets {
+		// when propagated (see sqlq.Set.AsyncCommit).
+		for _, set := range stmts.AsyncCommit {
 			if _, err := b.tx.Exec(ctx, set); err != nil {
 				_ = b.tx.Rollback(ctx)
 				return fmt.Errorf("commit asynchronously: %w", err)

@@ -48,28 +48,28 @@ func (c *Client) Cancel(ctx context.Context, queue string, id int64) error {
 	if err := checkText("cancel job", queue); err != nil {
 		return err
 	}
-	tag, err := c.pool.Exec(ctx, c.stmts.cancelQueued, queue, id)
+	tag, err := c.pool.Exec(ctx, c.stmts.CancelQueued, queue, id)
 	if err != nil {
 		return fmt.Errorf("gue: cancel job %d: %w", id, notMigrated(c.schema, err))
 	}
 	if tag.RowsAffected() == 1 {
 		return nil
 	}
-	tag, err = c.pool.Exec(ctx, c.stmts.cancelRequest, queue, id)
+	tag, err = c.pool.Exec(ctx, c.stmts.CancelRequest, queue, id)
 	if err != nil {
 		return fmt.Errorf("gue: cancel job %d: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
 		// Asked already, or no such job (any more).
 		var n int64
-		if err := c.pool.QueryRow(ctx, c.stmts.exists, queue, id).Scan(&n); err != nil {
+		if err := c.pool.QueryRow(ctx, c.stmts.Exists, queue, id).Scan(&n); err != nil {
 			return fmt.Errorf("gue: cancel job %d: %w", id, err)
 		}
 		if n == 0 {
 			return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobNotFound)
 		}
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.CancelPayload(c.schema, queue)); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.Notify, wake.CancelPayload(c.schema, queue)); err != nil {
 		c.logger.Error("could not announce a cancellation; workers find it by polling", adapter.Err(err))
 	}
 	return fmt.Errorf("gue: cancel job %d of queue %q: %w", id, queue, ErrJobRunning)
@@ -162,7 +162,7 @@ func (cfg *workerConfig) watchCancels(ctx context.Context, kick <-chan struct{},
 		}
 		for _, l := range cfg.lanes { // one statement per queue (Citus)
 			var list sql.NullString
-			if err := cfg.c.pool.QueryRow(ctx, cfg.stmts.cancelRequested, l.queue, ids).Scan(&list); err != nil {
+			if err := cfg.c.pool.QueryRow(ctx, cfg.stmts.CancelRequested, l.queue, ids).Scan(&list); err != nil {
 				if ctx.Err() == nil {
 					log.Debug("could not look for cancelled jobs", adapter.Err(err))
 				}

@@ -100,27 +100,3 @@ WHERE n.nspname = 'pg_catalog' AND c.relname = 'pg_dist_partition'`).Scan(&n)
 	err = db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass($1))`, q+".gue_jobs").Scan(&dist)
 	return dist, err
 }
-
-// citusMode reports whether the schema's gue_jobs is a distributed Citus
-// table, looking it up through db the first time it is asked (a table
-// distributed later is not noticed by statements built before: create
-// Clients after DistributeCitus). A failed look-up answers false and is
-// tried again next time.
-func (q *queries) citusMode(ctx context.Context, db adapter.Queryable) bool {
-	switch q.citus.Load() {
-	case 1:
-		return false
-	case 2:
-		return true
-	}
-	dist, err := citusDistributed(ctx, db, quoteIdent(q.schema))
-	if err != nil {
-		return false
-	}
-	if dist {
-		q.citus.Store(2)
-	} else {
-		q.citus.Store(1)
-	}
-	return dist
-}

@@ -73,7 +73,7 @@ func NewClient(pool adapter.ConnPool, options ...ClientOption) *Client {
 	}
 	c.schema = schema
 	c.stmts = newQueries(schema)
-	c.notifier = wake.NewNotifier(pool, c.stmts.notifyMany, c.logger)
+	c.notifier = wake.NewNotifier(pool, c.stmts.NotifyMany, c.logger)
 	return c
 }
 
@@ -93,7 +93,7 @@ func (c *Client) inSchema(schema string) (*Client, error) {
 	}
 	d := c.derive()
 	d.schema, d.stmts = s, newQueries(s)
-	d.notifier = wake.NewNotifier(c.pool, d.stmts.notifyMany, c.logger)
+	d.notifier = wake.NewNotifier(c.pool, d.stmts.NotifyMany, c.logger)
 	return d, nil
 }
 
@@ -190,7 +190,7 @@ func (c *Client) insert(ctx context.Context, j *Job, db adapter.Queryable, own b
 	var kind int64
 	var notified bool
 	for attempt := 0; ; attempt++ {
-		err := db.QueryRow(ctx, c.stmts.enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
+		err := db.QueryRow(ctx, c.stmts.Enqueue, j.Queue, j.Priority, runAt, j.Type, string(j.Args), metadata,
 			payload, j.MaxAttempts, uniqueKeyArg(j.UniqueKey)).Scan(&j.ID, &stored, &kind, &notified)
 		if err == nil {
 			break

@@ -52,10 +52,10 @@ func TestWorkerAndPoolOptions(t *testing.T) {
 	c := NewClient(nil)
 	w := NewWorker(c, WorkMap{}, WithWorkerID("w"), WithWorkerQueue("q"), WithWorkerPollInterval(time.Second),
 		WithWorkerSchema("other"), WithWorkerGracePeriod(-1), WithWorkerLogger(nil))
-	if w.ID() != "w" || w.lanes[0].queue != "q" || w.interval != time.Second || w.stmts.schema != "other" || w.grace != -1 {
+	if w.ID() != "w" || w.lanes[0].queue != "q" || w.interval != time.Second || w.stmts.Schema != "other" || w.grace != -1 {
 		t.Errorf("worker options not applied: %+v", w)
 	}
-	if d := NewWorker(c, WorkMap{}); d.interval != DefaultPollInterval || d.stmts.schema != "public" || d.grace != DefaultGracePeriod {
+	if d := NewWorker(c, WorkMap{}); d.interval != DefaultPollInterval || d.stmts.Schema != "public" || d.grace != DefaultGracePeriod {
 		t.Errorf("worker defaults: %+v", d)
 	}
 	p := NewWorkerPool(c, WorkMap{}, 3, WithPoolID("p"), WithPoolQueue("q"), WithPoolSchema("s"),
@@ -64,7 +64,7 @@ func TestWorkerAndPoolOptions(t *testing.T) {
 		t.Fatalf("pool: %+v", p)
 	}
 	for i, w := range p.workers {
-		if w.ID() != "p/"+string(rune('0'+i)) || w.lanes[0].queue != "q" || w.stmts.schema != "s" || w.interval != time.Millisecond || w.grace != time.Second {
+		if w.ID() != "p/"+string(rune('0'+i)) || w.lanes[0].queue != "q" || w.stmts.Schema != "s" || w.interval != time.Millisecond || w.grace != time.Second {
 			t.Errorf("pool worker %d: %+v", i, w)
 		}
 	}

@@ -147,7 +147,7 @@ func TestEndRunAppliesOnce(t *testing.T) {
 func TestEndRunDeleteFailureIsRecorded(t *testing.T) {
 	tx := &fakeTx{}
 	j := soloJob(tx, nil, false)
-	tx.failOn = j.end.(*soloTx).stmts.delete // as sent, with its leading CTE
+	tx.failOn = j.end.(*soloTx).stmts.Delete // as sent, with its leading CTE
 	e, err := j.endRun(context.Background(), ending{outcome: OutcomeDone})
 	if err != nil || e.outcome != OutcomeError || j.ErrorCount != 1 || !strings.Contains(j.LastError.String, "fake failure of") {
 		t.Fatalf("got %s %v, count %d %q; want the delete's failure recorded", e.outcome, err, j.ErrorCount, j.LastError.String)

@@ -114,7 +114,7 @@ func (c *Client) validateBatch(ctx context.Context, jobs []*Job) error {
 func (c *Client) enqueueBatch(ctx context.Context, jobs []*Job, tx adapter.Tx) error {
 	var ids string
 	var now time.Time
-	if err := tx.QueryRow(ctx, c.stmts.reserveIDs, len(jobs)).Scan(&ids, &now); err != nil {
+	if err := tx.QueryRow(ctx, c.stmts.ReserveIDs, len(jobs)).Scan(&ids, &now); err != nil {
 		return fmt.Errorf("gue: enqueue batch: reserve IDs: %w", notMigrated(c.schema, err))
 	}
 	now = now.UTC()
@@ -140,7 +140,7 @@ const pipelinedBatchMax = 1000
 // enqueueBatchPipelined is EnqueueBatch in two round trips: BEGIN with the
 // ID reservation, then the INSERT (which also NOTIFYs) with the COMMIT.
 func (c *Client) enqueueBatchPipelined(ctx context.Context, pl adapter.Pipeliner, jobs []*Job) error {
-	tx, row := pl.BeginQueryRow(ctx, c.stmts.reserveIDs, len(jobs))
+	tx, row := pl.BeginQueryRow(ctx, c.stmts.ReserveIDs, len(jobs))
 	var ids string
 	var now time.Time
 	if err := row.Scan(&ids, &now); err != nil {
@@ -160,7 +160,7 @@ func (c *Client) enqueueBatchPipelined(ctx context.Context, pl adapter.Pipeliner
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	if err := tx.ExecCommit(ctx, c.stmts.insertRowsNotify, string(rows), string(payloads)); err != nil {
+	if err := tx.ExecCommit(ctx, c.stmts.InsertRowsNotify, string(rows), string(payloads)); err != nil {
 		return fmt.Errorf("gue: enqueue batch: insert: %w", c.writeErr(err))
 	}
 	return nil
@@ -233,7 +233,7 @@ func (c *Client) readyPayloads(jobs []*Job, now time.Time) []string {
 // notifyQueues announces the queues that received ready jobs, once each.
 func (c *Client) notifyQueues(ctx context.Context, tx adapter.Tx, jobs []*Job, now time.Time) error {
 	for _, p := range c.readyPayloads(jobs, now) {
-		if _, err := tx.Exec(ctx, c.stmts.notify, p); err != nil {
+		if _, err := tx.Exec(ctx, c.stmts.Notify, p); err != nil {
 			return fmt.Errorf("gue: enqueue batch: notify: %w", err)
 		}
 	}
@@ -247,7 +247,7 @@ func (c *Client) insertRows(ctx context.Context, tx adapter.Tx, values [][]any) 
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, c.stmts.insertRows, string(b)); err != nil {
+	if _, err := tx.Exec(ctx, c.stmts.InsertRows, string(b)); err != nil {
 		return fmt.Errorf("gue: enqueue batch: insert: %w", c.writeErr(err))
 	}
 	return nil

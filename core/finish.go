@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/sqlq"
 )
 
 // finisher is how a locked job's transaction ends. It is chosen once, when
@@ -45,14 +46,10 @@ type finisher interface {
 type held struct {
 	tx      adapter.Tx
 	pool    adapter.ConnPool // records a failure outside the transaction
-	stmts   *queries
+	stmts   *sqlq.Set        // the endings (queries.endings), in the schema's dialect
 	backoff Backoff
 	// maxAttempts is the Client's, for jobs whose MaxAttempts is 0.
 	maxAttempts int32
-	// citus: gue_jobs is distributed (queries.citusMode), so an
-	// asynchronous commit is asked by SET LOCAL commands that Citus passes
-	// on to the worker holding the shard.
-	citus bool
 }
 
 // lastAttempt reports whether the job's next failure reaches its limit.
@@ -75,7 +72,7 @@ func (h *held) failFresh(ctx context.Context, j *Job, msg string, delay time.Dur
 	if h.pool == nil {
 		return settled{}, errors.New("no pool to record it through")
 	}
-	if _, err := h.pool.Exec(ctx, h.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
+	if _, err := h.pool.Exec(ctx, h.stmts.Fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
 		return settled{}, err
 	}
 	return failedWith(msg, delay), nil

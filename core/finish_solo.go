@@ -69,14 +69,14 @@ func (s *soloTx) del(ctx context.Context, j *Job) error {
 		s.pendingDelete, s.deleted = true, true
 		return nil
 	}
-	stmt, err := s.asyncOnCitus(ctx, s.deleteStmt())
+	stmt, async, err := s.deleteStmt(ctx)
 	if err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
 	if _, err := s.held.tx.Exec(ctx, stmt, j.Queue, j.ID); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
-	s.asyncSet = s.asyncSet || stmt == s.stmts.deleteAsync
+	s.asyncSet = s.asyncSet || async
 	s.deleted = true
 	return nil
 }
@@ -84,7 +84,7 @@ func (s *soloTx) del(ctx context.Context, j *Job) error {
 func (s *soloTx) done(ctx context.Context, j *Job) (settled, error) {
 	if s.pendingDelete {
 		s.pendingDelete = false
-		stmt, err := s.asyncOnCitus(ctx, s.deleteStmt())
+		stmt, _, err := s.deleteStmt(ctx)
 		if err == nil {
 			err = s.commitDelete(ctx, j, stmt)
 		}
@@ -109,15 +109,16 @@ func (s *soloTx) done(ctx context.Context, j *Job) (settled, error) {
 // the worker's next job too when the job has a chain cursor and the adapter
 // can, which keeps the connection and saves the round trip that would begin
 // the next transaction. That lock, s.next, goes back to the worker's loop
-// with the job's ending, and its next lock attempt reads the reply. Never
-// on Citus, whose lock needs the coordinator's clock first.
+// with the job's ending, and its next lock attempt reads the reply. A job
+// has no chain cursor where the lock reads a clock first (Citus, see
+// lockJobOnce).
 func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
 	ch, ok := s.pipe.(adapter.PipelineChainer)
-	if s.chain == nil || s.citus || !ok {
+	if s.chain == nil || !ok {
 		return s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
 	}
 	step := s.chain.First(j.Queue)
-	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, s.stmts.lock.of(step.Kind), step.Args...)
+	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, s.stmts.Lock.Of(step.Kind), step.Args...)
 	if err != nil {
 		return err
 	}
@@ -130,21 +131,21 @@ func (s *soloTx) fail(ctx context.Context, j *Job, msg string) (settled, error) 
 		return s.die(ctx, j, msg, ReasonMaxAttempts)
 	}
 	delay := s.nextDelay(j)
-	if err := s.endWith(ctx, j, false, s.stmts.fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
+	if err := s.endWith(ctx, j, false, s.stmts.Fail, j.Queue, j.ID, delay.Microseconds(), msg); err != nil {
 		return settled{}, fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
 	}
 	return failedWith(msg, delay), nil
 }
 
 func (s *soloTx) die(ctx context.Context, j *Job, msg, reason string) (settled, error) {
-	if err := s.endWith(ctx, j, false, s.stmts.die, j.Queue, j.ID, 1, msg, reason); err != nil {
+	if err := s.endWith(ctx, j, false, s.stmts.Die, j.Queue, j.ID, 1, msg, reason); err != nil {
 		return settled{}, fmt.Errorf("gue: move job %d to the dead jobs (%s): %w", j.ID, reason, err)
 	}
 	return settled{failed: true, msg: msg, died: reason}, nil
 }
 
 func (s *soloTx) snooze(ctx context.Context, j *Job, d time.Duration) (settled, error) {
-	if err := s.endWith(ctx, j, true, s.stmts.snooze, j.Queue, j.ID, d.Microseconds()); err != nil {
+	if err := s.endWith(ctx, j, true, s.stmts.Snooze, j.Queue, j.ID, d.Microseconds()); err != nil {
 		return settled{}, fmt.Errorf("gue: snooze job %d: %w", j.ID, err)
 	}
 	return settled{retryAt: time.Now().Add(d)}, nil
@@ -197,31 +198,24 @@ func (s *soloTx) rollback(ctx context.Context, _ *Job) error {
 	return s.held.tx.Rollback(ctx)
 }
 
-// asyncOnCitus returns stmt as it is, except on Citus for the DELETE that
-// commits asynchronously: there set_config in the DELETE would run on the
-// coordinator and leave the worker committing synchronously, so the setting
-// goes out as SET LOCAL commands, which Citus passes on to the worker
-// (citus.propagate_set_commands = local), and the plain DELETE follows.
-func (s *soloTx) asyncOnCitus(ctx context.Context, stmt string) (string, error) {
-	if !s.citus || stmt != s.stmts.deleteAsync {
-		return stmt, nil
+// deleteStmt is the DELETE of the job, and whether the transaction now
+// commits asynchronously: it does while that is allowed and the
+// transaction holds no writes through Tx. Where the dialect has no DELETE
+// that does so itself (sqlq.Set.DeleteAsync), the transaction's own
+// commands (AsyncCommit) go first, and the plain DELETE follows.
+func (s *soloTx) deleteStmt(ctx context.Context) (stmt string, async bool, err error) {
+	if !s.asyncOK || s.txUsed {
+		return s.stmts.Delete, false, nil
 	}
-	for _, set := range []string{"SET LOCAL citus.propagate_set_commands TO 'local'", "SET LOCAL synchronous_commit TO off"} {
+	if s.stmts.DeleteAsync != "" {
+		return s.stmts.DeleteAsync, true, nil
+	}
+	for _, set := range s.stmts.AsyncCommit {
 		if _, err := s.held.tx.Exec(ctx, set); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
-	s.asyncSet = true
-	return s.stmts.delete, nil
-}
-
-// deleteStmt is the DELETE of the job: one that commits asynchronously
-// while that is allowed and the transaction holds no writes through Tx.
-func (s *soloTx) deleteStmt() string {
-	if s.asyncOK && !s.txUsed {
-		return s.stmts.deleteAsync
-	}
-	return s.stmts.delete
+	return s.stmts.Delete, true, nil
 }
 
 // flushDelete runs a Delete that was held back for done, for callers that
@@ -231,7 +225,7 @@ func (s *soloTx) flushDelete(ctx context.Context, j *Job) error {
 		return nil
 	}
 	s.pendingDelete = false
-	_, err := s.held.tx.Exec(ctx, s.stmts.delete, j.Queue, j.ID)
+	_, err := s.held.tx.Exec(ctx, s.stmts.Delete, j.Queue, j.ID)
 	return err
 }
 

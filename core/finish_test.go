@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/sqlq"
 )
 
 // The finishing paths, against a fake transaction that records what it is
@@ -79,7 +80,11 @@ func firstWord(sql string) string {
 }
 
 func soloJob(tx adapter.Tx, pool adapter.ConnPool, asyncOK bool) *Job {
-	h := held{tx: tx, pool: pool, stmts: newQueries("public"), backoff: ConstantBackoff(time.Minute)}
+	return soloJobOn(tx, pool, asyncOK, sqlq.PostgreSQL)
+}
+
+func soloJobOn(tx adapter.Tx, pool adapter.ConnPool, asyncOK bool, d sqlq.Dialect) *Job {
+	h := held{tx: tx, pool: pool, stmts: sqlq.New("public", d, true), backoff: ConstantBackoff(time.Minute)}
 	return &Job{ID: 7, end: newSoloTx(h, asyncOK)}
 }
 
@@ -103,6 +108,45 @@ func TestSoloDoneDeletesAsynchronouslyWithoutTx(t *testing.T) {
 	if tx.ended != "commit" || j.Tx() != nil {
 		t.Errorf("ended %q, Tx() after Done = %v; want commit and nil", tx.ended, j.Tx())
 	}
+}
+
+// On Citus the DELETE cannot make its own commit asynchronous: the
+// transaction's commands go first, passed on to the worker, and a plain
+// DELETE follows; a job that wrote through Tx commits synchronously there
+// too. Control: the same calls on PostgreSQL send no SET.
+func TestSoloCitusAsksAsynchronousCommitByCommands(t *testing.T) {
+	sets := []string{"SET LOCAL citus.propagate_set_commands", "SET LOCAL synchronous_commit"}
+	for _, pipe := range []bool{false, true} {
+		var tx adapter.Tx
+		var log func() []string
+		if pipe {
+			p := &fakePipeTx{}
+			tx, log = p, func() []string { return p.log }
+		} else {
+			p := &fakeTx{}
+			tx, log = p, func() []string { return p.log }
+		}
+		j := soloJobOn(tx, nil, true, sqlq.Citus)
+		_ = j.Delete(context.Background())
+		_ = j.Done(context.Background())
+		if pipe {
+			wantLog(t, log(), append(sets, "DELETE+COMMIT")...)
+		} else {
+			wantLog(t, log(), append(sets, "DELETE")...)
+		}
+	}
+	tx := &fakeTx{}
+	j := soloJobOn(tx, nil, true, sqlq.Citus)
+	j.Tx()
+	_ = j.Delete(context.Background())
+	_ = j.Done(context.Background())
+	wantLog(t, tx.log, "SAVEPOINT gue_job", "RELEASE SAVEPOINT gue_job", "DELETE")
+
+	tx = &fakeTx{}
+	j = soloJobOn(tx, nil, true, sqlq.PostgreSQL)
+	_ = j.Delete(context.Background())
+	_ = j.Done(context.Background())
+	wantLog(t, tx.log, "DELETE async")
 }
 
 func TestSoloTxWritesCommitSynchronously(t *testing.T) {
@@ -186,7 +230,7 @@ func TestSoloPipelinedDeleteGoesWithCommit(t *testing.T) {
 }
 
 func batchJob(b *batch) (*Job, *batchMember) {
-	m := &batchMember{held: held{tx: b.tx, stmts: newQueries("public"), backoff: ConstantBackoff(time.Minute)}, b: b}
+	m := &batchMember{held: held{tx: b.tx, stmts: sqlq.New("public", sqlq.PostgreSQL, true), backoff: ConstantBackoff(time.Minute)}, b: b}
 	return &Job{ID: 9, Queue: "q", end: m}, m
 }
 

@@ -2,7 +2,8 @@ package gue
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/gue-go/gue/core/internal/sqlq"
 )
 
 // defaultSchema is used when no schema is configured.
@@ -10,9 +11,7 @@ const defaultSchema = "public"
 
 // quoteIdent quotes a PostgreSQL identifier, doubling embedded quotes, so any
 // name (quotes, semicolons, unicode) is used verbatim and never parsed as SQL.
-func quoteIdent(name string) string {
-	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
-}
+func quoteIdent(name string) string { return sqlq.Ident(name) }
 
 // checkSchema validates a schema name: "" means public; a NUL byte, invalid
 // UTF-8 or a name

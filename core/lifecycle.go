@@ -59,14 +59,14 @@ func (c *Client) RetryDead(ctx context.Context, queue string, id int64) error {
 	if err := checkText("retry dead job", queue); err != nil {
 		return err
 	}
-	tag, err := c.pool.Exec(ctx, c.stmts.retryDead, queue, id)
+	tag, err := c.pool.Exec(ctx, c.stmts.RetryDead, queue, id)
 	if err != nil {
 		return fmt.Errorf("gue: retry dead job %d: %w", id, c.writeErr(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("gue: retry dead job %d of queue %q: %w", id, queue, ErrJobNotFound)
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.Payload(c.schema, queue)); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.Notify, wake.Payload(c.schema, queue)); err != nil {
 		c.logger.Error("could not announce a retried job; pools find it by polling", adapter.Err(err))
 	}
 	return nil
@@ -88,11 +88,11 @@ func (c *Client) PurgeDead(ctx context.Context, queue string, olderThan time.Dur
 	if olderThan < 0 {
 		return 0, fmt.Errorf("gue: purge dead jobs older than %s: the age must not be negative", olderThan)
 	}
-	tag, err := c.pool.Exec(ctx, c.stmts.purgeDead, queue, time.Now().Add(-olderThan))
+	tag, err := c.pool.Exec(ctx, c.stmts.PurgeDead, queue, time.Now().Add(-olderThan))
 	if err != nil {
 		return 0, fmt.Errorf("gue: purge dead jobs of queue %q: %w", queue, notMigrated(c.schema, err))
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.cancelPurge, queue); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.CancelPurge, queue); err != nil {
 		return tag.RowsAffected(), fmt.Errorf("gue: purge cancellation requests of queue %q: %w", queue, err)
 	}
 	return tag.RowsAffected(), nil

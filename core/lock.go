@@ -76,26 +76,23 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	} else {
 		step = plan.First(queue)
 	}
-	citus := stmts.citusMode(ctx, c.pool)
-	ends := stmts.endings(ctx, c.pool) // after the first time, an atomic load
-	// On Citus, readiness is decided by the coordinator's clock, which
-	// wrote run_at: its now() is read first and passed to the lock
-	// queries (see queries.citusLock), one more round trip.
-	var coordNow time.Time
+	ends := stmts.endings(ctx, c.pool) // after the first time, atomic loads
+	// Where a lock query compares run_at with a clock of its caller's
+	// (ClockFirst, on Citus: the coordinator's, which wrote run_at), that
+	// clock is read first in the transaction and passed after the query's
+	// own parameters: one more round trip.
+	var clock []any
 	query := func(tx adapter.Tx, s lockplan.Step) adapter.Row {
-		if citus {
-			return tx.QueryRow(ctx, stmts.citusLock.of(s.Kind), append(s.Args, coordNow)...)
-		}
-		return tx.QueryRow(ctx, stmts.lock.of(s.Kind), s.Args...)
+		return tx.QueryRow(ctx, ends.Lock.Of(s.Kind), append(s.Args, clock...)...)
 	}
-	first, firstArgs := stmts.lock.of(step.Kind), step.Args
-	if citus {
-		first, firstArgs = "SELECT now()", nil
+	first, firstArgs := ends.Lock.Of(step.Kind), step.Args
+	if ends.ClockFirst != "" {
+		first, firstArgs = ends.ClockFirst, nil
 	}
 	// BEGIN goes out with the first query when the pool can pipeline.
 	var tx adapter.Tx
 	var row adapter.Row
-	if pending != nil { // never on Citus: see soloTx.commitDelete
+	if pending != nil { // never with ClockFirst: no chain was planned
 		tx, row = pending.tx, pending.row
 	} else if pl, ok := c.pool.(adapter.Pipeliner); ok {
 		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
@@ -106,15 +103,17 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		}
 		row = tx.QueryRow(ctx, first, firstArgs...)
 	}
-	if citus {
-		if err := row.Scan(&coordNow); err != nil {
+	if ends.ClockFirst != "" {
+		var now time.Time
+		if err := row.Scan(&now); err != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
-			return nil, fmt.Errorf("gue: lock job from queue %q: the coordinator's clock: %w", queue, notMigrated(stmts.schema, err))
+			return nil, fmt.Errorf("gue: lock job from queue %q: the coordinator's clock: %w", queue, notMigrated(stmts.Schema, err))
 		}
+		clock = []any{now}
 		row = query(tx, step)
 	}
-	end := newSoloTx(held{tx: tx, pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts, citus: citus}, !c.syncCompletion)
-	if cur != nil && cur.chain && !citus {
+	end := newSoloTx(held{tx: tx, pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts}, !c.syncCompletion)
+	if cur != nil && cur.chain && ends.ClockFirst == "" {
 		end.chain = cur.planner()
 	}
 	j := &Job{ctx: ctx, end: end}
@@ -136,7 +135,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 		if errors.Is(err, adapter.ErrNoRows) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(stmts.schema, err))
+		return nil, fmt.Errorf("gue: lock job from queue %q: %w", queue, notMigrated(stmts.Schema, err))
 	}
 	plan.Found(step, j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID})
 	j.RunAt, j.UniqueKey = j.RunAt.UTC(), key.String

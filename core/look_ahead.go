@@ -27,7 +27,7 @@ func (w *Worker) lookAhead(ctx context.Context) {
 	l := w.lanes[(a.turn.Add(1)-1)%uint64(len(w.lanes))]
 	var next sql.NullTime
 	var dbNow time.Time
-	if err := w.c.pool.QueryRow(ctx, w.stmts.nextDue, l.queue).Scan(&next, &dbNow); err != nil {
+	if err := w.c.pool.QueryRow(ctx, w.stmts.NextDue, l.queue).Scan(&next, &dbNow); err != nil {
 		a.last.CompareAndSwap(now.UnixNano(), last) // not looked: the next idle round tries again
 		return
 	}

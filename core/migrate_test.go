@@ -40,15 +40,3 @@ func TestSchemaSQL(t *testing.T) {
 		t.Errorf("SchemaSQL with NUL: %v, want ErrInvalidSchema", err)
 	}
 }
-
-func TestLockQueryFiltersOnQueue(t *testing.T) {
-	q := newQueries("public")
-	for name, sql := range map[string]string{"delete": q.delete, "fail": q.fail} {
-		if !strings.Contains(sql, "queue = $1 AND job_id = $2") {
-			t.Errorf("%s statement does not filter on queue and job_id: %s", name, sql)
-		}
-	}
-	if !strings.Contains(q.lock.hinted, "FOR UPDATE SKIP LOCKED") {
-		t.Errorf("lock query does not skip locked rows: %s", q.lock.hinted)
-	}
-}

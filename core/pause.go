@@ -30,7 +30,7 @@ func (c *Client) PauseQueue(ctx context.Context, queue string) error {
 	if err := checkText("pause queue", queue); err != nil {
 		return err
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.pause, queue); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.Pause, queue); err != nil {
 		return fmt.Errorf("gue: pause queue %q: %w", queue, notMigrated(c.schema, err))
 	}
 	return nil
@@ -46,10 +46,10 @@ func (c *Client) ResumeQueue(ctx context.Context, queue string) error {
 	if err := checkText("resume queue", queue); err != nil {
 		return err
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.resume, queue); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.Resume, queue); err != nil {
 		return fmt.Errorf("gue: resume queue %q: %w", queue, notMigrated(c.schema, err))
 	}
-	if _, err := c.pool.Exec(ctx, c.stmts.notify, wake.Payload(c.schema, queue)); err != nil {
+	if _, err := c.pool.Exec(ctx, c.stmts.Notify, wake.Payload(c.schema, queue)); err != nil {
 		c.logger.Error("could not wake the resumed queue's pools; they notice by polling", adapter.Err(err))
 	}
 	return nil
@@ -79,7 +79,7 @@ func (p *pauseCache) isPaused(ctx context.Context, c *Client, stmts *queries, qu
 		return p.paused.Load()
 	}
 	var n int64
-	if err := c.pool.QueryRow(ctx, stmts.paused, queue).Scan(&n); err == nil {
+	if err := c.pool.QueryRow(ctx, stmts.Paused, queue).Scan(&n); err == nil {
 		p.paused.Store(n > 0)
 	}
 	p.checked.Store(time.Now().UnixNano())

@@ -157,18 +157,18 @@ func (p *WorkerPool) tick(ctx context.Context, s periodic) (time.Duration, error
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var now time.Time
-	if err := tx.QueryRow(ctx, stmts.periodicClock).Scan(&now); err != nil {
+	if err := tx.QueryRow(ctx, stmts.PeriodicClock).Scan(&now); err != nil {
 		return 0, notMigrated(c.schema, err)
 	}
-	if _, err := tx.Exec(ctx, stmts.periodicAdd, s.name, p.nextOf(s, now)); err != nil {
+	if _, err := tx.Exec(ctx, stmts.PeriodicAdd, s.name, p.nextOf(s, now)); err != nil {
 		return 0, notMigrated(c.schema, err)
 	}
 	var next time.Time
-	if err := tx.QueryRow(ctx, stmts.periodicLock, s.name).Scan(&next); err != nil {
+	if err := tx.QueryRow(ctx, stmts.PeriodicLock, s.name).Scan(&next); err != nil {
 		return 0, err
 	}
 	// Waiting for the lock takes time: read the clock again.
-	if err := tx.QueryRow(ctx, stmts.periodicClock).Scan(&now); err != nil {
+	if err := tx.QueryRow(ctx, stmts.PeriodicClock).Scan(&now); err != nil {
 		return 0, err
 	}
 	after := p.nextOf(s, now)
@@ -176,7 +176,7 @@ func (p *WorkerPool) tick(ctx context.Context, s periodic) (time.Duration, error
 	case next.After(now) && !after.Before(next):
 		after = next // not due; another process ran this tick
 	case next.After(now): // the schedule ticks sooner than recorded: it changed
-		if _, err := tx.Exec(ctx, stmts.periodicMove, s.name, after); err != nil {
+		if _, err := tx.Exec(ctx, stmts.PeriodicMove, s.name, after); err != nil {
 			return 0, err
 		}
 	default:
@@ -184,7 +184,7 @@ func (p *WorkerPool) tick(ctx context.Context, s periodic) (time.Duration, error
 		if j := p.periodicJob(ctx, s, next, tx); j != nil {
 			jobID, queue = j.ID, j.Queue
 		}
-		if _, err := tx.Exec(ctx, stmts.periodicRan, s.name, after, now, jobID, queue); err != nil {
+		if _, err := tx.Exec(ctx, stmts.PeriodicRan, s.name, after, now, jobID, queue); err != nil {
 			return 0, err
 		}
 	}
@@ -268,7 +268,7 @@ func (c *Client) ListPeriodic(ctx context.Context) ([]PeriodicJob, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	rows, err := c.pool.Query(ctx, c.stmts.periodicList)
+	rows, err := c.pool.Query(ctx, c.stmts.PeriodicList)
 	if err != nil {
 		return nil, fmt.Errorf("gue: list periodic jobs: %w", notMigrated(c.schema, err))
 	}
@@ -305,7 +305,7 @@ func (c *Client) DeletePeriodic(ctx context.Context, name string) error {
 	if name == "" {
 		return fmt.Errorf("gue: delete periodic job: %w: empty name", ErrInvalidSchedule)
 	}
-	tag, err := c.pool.Exec(ctx, c.stmts.periodicDelete, name)
+	tag, err := c.pool.Exec(ctx, c.stmts.PeriodicDelete, name)
 	if err != nil {
 		return fmt.Errorf("gue: delete periodic job %q: %w", name, notMigrated(c.schema, err))
 	}

@@ -104,7 +104,7 @@ func (p *WorkerPool) register(ctx context.Context) (stop func()) {
 		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer dcancel()
 		r.beat(dctx) // the last counts
-		if _, err := p.c.pool.Exec(dctx, p.c.stmts.poolDelete, p.id); err != nil {
+		if _, err := p.c.pool.Exec(dctx, p.c.stmts.PoolDelete, p.id); err != nil {
 			p.logger.Debug("could not remove the pool's registry row; it expires", adapter.Err(err))
 		}
 	}
@@ -143,17 +143,17 @@ func (r *registry) beat(ctx context.Context) {
 			return err
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		if _, err := tx.Exec(ctx, stmts.poolBeat, p.id, host, os.Getpid(), pgArray(p.queues), len(p.workers),
+		if _, err := tx.Exec(ctx, stmts.PoolBeat, p.id, host, os.Getpid(), pgArray(p.queues), len(p.workers),
 			pgArray(ids), pgArray(queues), worked, failed); err != nil {
 			return err
 		}
 		if len(deltas) > 0 {
-			if _, err := tx.Exec(ctx, stmts.throughputAdd, jsonOf(deltas)); err != nil {
+			if _, err := tx.Exec(ctx, stmts.ThroughputAdd, jsonOf(deltas)); err != nil {
 				return err
 			}
 		}
 		if r.beats%sweepEvery == 0 {
-			if _, err := tx.Exec(ctx, stmts.poolSweep); err != nil {
+			if _, err := tx.Exec(ctx, stmts.PoolSweep); err != nil {
 				return err
 			}
 		}

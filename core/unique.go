@@ -42,7 +42,7 @@ func uniqueKeyArg(key string) any {
 func (c *Client) duplicate(ctx context.Context, j *Job, db adapter.Queryable) (found bool, err error) {
 	var id int64
 	var runAt = j.RunAt
-	if err := db.QueryRow(ctx, c.stmts.uniqueLive, j.Queue, j.UniqueKey).Scan(&id, &runAt); err != nil {
+	if err := db.QueryRow(ctx, c.stmts.UniqueLive, j.Queue, j.UniqueKey).Scan(&id, &runAt); err != nil {
 		if errors.Is(err, adapter.ErrNoRows) {
 			return false, nil
 		}

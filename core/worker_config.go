@@ -86,5 +86,5 @@ func (cfg *workerConfig) init(who string, emptyGap time.Duration) {
 		cfg.c = cfg.c.withHooks(cfg.hooks)
 	}
 	cfg.stmts = cfg.c.stmts
-	cfg.probe = newLaneProbe(quoteIdent(cfg.stmts.schema)+".gue_jobs", cfg.lanes, cfg.interval)
+	cfg.probe = newLaneProbe(quoteIdent(cfg.stmts.Schema)+".gue_jobs", cfg.lanes, cfg.interval)
 }

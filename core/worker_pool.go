@@ -157,7 +157,7 @@ func (p *WorkerPool) listen(ctx context.Context, kick chan<- struct{}) (stop fun
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		listen(lctx, l, p.stmts.schema, p.lanes, signal, p.due, kick, p.logger)
+		listen(lctx, l, p.stmts.Schema, p.lanes, signal, p.due, kick, p.logger)
 	}()
 	return func() {
 		cancel()

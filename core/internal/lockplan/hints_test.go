@@ -19,19 +19,19 @@ func TestLockHintsPlan(t *testing.T) {
 	h.Record(3, Pos{t0, 10}, Plan{Full: true})
 	p := h.Plan()
 	if !p.One || p.Prio != 3 || p.Pos != (Pos{t0, 10}) {
-		t.Fatalf("one priority known: plan = %+v, want lockOne at priority 3 past job 10", p)
+		t.Fatalf("one priority known: plan = %+v, want a seek at priority 3 past job 10", p)
 	}
 	h.FastMissed()
 	if p := h.Plan(); p.One || p.Full || p.Args.Prios != "{3}" || p.Args.IDs != "{10}" ||
 		p.Args.RunAts != `{"2026-01-01 00:00:00.000000+00"}` {
-		t.Fatalf("after lockOne missed: plan = %+v, want the general hinted query", p)
+		t.Fatalf("after the seek missed: plan = %+v, want the general hinted query", p)
 	}
 	h.lastFull = time.Now().Add(-RescanEvery)
 	if p := h.Plan(); !p.Full {
 		t.Fatalf("plan = %+v after %s, want a full scan", p, RescanEvery)
 	}
 	if p := h.Plan(); !p.One {
-		t.Fatalf("plan = %+v after a full scan, want lockOne again", p)
+		t.Fatalf("plan = %+v after a full scan, want a seek again", p)
 	}
 	h.Record(-1, Pos{t0, 4}, Plan{Full: true})
 	a := h.General().Args

@@ -1,41 +1,41 @@
-package gue
+package sqlq
 
-// adminQueries are the statements of the pool registry and the admin API,
+// Admin are the statements of the pool registry and the admin API,
 // for one schema. None of them locks a job row the way workers do (no
 // FOR UPDATE on reads), so a reader never makes a worker skip a job.
-type adminQueries struct {
-	// poolBeat upserts a pool's row: $1 id, $2 host, $3 pid, $4 queues, $5
+type Admin struct {
+	// PoolBeat upserts a pool's row: $1 id, $2 host, $3 pid, $4 queues, $5
 	// workers, $6 in-flight IDs and $7 their queues, $8 worked, $9 failed;
 	// the lists as array literals (pgArray): a subquery turning JSON into
 	// an array would be refused by Citus in an INSERT, and not every
 	// driver binds Go slices.
-	poolBeat string
-	// throughputAdd adds the counts in JSON array $1 to the current minute.
-	throughputAdd string
-	// poolSweep deletes expired pools and old per-minute counts.
-	poolSweep  string
-	poolDelete string
-	poolList   string
-	// queueList lists the queues (see Client.Queues).
-	queueList string
-	// queueStats counts queue $1's jobs, each count bounded by $2 (NULL:
+	PoolBeat string
+	// ThroughputAdd adds the counts in JSON array $1 to the current minute.
+	ThroughputAdd string
+	// PoolSweep deletes expired pools and old per-minute counts.
+	PoolSweep  string
+	PoolDelete string
+	PoolList   string
+	// QueueList lists the queues (see Client.Queues). Dialect, as are
+	// QueueStats and QueueStatsAll (see newAdmin).
+	QueueList string
+	// QueueStats counts queue $1's jobs, each count bounded by $2 (NULL:
 	// exact); see Client.Stats.
-	queueStats string
-	// queueStatsAll is queueStats for every queue of queueList, the
-	// bound in $1.
-	queueStatsAll string
-	// queueListCitus and queueStatsCitus are queueList and queueStats on
-	// a distributed gue_jobs: Citus runs a recursive CTE only with a filter
-	// on the distribution column it can see, so the queues are grouped on
-	// every shard instead (in parallel, but reading every row), and the
-	// oldest ready job is read from the queue's ready range.
-	queueListCitus, queueStatsCitus string
-	// throughputList is the per-minute counts of the last $1 microseconds.
-	throughputList string
+	QueueStats string
+	// QueueStatsAll is QueueStats for every queue of QueueList, the
+	// bound in $1; "" on Citus, which cannot run that join.
+	QueueStatsAll string
+	// ThroughputList is the per-minute counts of the last $1 microseconds.
+	ThroughputList string
 }
 
-func newAdminQueries(schema string) adminQueries {
-	q := quoteIdent(schema)
+// newAdmin builds the admin statements of schema in dialect d. On Citus,
+// which runs a recursive CTE only with a filter on the distribution column
+// that it can see, the queues are grouped on every shard instead of found
+// by loose index scans (in parallel, but reading every row), and the
+// oldest ready job is read from the queue's ready range.
+func newAdmin(schema string, d Dialect) Admin {
+	q := Ident(schema)
 	pools, tp := q+".gue_pools", q+".gue_throughput"
 	t, dead, paused := q+".gue_jobs", q+".gue_jobs_dead", q+".gue_queues_paused"
 	fresh := `heartbeat_at >= now() - interval '1 minute'`
@@ -57,33 +57,34 @@ UNION SELECT unnest(queues) FROM ` + pools + ` WHERE ` + fresh
 UNION SELECT queue FROM ` + dead + ` GROUP BY queue
 UNION SELECT queue FROM ` + paused + `
 UNION SELECT unnest(queues) FROM ` + pools + ` WHERE ` + fresh
-	return adminQueries{
+	queueStatsAll := `WITH queues AS (` + queueListSQL + `)
+SELECT q.queue, s.* FROM queues q, LATERAL (` + queueStatsSQL(t, dead, paused, pools, tp, fresh, "q.queue", "$1", true) + `) s ORDER BY q.queue`
+	if d == Citus {
+		queueListSQL, queueStatsAll = queueListCitusSQL, ""
+	}
+	return Admin{
 		// The heartbeat's time is a value of the row, set from excluded:
 		// Citus allows only immutable functions in DO UPDATE SET.
-		poolBeat: `INSERT INTO ` + pools + ` AS p (pool_id, host, pid, queues, workers, in_flight_ids, in_flight_queues, worked, failed, heartbeat_at)
+		PoolBeat: `INSERT INTO ` + pools + ` AS p (pool_id, host, pid, queues, workers, in_flight_ids, in_flight_queues, worked, failed, heartbeat_at)
 VALUES ($1, $2, $3, $4::text::text[], $5, $6::text::bigint[], $7::text::text[], $8, $9, now())
 ON CONFLICT (pool_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, host = excluded.host, pid = excluded.pid, queues = excluded.queues,
   workers = excluded.workers, in_flight_ids = excluded.in_flight_ids, in_flight_queues = excluded.in_flight_queues,
   worked = excluded.worked, failed = excluded.failed`,
-		throughputAdd: `INSERT INTO ` + tp + ` AS t (queue, minute, worked, failed)
+		ThroughputAdd: `INSERT INTO ` + tp + ` AS t (queue, minute, worked, failed)
 SELECT x.queue, date_trunc('minute', now()), x.worked, x.failed FROM json_to_recordset($1::json) AS x(queue text, worked bigint, failed bigint)
 ON CONFLICT (queue, minute) DO UPDATE SET worked = t.worked + excluded.worked, failed = t.failed + excluded.failed`,
-		poolSweep: `WITH p AS (DELETE FROM ` + pools + ` WHERE heartbeat_at < now() - interval '1 minute')
+		PoolSweep: `WITH p AS (DELETE FROM ` + pools + ` WHERE heartbeat_at < now() - interval '1 minute')
 DELETE FROM ` + tp + ` WHERE minute < now() - interval '2 hours'`,
-		poolDelete: `DELETE FROM ` + pools + ` WHERE pool_id = $1`,
-		poolList: `SELECT pool_id, host, pid, array_to_json(queues)::text, workers, started_at, heartbeat_at,
+		PoolDelete: `DELETE FROM ` + pools + ` WHERE pool_id = $1`,
+		PoolList: `SELECT pool_id, host, pid, array_to_json(queues)::text, workers, started_at, heartbeat_at,
   array_to_json(in_flight_ids)::text, array_to_json(in_flight_queues)::text, worked, failed
 FROM ` + pools + ` WHERE ` + fresh + ` ORDER BY started_at, pool_id`,
-		queueList:      queueListSQL + ` ORDER BY 1`,
-		queueListCitus: queueListCitusSQL + ` ORDER BY 1`,
-
-		queueStats:      queueStatsSQL(t, dead, paused, pools, tp, fresh, "$1", "$2", false),
-		queueStatsCitus: queueStatsSQL(t, dead, paused, pools, tp, fresh, "$1", "$2", true),
+		QueueList:  queueListSQL + ` ORDER BY 1`,
+		QueueStats: queueStatsSQL(t, dead, paused, pools, tp, fresh, "$1", "$2", d == Citus),
 		// One statement for every queue (the gueotel gauges' one query per
-		// collection): the queue list's loose scans, then queueStats per queue.
-		queueStatsAll: `WITH queues AS (` + queueListSQL + `)
-SELECT q.queue, s.* FROM queues q, LATERAL (` + queueStatsSQL(t, dead, paused, pools, tp, fresh, "q.queue", "$1", true) + `) s ORDER BY q.queue`,
-		throughputList: `SELECT queue, minute, worked, failed FROM ` + tp + `
+		// collection): the queue list's loose scans, then QueueStats per queue.
+		QueueStatsAll: queueStatsAll,
+		ThroughputList: `SELECT queue, minute, worked, failed FROM ` + tp + `
 WHERE minute >= date_trunc('minute', now() - $1::bigint * interval '1 microsecond') ORDER BY minute, queue`,
 	}
 }

@@ -1,78 +1,78 @@
-package gue
+package sqlq
 
-// lifecycleQueries are the statements of a job's other endings (dead,
+// Lifecycle are the statements of a job's other endings (dead,
 // snoozed, cancelled) and of paused queues, for one schema.
-type lifecycleQueries struct {
-	// die moves a job to the dead table ($1 queue, $2 id, $3 failures to
+type Lifecycle struct {
+	// Die moves a job to the dead table ($1 queue, $2 id, $3 failures to
 	// add, $4 last error or NULL to keep it, $5 reason).
-	die string
-	// dieRows inserts batch members into the dead table (they were deleted
+	Die string
+	// DieRows inserts batch members into the dead table (they were deleted
 	// by the statement that locked them), from a JSON array of records.
-	dieRows string
-	// snooze reschedules a job $3 microseconds from now, counting nothing.
-	snooze string
-	// cancelQueued moves a job that is not locked to the dead table.
-	cancelQueued string
-	// exists tells a job that exists, locked or not.
-	exists string
-	// retryDead moves a dead job back to the queue, ready now.
-	retryDead string
-	// purgeDead deletes a queue's dead jobs that died before $2.
-	purgeDead string
-	// pause, resume and paused keep and read a queue's paused state.
-	pause, resume, paused string
-	// cancelRequest asks the worker running a job to cancel it;
-	// cancelRequested lists which of the jobs $2 (a text array of IDs) are
+	DieRows string
+	// Snooze reschedules a job $3 microseconds from now, counting nothing.
+	Snooze string
+	// CancelQueued moves a job that is not locked to the dead table.
+	CancelQueued string
+	// Exists tells a job that exists, locked or not.
+	Exists string
+	// RetryDead moves a dead job back to the queue, ready now.
+	RetryDead string
+	// PurgeDead deletes a queue's dead jobs that died before $2.
+	PurgeDead string
+	// Pause, Resume and paused keep and read a queue's paused state.
+	Pause, Resume, Paused string
+	// CancelRequest asks the worker running a job to cancel it;
+	// CancelRequested lists which of the jobs $2 (a text array of IDs) are
 	// asked to. The statements that end a job forget its request.
-	cancelRequest, cancelRequested string
-	// cancelPurge forgets the requests of jobs that no longer exist (they
+	CancelRequest, CancelRequested string
+	// CancelPurge forgets the requests of jobs that no longer exist (they
 	// finished before their worker noticed).
-	cancelPurge string
+	CancelPurge string
 }
 
-func newLifecycleQueries(schema string, forget bool) lifecycleQueries {
-	q := quoteIdent(schema)
+func newLifecycle(schema string, forget bool) Lifecycle {
+	q := Ident(schema)
 	t, dead, paused, cancel := q+".gue_jobs", q+".gue_jobs_dead", q+".gue_queues_paused", q+".gue_jobs_cancel"
 	deadCols := `job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, reason, died_at, unique_key`
-	return lifecycleQueries{
+	return Lifecycle{
 		// Every statement that ends a run of a job also forgets the job's
 		// cancellation request, in the same statement so that no ending can
 		// leave it behind: a request belongs to one run (see Cancel). The
-		// worker's endings do so when the role may (see queries.endings).
-		die: dieStatement(t, dead, cancel, deadCols, forget),
-		dieRows: `INSERT INTO ` + dead + ` (` + deadCols + `)
+		// worker's endings do so when the role may (see New).
+		Die: dieStatement(t, dead, cancel, deadCols, forget),
+		DieRows: `INSERT INTO ` + dead + ` (` + deadCols + `)
 SELECT x.job_id, x.queue, x.priority, COALESCE(x.run_at, now()), x.job_type, x.args::json, x.error_count, x.last_error, x.metadata,
        x.max_attempts, x.created_at, x.reason, statement_timestamp(), x.unique_key
 FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smallint, run_at timestamptz, job_type text, args text,
      error_count integer, last_error text, metadata json, max_attempts integer, created_at timestamptz, reason text, unique_key text)`,
-		snooze: `UPDATE ` + t + ` SET run_at = statement_timestamp() + $3::bigint * interval '1 microsecond', updated_at = now()
+		Snooze: `UPDATE ` + t + ` SET run_at = statement_timestamp() + $3::bigint * interval '1 microsecond', updated_at = now()
 WHERE queue = $1 AND job_id = $2`,
 		// SKIP LOCKED: a job a worker holds is running, not queued.
-		cancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 FOR UPDATE SKIP LOCKED),
+		CancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 FOR UPDATE SKIP LOCKED),
 c AS (DELETE FROM ` + cancel + ` r USING j WHERE r.queue = $1 AND r.job_id = j.job_id),
 d AS (DELETE FROM ` + t + ` c USING j WHERE c.queue = $1 AND c.job_id = j.job_id RETURNING c.*)
 INSERT INTO ` + dead + ` (` + deadCols + `)
 SELECT job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, 'cancelled', statement_timestamp(), unique_key
 FROM d`,
-		exists: `SELECT count(*) FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
+		Exists: `SELECT count(*) FROM ` + t + ` WHERE queue = $1 AND job_id = $2`,
 		// A request still on record belongs to a run that has ended (rows
 		// written before the endings forgot them): the new run starts clean.
-		retryDead: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2),
+		RetryDead: `WITH c AS (DELETE FROM ` + cancel + ` WHERE queue = $1 AND job_id = $2),
 d AS (DELETE FROM ` + dead + ` WHERE queue = $1 AND job_id = $2 RETURNING *)
 INSERT INTO ` + t + ` (job_id, queue, priority, run_at, job_type, args, error_count, last_error, metadata, max_attempts, created_at, updated_at, unique_key)
 SELECT job_id, queue, priority, now(), job_type, args, error_count, last_error, metadata, max_attempts, created_at, now(), unique_key FROM d`,
-		purgeDead: `DELETE FROM ` + dead + ` WHERE queue = $1 AND died_at < $2`,
-		pause:     `INSERT INTO ` + paused + ` (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING`,
-		resume:    `DELETE FROM ` + paused + ` WHERE queue = $1`,
-		paused:    `SELECT count(*) FROM ` + paused + ` WHERE queue = $1`,
+		PurgeDead: `DELETE FROM ` + dead + ` WHERE queue = $1 AND died_at < $2`,
+		Pause:     `INSERT INTO ` + paused + ` (queue) VALUES ($1) ON CONFLICT (queue) DO NOTHING`,
+		Resume:    `DELETE FROM ` + paused + ` WHERE queue = $1`,
+		Paused:    `SELECT count(*) FROM ` + paused + ` WHERE queue = $1`,
 		// Only for a job that exists: one that ended since Cancel looked
 		// leaves no request behind (which ends with the run, see die).
-		cancelRequest: `INSERT INTO ` + cancel + ` (queue, job_id)
+		CancelRequest: `INSERT INTO ` + cancel + ` (queue, job_id)
 SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM ` + t + ` WHERE queue = $1 AND job_id = $2)
 ON CONFLICT (queue, job_id) DO NOTHING`,
-		cancelRequested: `SELECT string_agg(job_id::text, ',') FROM ` + cancel + `
+		CancelRequested: `SELECT string_agg(job_id::text, ',') FROM ` + cancel + `
 WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
-		cancelPurge: `DELETE FROM ` + cancel + ` c WHERE c.queue = $1
+		CancelPurge: `DELETE FROM ` + cancel + ` c WHERE c.queue = $1
   AND NOT EXISTS (SELECT 1 FROM ` + t + ` j WHERE j.queue = $1 AND j.job_id = c.job_id)`,
 	}
 }
