@@ -22,6 +22,67 @@ var batchCases = []testCase{
 	{"TimeoutInTxChargesJob", testBatchTimeoutInTxChargesJob},
 	{"HardStopAbandonsStuckHandler", testBatchHardStopAbandonsStuckHandler},
 	{"PauseStopsWaitingLockers", testBatchPauseStopsWaitingLockers},
+	{"LoneWorkerRunsBatches", testBatchLoneWorkerRunsBatches},
+}
+
+// A lone Worker in batch mode runs as a pool of one: it locks a batch of
+// jobs and runs them together, then commits them all. Checked by the rows:
+// while the handlers wait, every job of the batch is locked; control: a
+// lone Worker of the default mode holds one job at a time.
+func testBatchLoneWorkerRunsBatches(t *testing.T, e *env) {
+	c := e.client()
+	for _, batch := range []int{4, 0} {
+		queue := fmt.Sprintf("lone-batch-%d", batch)
+		const total = 4
+		for range total {
+			e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+		}
+		var mu sync.Mutex
+		started, runs := 0, map[int64]int{}
+		release := make(chan struct{})
+		w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+			mu.Lock()
+			started++
+			runs[j.ID]++
+			mu.Unlock()
+			<-release
+			return nil
+		}}, gue.WithWorkerQueue(queue), gue.WithWorkerBatchSize(batch), gue.WithWorkerPollInterval(10*time.Millisecond))
+		ctx, cancel := context.WithCancel(e.ctx)
+		stopped := make(chan error)
+		go func() { stopped <- w.Run(ctx) }()
+		held := total // jobs running at once
+		if batch == 0 {
+			held = 1
+		}
+		waitFor(t, fmt.Sprintf("%d jobs started", held), func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return started == held
+		})
+		unlocked := e.count(`SELECT count(*) FROM (SELECT 1 FROM gue_jobs WHERE queue = $1 FOR UPDATE SKIP LOCKED) x`, queue)
+		if unlocked != int64(total-held) {
+			t.Errorf("batch %d: %d of %d jobs unlocked while %d run; want %d", batch, unlocked, total, held, total-held)
+		}
+		close(release)
+		waitFor(t, "the queue worked down", func() bool {
+			return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue) == 0
+		})
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if len(runs) != total {
+			t.Errorf("batch %d: %d jobs ran, want %d", batch, len(runs), total)
+		}
+		for id, n := range runs {
+			if n != 1 {
+				t.Errorf("batch %d: job %d ran %d times", batch, id, n)
+			}
+		}
+		mu.Unlock()
+	}
 }
 
 // A pause reaches a pool whose lockers wait for a free worker: once

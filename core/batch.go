@@ -286,7 +286,7 @@ const abandonAfter = 2 * time.Second
 // the queue untouched (its Job ended, so that its handler can no longer use the transaction) and the batch commits the jobs
 // that finished, instead of holding them uncommitted, and Run, forever for a
 // handler that ignores its context.
-func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*Job) {
+func (s *slot) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*Job) {
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()
@@ -295,7 +295,7 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 	select {
 	case <-done:
 		return
-	case <-w.hardStopped().Done():
+	case <-s.hardStopped().Done():
 	}
 	timer := time.NewTimer(abandonAfter)
 	defer timer.Stop()
@@ -306,7 +306,7 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 	}
 	for _, j := range jobs {
 		if abandon(context.WithoutCancel(ctx), j) {
-			w.logger.Error("job's handler ignored the hard stop; job returned to the queue and its handler left running",
+			s.logger.Error("job's handler ignored the hard stop; job returned to the queue and its handler left running",
 				adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
 		}
 	}
@@ -317,7 +317,7 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 		finished := j.finished
 		j.mu.Unlock()
 		if !finished {
-			w.logger.Error("job's handler ignored the hard stop while holding the batch's transaction; waiting for it",
+			s.logger.Error("job's handler ignored the hard stop while holding the batch's transaction; waiting for it",
 				adapter.F("job-id", j.ID), adapter.F("job-type", j.Type))
 			<-done
 			return
@@ -325,53 +325,36 @@ func (w *Worker) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*
 	}
 }
 
-// workBatch locks up to n jobs of queue in one transaction, works them concurrently
-// and commits. It reports whether any job was found.
-func (w *Worker) workBatch(ctx context.Context, queue string, n int) bool {
-	b, jobs := w.lockForBatch(ctx, queue, n)
-	if b == nil {
-		return false
-	}
-	w.runBatch(ctx, b, jobs)
-	return true
-}
-
-// lockForBatch locks up to n jobs of queue for w, running the Client's
+// lockForBatch locks up to n jobs of queue for a slot, running the Client's
 // Locked hooks and keeping the outage log. It returns a nil batch when none
 // was found, the lock failed, or shutdown began meanwhile.
-func (w *Worker) lockForBatch(ctx context.Context, queue string, n int) (*batch, []*Job) {
-	b, jobs, err := w.c.lockBatch(ctx, w.stmts, queue, n)
-	if len(w.c.hooks) > 0 {
+func (lk *locker) lockForBatch(ctx context.Context, queue string, n int) (*batch, []*Job) {
+	b, jobs, err := lk.c.lockBatch(ctx, lk.stmts, queue, n)
+	if len(lk.c.hooks) > 0 {
 		if len(jobs) == 0 {
-			w.c.runLockedHooks(ctx, queue, nil, err)
+			lk.c.runLockedHooks(ctx, queue, nil, err)
 		}
 		for _, j := range jobs {
-			w.c.runLockedHooks(ctx, queue, j, nil)
+			lk.c.runLockedHooks(ctx, queue, j, nil)
 		}
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			w.c.outage.Failed(w.logger, err)
+			lk.c.outage.Failed(lk.logger, err)
 		}
 		return nil, nil
 	}
-	w.c.outage.Succeeded(w.logger)
+	lk.c.outage.Succeeded(lk.logger)
 	if b == nil {
 		return nil, nil
 	}
-	if ctx.Err() != nil || w.hardStopped().Err() != nil {
+	if ctx.Err() != nil || lk.hardStopped().Err() != nil {
 		// Shutdown began while the lock query ran: the rollback releases
 		// the jobs to others.
 		_ = b.tx.Rollback(context.WithoutCancel(ctx))
 		return nil, nil
 	}
 	return b, jobs
-}
-
-// runBatch works the jobs of b concurrently and commits b.
-func (w *Worker) runBatch(ctx context.Context, b *batch, jobs []*Job) {
-	w.runBatchJobs(ctx, jobs)
-	w.commitBatch(ctx, b, jobs)
 }
 
 // runBatchJobs works jobs concurrently and waits for them (see
@@ -382,32 +365,32 @@ func (w *Worker) runBatch(ctx context.Context, b *batch, jobs []*Job) {
 // which each job's context.Cause reports), instead of each job registering
 // its own callbacks on the pool's contexts — with no-op jobs those were
 // most of batch mode's Go CPU per job outside pgx.
-func (w *Worker) runBatchJobs(ctx context.Context, jobs []*Job) {
+func (s *slot) runBatchJobs(ctx context.Context, jobs []*Job) {
 	batchCtx, cancelBatch := context.WithCancelCause(context.WithoutCancel(ctx))
 	// Once waitOrAbandon returns, every job has finished or been
 	// cancelled by the hard stop already.
 	defer cancelBatch(nil)
-	stop := w.stopOnShutdown(ctx, cancelBatch)
+	stop := s.stopOnShutdown(ctx, cancelBatch)
 	defer stop()
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		// Made here, in one goroutine, rather than in the jobs' own.
 		jobCtx, cancel := context.WithCancelCause(batchCtx)
 		wg.Add(1)
-		w.goroutines.run(func() {
+		s.goroutines.run(func() {
 			defer wg.Done()
 			defer cancel(nil)
-			_ = w.workIn(jobCtx, cancel, j) // a batch's jobs send no lock ahead
+			_ = s.workIn(jobCtx, cancel, j) // a batch's jobs send no lock ahead
 		})
 	}
-	w.waitOrAbandon(ctx, &wg, jobs)
+	s.waitOrAbandon(ctx, &wg, jobs)
 }
 
 // commitBatch commits b once its jobs are done, recording the failures
 // when the commit fails.
-func (w *Worker) commitBatch(ctx context.Context, b *batch, jobs []*Job) {
+func (s *slot) commitBatch(ctx context.Context, b *batch, jobs []*Job) {
 	if err := b.finish(context.WithoutCancel(ctx), b.stmts); err != nil {
-		w.logger.Error("could not commit batch; its failed jobs are recorded, the others will run again", adapter.Err(err), adapter.F("jobs", len(jobs)))
-		b.recordFailures(context.WithoutCancel(ctx), w.c.pool, b.stmts)
+		s.logger.Error("could not commit batch; its failed jobs are recorded, the others will run again", adapter.Err(err), adapter.F("jobs", len(jobs)))
+		b.recordFailures(context.WithoutCancel(ctx), s.c.pool, b.stmts)
 	}
 }

@@ -5,10 +5,10 @@ import (
 	"sync"
 )
 
-// batchFeed is how a WorkerPool in batch mode locks: batchLockers loops,
-// its first workers', lock every batch and hand each to an idle worker of
-// the pool, which runs its jobs and commits it while the loops lock the
-// next ones.
+// batchFeed is how a runner in batch mode locks: batchLockers lockers, of
+// its first slots, lock every batch and hand each to an idle slot, which
+// runs its jobs and commits it while the lockers lock the next ones. A
+// lone Worker is a runner of one slot and one locker.
 //
 // A batch's lock statement skips the rows of every other batch in flight
 // (their deletions are uncommitted). With each worker locking for itself,
@@ -20,9 +20,9 @@ import (
 // whatever the pool's size; poolSize still bounds them (poolSize × batch
 // size jobs at once) when jobs are slow.
 type batchFeed struct {
-	// idle is the workers with no batch; a batch is locked only once one is
+	// idle is the slots with no batch; a batch is locked only once one is
 	// free to run it.
-	idle chan *Worker
+	idle chan *slot
 	// inflight is the batches being run, for the pool's shutdown.
 	inflight sync.WaitGroup
 
@@ -43,25 +43,25 @@ const batchLockers = 2
 // wait: more would be rows for their lock statements to skip.
 const batchCommitting = 2
 
-func newBatchFeed(workers []*Worker) *batchFeed {
-	f := &batchFeed{idle: make(chan *Worker, len(workers)), changed: make(chan struct{})}
-	for _, w := range workers {
-		f.idle <- w
+func newBatchFeed(slots []*slot) *batchFeed {
+	f := &batchFeed{idle: make(chan *slot, len(slots)), changed: make(chan struct{})}
+	for _, s := range slots {
+		f.idle <- s
 	}
 	return f
 }
 
-// feedBatch waits for an idle worker of the pool (and for the commits to
-// keep up), locks up to w.batch jobs of l's queue for it and hands it the
+// feedBatch waits for an idle slot (and for the commits to keep up),
+// locks up to lk.batch jobs of l's queue for it and hands it the
 // batch to run in a goroutine of its own. It reports whether a batch was
 // found.
-func (w *Worker) feedBatch(ctx context.Context, l *lane) bool {
+func (lk *locker) feedBatch(ctx context.Context, l *lane) bool {
 	queue := l.queue
-	f, hard := w.feed, w.hardStopped()
+	f, hard := lk.feed, lk.hardStopped()
 	if !f.waitCommits(ctx, hard) {
 		return false
 	}
-	var runner *Worker
+	var runner *slot
 	select {
 	case runner = <-f.idle:
 	case <-ctx.Done():
@@ -72,11 +72,11 @@ func (w *Worker) feedBatch(ctx context.Context, l *lane) bool {
 	// The wait can outlast the pause check that led here (every worker
 	// busy for seconds): look again, or a pause would let the batches
 	// locked as workers free up start after PauseQueue's second.
-	if l.pause.isPaused(ctx, w.c, w.stmts, queue) {
+	if l.pause.isPaused(ctx, lk.c, lk.stmts, queue) {
 		f.idle <- runner
 		return false
 	}
-	b, jobs := runner.lockForBatch(ctx, queue, w.batch)
+	b, jobs := lk.lockForBatch(ctx, queue, lk.batch)
 	if b == nil {
 		f.idle <- runner
 		return false

@@ -60,15 +60,15 @@ func TestWorkerAndPoolOptions(t *testing.T) {
 	}
 	p := NewWorkerPool(c, WorkMap{}, 3, WithPoolID("p"), WithPoolQueue("q"), WithPoolSchema("s"),
 		WithPoolPollInterval(time.Millisecond), WithPoolGracePeriod(time.Second), WithPoolLogger(nil))
-	if p.ID() != "p" || len(p.workers) != 3 {
+	if p.ID() != "p" || len(p.r.slots) != 3 || len(p.r.lockers) != 3 {
 		t.Fatalf("pool: %+v", p)
 	}
-	for i, w := range p.workers {
-		if w.ID() != "p/"+string(rune('0'+i)) || w.lanes[0].queue != "q" || w.stmts.Schema != "s" || w.interval != time.Millisecond || w.grace != time.Second {
+	for i, w := range p.r.slots {
+		if w.id != "p/"+string(rune('0'+i)) || w.lanes[0].queue != "q" || w.stmts.Schema != "s" || w.interval != time.Millisecond || w.grace != time.Second {
 			t.Errorf("pool worker %d: %+v", i, w)
 		}
 	}
-	if n := len(NewWorkerPool(c, WorkMap{}, 0).workers); n != 1 {
+	if n := len(NewWorkerPool(c, WorkMap{}, 0).r.slots); n != 1 {
 		t.Errorf("pool size 0 made %d workers, want 1", n)
 	}
 }
@@ -137,7 +137,7 @@ func TestPoolQueuesAreChecked(t *testing.T) {
 	if got := queueNames(p.lanes); got != "a,b,c" {
 		t.Errorf("lanes %q, want a,b,c", got)
 	}
-	for i, w := range p.workers {
+	for i, w := range p.r.lockers {
 		if w.next != i%3 || len(w.cursors) != 3 {
 			t.Errorf("worker %d starts at lane %d with %d cursors", i, w.next, len(w.cursors))
 		}

@@ -134,20 +134,20 @@ func wakeLanes(lanes []*lane) {
 // its own order (Priority, then RunAt). fromJob says the worker comes
 // straight from a job rather than from a wake-up or a poll (see
 // lockplan.Hints.RescanAfterMiss).
-func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
-	n := len(w.lanes)
-	w.probe.refresh(ctx, w.c.pool, w.lanes, func() { w.dropPending(ctx) })
+func (lk *locker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
+	n := len(lk.lanes)
+	lk.probe.refresh(ctx, lk.c.pool, lk.lanes, func() { lk.dropPending(ctx) })
 	for i := range n {
-		k := (w.next + i) % n
-		l := w.lanes[k]
-		if n > 1 && l.quiet.Load() && !w.hasPending(k) {
+		k := (lk.next + i) % n
+		l := lk.lanes[k]
+		if n > 1 && l.quiet.Load() && !lk.hasPending(k) {
 			continue
 		}
 		seen := l.wakes.Load()
-		if w.workLane(ctx, k, fromJob) {
-			w.next = (k + 1) % n
-			if w.hasPending(k) {
-				w.next = k // its next lock went out with the commit: read it first
+		if lk.workLane(ctx, k, fromJob) {
+			lk.next = (k + 1) % n
+			if lk.hasPending(k) {
+				lk.next = k // its next lock went out with the commit: read it first
 			}
 			return true
 		}
@@ -159,37 +159,34 @@ func (w *Worker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
 }
 
 // workLane works one job or batch of lane k with the loop's own cursor.
-func (w *Worker) workLane(ctx context.Context, k int, fromJob bool) bool {
-	l := w.lanes[k]
+func (lk *locker) workLane(ctx context.Context, k int, fromJob bool) bool {
+	l := lk.lanes[k]
 	if !l.pause.fresh() {
 		// A look-up takes a connection, and the lock sent with this
 		// worker's last commit holds the worker's own: with every worker's
 		// held, a pool no larger than its workers would have none left for
 		// the look-up nor for the workers that wait for it. The job goes
 		// back to the queue; it costs a lock every pauseRefresh.
-		w.dropPending(ctx)
+		lk.dropPending(ctx)
 	}
-	if l.pause.isPaused(ctx, w.c, w.stmts, l.queue) {
-		w.dropPending(ctx) // paused since the last job's commit
+	if l.pause.isPaused(ctx, lk.c, lk.stmts, l.queue) {
+		lk.dropPending(ctx) // paused since the last job's commit
 		return false
 	}
-	if w.feed != nil {
-		return w.feedBatch(ctx, l)
+	if lk.feed != nil {
+		return lk.feedBatch(ctx, l)
 	}
-	if w.batch > 1 {
-		return w.workBatch(ctx, l.queue, w.batch)
-	}
-	cur := w.cursors[k] // the loop's own: one goroutine
+	cur := lk.cursors[k] // the loop's own: one goroutine
 	cur.plan.FromJob = fromJob
-	if len(w.lanes) > 1 {
-		cur.chain = othersQuiet(w.lanes, k)
+	if len(lk.lanes) > 1 {
+		cur.chain = othersQuiet(lk.lanes, k)
 	}
-	if !w.hasPending(k) {
-		w.dropPending(ctx) // another lane's, not read now: it would hold a connection
+	if !lk.hasPending(k) {
+		lk.dropPending(ctx) // another lane's, not read now: it would hold a connection
 	}
-	worked, next := w.workOne(ctx, l.queue, cur, w.takePending(k))
+	worked, next := lk.workOne(ctx, l.queue, cur, lk.takePending(k))
 	if next != nil {
-		w.pending, w.pendingLane = next, k
+		lk.pending, lk.pendingLane = next, k
 	}
 	return worked
 }

@@ -17,17 +17,17 @@ import (
 // jobs less often; a job that comes due in a lane the look-ahead has not
 // reached is found by the lanes' probe or the next poll, as before the
 // look-ahead.
-func (w *Worker) lookAhead(ctx context.Context) {
-	a := w.ahead
+func (lk *locker) lookAhead(ctx context.Context) {
+	a := lk.ahead
 	last := a.last.Load()
 	now := time.Now()
-	if now.UnixNano()-last < int64(w.interval)/2 || !a.last.CompareAndSwap(last, now.UnixNano()) {
+	if now.UnixNano()-last < int64(lk.interval)/2 || !a.last.CompareAndSwap(last, now.UnixNano()) {
 		return // looked lately, or another worker is looking
 	}
-	l := w.lanes[(a.turn.Add(1)-1)%uint64(len(w.lanes))]
+	l := lk.lanes[(a.turn.Add(1)-1)%uint64(len(lk.lanes))]
 	var next sql.NullTime
 	var dbNow time.Time
-	if err := w.c.pool.QueryRow(ctx, w.stmts.NextDue, l.queue).Scan(&next, &dbNow); err != nil {
+	if err := lk.c.pool.QueryRow(ctx, lk.stmts.NextDue, l.queue).Scan(&next, &dbNow); err != nil {
 		a.last.CompareAndSwap(now.UnixNano(), last) // not looked: the next idle round tries again
 		return
 	}
@@ -39,7 +39,7 @@ func (w *Worker) lookAhead(ctx context.Context) {
 	// late by the statement's latency but never early. An early wake finds
 	// nothing, and on a loaded server its retries (dueRetryFor) can all
 	// come before the job is due, leaving it to the next poll.
-	w.due.At(next.Time.Add(time.Since(now) + now.Sub(dbNow)))
+	lk.due.At(next.Time.Add(time.Since(now) + now.Sub(dbNow)))
 }
 
 // aheadPace is a Worker's or WorkerPool's pace of look-aheads, shared by

@@ -47,7 +47,7 @@ func TestLookAheadNeverWakesEarly(t *testing.T) {
 	pool := &slowNextDuePool{delay: 300 * time.Millisecond}
 	w := NewWorker(NewClient(pool, WithClientLogger(adapter.NoOpLogger{})), WorkMap{}, WithWorkerPollInterval(time.Hour))
 	start := time.Now()
-	w.lookAhead(context.Background())
+	w.r.lockers[0].lookAhead(context.Background())
 	dueAt := start.Add(pool.delay + 100*time.Millisecond) // the earliest the job can be due
 	select {
 	case <-w.due.C():
@@ -64,14 +64,14 @@ func TestLookAheadNeverWakesEarly(t *testing.T) {
 func TestLookAheadFailureIsTriedAgain(t *testing.T) {
 	pool := &slowNextDuePool{err: errors.New("connection refused")}
 	w := NewWorker(NewClient(pool, WithClientLogger(adapter.NoOpLogger{})), WorkMap{}, WithWorkerPollInterval(time.Hour))
-	w.lookAhead(context.Background())
-	w.lookAhead(context.Background())
+	w.r.lockers[0].lookAhead(context.Background())
+	w.r.lockers[0].lookAhead(context.Background())
 	if pool.calls != 2 {
 		t.Errorf("%d look-ups after a failure; want 2", pool.calls)
 	}
 	pool.err = nil
-	w.lookAhead(context.Background())
-	w.lookAhead(context.Background()) // control: a look that worked paces the next
+	w.r.lockers[0].lookAhead(context.Background())
+	w.r.lockers[0].lookAhead(context.Background()) // control: a look that worked paces the next
 	if pool.calls != 3 {
 		t.Errorf("%d look-ups; want 3 (the fourth within the pace)", pool.calls)
 	}

@@ -143,7 +143,7 @@ func (r *registry) beat(ctx context.Context) {
 			return err
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		if _, err := tx.Exec(ctx, stmts.PoolBeat, p.id, host, os.Getpid(), pgArray(p.queues), len(p.workers),
+		if _, err := tx.Exec(ctx, stmts.PoolBeat, p.id, host, os.Getpid(), pgArray(p.queues), len(p.r.slots),
 			pgArray(ids), pgArray(queues), worked, failed); err != nil {
 			return err
 		}

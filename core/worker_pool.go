@@ -16,14 +16,12 @@ import (
 // WithPoolQueues), each locking and working one job at a time in its own
 // transaction (or a batch at a time, see WithPoolBatchSize).
 type WorkerPool struct {
-	// workerConfig is the options, shared by every worker of the pool.
+	// workerConfig is the options, shared with the runner.
 	*workerConfig
-	workers []*Worker
-	id      string
+	r  *runner
+	id string
 	// periodic is the schedules the pool declares (WithPoolPeriodic).
-	periodic []periodic
-	// feed is what the lockers of a pool in batch mode share (see batchFeed).
-	feed       *batchFeed
+	periodic   []periodic
 	noRegistry bool           // WithPoolRegistry(false)
 	logger     adapter.Logger // the configured one, with the pool's ID
 
@@ -45,17 +43,11 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 	if poolSize < 1 {
 		poolSize = 1
 	}
-	p.workers = make([]*Worker, poolSize)
-	for i := range p.workers {
-		w := &Worker{workerConfig: p.workerConfig, id: p.id + "/" + strconv.Itoa(i)}
-		p.workers[i] = w.start(i)
+	ids := make([]string, poolSize)
+	for i := range ids {
+		ids[i] = p.id + "/" + strconv.Itoa(i)
 	}
-	if p.batch > 1 {
-		p.feed = newBatchFeed(p.workers)
-		for _, w := range p.workers[:min(len(p.workers), batchLockers)] {
-			w.feed = p.feed
-		}
-	}
+	p.r = newRunner(p.workerConfig, ids)
 	return p
 }
 
@@ -89,11 +81,7 @@ func (p *WorkerPool) Start(ctx context.Context) error {
 
 // HardStop is Worker.HardStop for every worker of the pool: no more jobs are
 // locked and the contexts of jobs in flight are cancelled at once.
-func (p *WorkerPool) HardStop() {
-	for _, w := range p.workers {
-		w.HardStop()
-	}
-}
+func (p *WorkerPool) HardStop() { p.r.hardStop() }
 
 func (p *WorkerPool) acquire() error {
 	if p.err != nil {
@@ -102,9 +90,7 @@ func (p *WorkerPool) acquire() error {
 	if !p.running.TryLock() {
 		return fmt.Errorf("gue: pool %s: %w", p.id, ErrAlreadyStarted)
 	}
-	for _, w := range p.workers {
-		w.renewHardStop()
-	}
+	p.r.renewHardStop()
 	return nil
 }
 
@@ -125,21 +111,8 @@ func (p *WorkerPool) run(ctx context.Context) {
 			p.runPeriodic(ctx)
 		}()
 	}
-	loops := p.workers
-	if p.feed != nil {
-		loops = p.workers[:min(len(p.workers), batchLockers)] // the lockers; all run their batches
-	}
-	for _, w := range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.loop(ctx)
-		}()
-	}
+	p.r.run(ctx)
 	wg.Wait()
-	if p.feed != nil {
-		p.feed.inflight.Wait()
-	}
 }
 
 // listen starts the LISTEN wake-up when the Client's pool can LISTEN, and
@@ -150,9 +123,7 @@ func (p *WorkerPool) listen(ctx context.Context, kick chan<- struct{}) (stop fun
 		return func() {}
 	}
 	signal := wake.NewSignal()
-	for _, w := range p.workers {
-		w.wake = signal
-	}
+	p.r.wake = signal
 	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -162,9 +133,7 @@ func (p *WorkerPool) listen(ctx context.Context, kick chan<- struct{}) (stop fun
 	return func() {
 		cancel()
 		<-done
-		for _, w := range p.workers {
-			w.wake = nil
-		}
+		p.r.wake = nil
 	}
 }
 
@@ -179,7 +148,7 @@ func (p *WorkerPool) fits(listening bool) (listen bool) {
 	if !ok || s.MaxConns() <= 0 {
 		return listening
 	}
-	size, workers := s.MaxConns(), len(p.workers)
+	size, workers := s.MaxConns(), len(p.r.slots)
 	need := workers
 	if listening {
 		need++

@@ -7,26 +7,26 @@ import (
 	"github.com/gue-go/gue/core/adapter"
 )
 
-// work runs j through the Client's Work hooks and the worker's own run, in
+// work runs j through the Client's Work hooks and the slot's own run, in
 // a context of its own that a shutdown cancels after the grace period, and a
-// hard stop at once. It returns the lock of the worker's next job that j's
+// hard stop at once. It returns the lock of the locker's next job that j's
 // commit carried, if any.
-func (w *Worker) work(ctx context.Context, j *Job) *pendingLock {
+func (s *slot) work(ctx context.Context, j *Job) *pendingLock {
 	// The job's context keeps ctx's values but not its cancellation: ctx
 	// ending starts a graceful shutdown, which lets the job finish.
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	stop := w.stopOnShutdown(ctx, cancel)
+	stop := s.stopOnShutdown(ctx, cancel)
 	defer stop()
-	return w.workIn(jobCtx, cancel, j)
+	return s.workIn(jobCtx, cancel, j)
 }
 
 // stopOnShutdown cancels with ErrWorkerStopped once the grace period has
 // passed after ctx is done, or at a hard stop. The returned func stops it.
-func (w *Worker) stopOnShutdown(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
+func (s *slot) stopOnShutdown(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
 	hardStop := func() { cancel(ErrWorkerStopped) }
-	stopGrace := cancelAfterGrace(ctx, w.grace, hardStop)
-	stopHard := context.AfterFunc(w.hardStopped(), hardStop)
+	stopGrace := cancelAfterGrace(ctx, s.grace, hardStop)
+	stopHard := context.AfterFunc(s.hardStopped(), hardStop)
 	return func() {
 		stopGrace()
 		stopHard()
@@ -36,38 +36,38 @@ func (w *Worker) stopOnShutdown(ctx context.Context, cancel context.CancelCauseF
 // workIn runs j in jobCtx, whose cancel the caller arranged to be called
 // with ErrWorkerStopped at shutdown (see stopOnShutdown), and returns the
 // lock its commit sent ahead, if any.
-func (w *Worker) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, j *Job) *pendingLock {
-	w.inflight.add(j.ID, j.Queue, cancel) // for Client.Cancel and the pool registry
-	defer w.inflight.remove(j.ID)
-	if w.timeout > 0 {
+func (s *slot) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, j *Job) *pendingLock {
+	s.inflight.add(j.ID, j.Queue, cancel) // for Client.Cancel and the pool registry
+	defer s.inflight.remove(j.ID)
+	if s.timeout > 0 {
 		var cancelTimeout context.CancelFunc
-		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, w.timeout, ErrJobTimeout)
+		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, s.timeout, ErrJobTimeout)
 		defer cancelTimeout()
 	}
-	_ = w.runChain(jobCtx, j) // the Work hooks' view; the job knows its ending
+	_ = s.runChain(jobCtx, j) // the Work hooks' view; the job knows its ending
 	e, skipped := j.runEnding(context.WithoutCancel(jobCtx))
 	if skipped {
-		w.logger.Error("a Work hook returned without running the job: it goes back to the queue",
+		s.logger.Error("a Work hook returned without running the job: it goes back to the queue",
 			adapter.F("job-id", j.ID), adapter.F("queue", j.Queue))
 	}
-	w.count(j.Queue, e.outcome)
-	w.due.At(e.retryAt) // a failure or snooze: wake for its retry
+	s.count(j.Queue, e.outcome)
+	s.due.At(e.retryAt) // a failure or snooze: wake for its retry
 	return e.next
 }
 
 // run is the innermost RunFunc: it runs j's WorkFunc with ctx as
 // j.Context(), decides how the run ends, has the job apply that, and
 // returns it as the Work hooks see it.
-func (w *Worker) run(ctx context.Context, j *Job) error {
+func (s *slot) run(ctx context.Context, j *Job) error {
 	j.mu.Lock()
 	j.ctx = ctx
 	j.mu.Unlock()
-	log := &jobLog{base: w.logger, j: j}
+	log := &jobLog{base: s.logger, j: j}
 	var e ending
-	if wf, ok := w.wm[j.Type]; !ok || wf == nil {
+	if wf, ok := s.wm[j.Type]; !ok || wf == nil {
 		e = unknownType(j.Type)
 	} else {
-		e = decide(call(wf, j), context.Cause(ctx), w.timeout)
+		e = decide(call(wf, j), context.Cause(ctx), s.timeout)
 	}
 	logDecided(log, e)
 	// The ending must reach the database even when the job's context is
@@ -125,4 +125,27 @@ func call(wf WorkFunc, j *Job) (err error) {
 		}
 	}()
 	return wf(j)
+}
+
+// workOne locks a job of queue along cur, reading pending first (the lock
+// sent with the last job's commit, nil: none), and works it. It returns the
+// lock that job's commit sent ahead, if any.
+func (s *slot) workOne(ctx context.Context, queue string, cur *lockCursor, pending *pendingLock) (didWork bool, next *pendingLock) {
+	j, err := s.c.lockJob(ctx, s.stmts, queue, cur, pending)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.c.outage.Failed(s.logger, err)
+		}
+		return false, nil
+	}
+	s.c.outage.Succeeded(s.logger)
+	if j == nil {
+		return false, nil
+	}
+	if ctx.Err() != nil || s.hardStopped().Err() != nil {
+		// Shutdown began while the lock query ran: leave the job to others.
+		_ = j.rollback(context.WithoutCancel(ctx))
+		return false, nil
+	}
+	return true, s.work(ctx, j)
 }

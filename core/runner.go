@@ -1,0 +1,138 @@
+package gue
+
+import (
+	"context"
+	"sync"
+
+	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/wake"
+)
+
+// runner works the jobs of a WorkerPool, or of a Worker (a pool of one):
+// its lockers lock jobs, and its slots run what they hold, one job or one
+// batch at a time each. In the default mode every slot has a locker of its
+// own, which runs the job it locked in that slot: the job's commit can then
+// carry the locker's next lock. In batch mode batchLockers lockers lock
+// batches and hand each to an idle slot (batchFeed).
+type runner struct {
+	*workerConfig
+	slots   []*slot
+	lockers []*locker
+	// feed is what the lockers of batch mode share (nil otherwise).
+	feed *batchFeed
+	// wake is fired by the pool's listener (nil while none listens).
+	wake *wake.Signal
+
+	hardMu     sync.Mutex
+	hard       context.Context // cancelled by hardStop; renewed by each run
+	hardCancel context.CancelFunc
+}
+
+// slot runs one job, or one batch, at a time.
+type slot struct {
+	*runner
+	id       string
+	logger   adapter.Logger // the configured one, with the slot's ID
+	runChain RunFunc        // the Client's Work hooks around run
+}
+
+// locker is a loop that locks jobs: in the default mode it runs each in its
+// own slot, in batch mode it hands batches to idle slots.
+type locker struct {
+	*slot // its own: the default mode runs its jobs there; logs carry its ID
+	// cursors find the next job of each lane; their hints are shared by
+	// the runner's lockers.
+	cursors []*lockCursor
+	// next is the lane the loop looks in first (see workOneOrBatch).
+	next int
+	// pending is the lock of lane pendingLane sent ahead with the last
+	// job's commit, which the loop's next lock attempt in that lane reads
+	// (see soloTx.commitDelete).
+	pending     *pendingLock
+	pendingLane int
+}
+
+// newRunner returns the runner of cfg (resolved by init) with a slot per
+// ID.
+func newRunner(cfg *workerConfig, ids []string) *runner {
+	r := &runner{workerConfig: cfg, slots: make([]*slot, len(ids))}
+	for i, id := range ids {
+		s := &slot{runner: r, id: id}
+		s.logger = cfg.logTo.With(adapter.F("worker-id", id), adapter.F("queue", queueNames(cfg.lanes)))
+		if cfg.c != nil {
+			s.runChain = cfg.c.wrapRun(s.run)
+		}
+		r.slots[i] = s
+	}
+	lockers := r.slots
+	if cfg.batch > 1 {
+		r.feed = newBatchFeed(r.slots)
+		lockers = r.slots[:min(len(r.slots), batchLockers)]
+	}
+	for i, s := range lockers {
+		r.lockers = append(r.lockers, newLocker(s, i))
+	}
+	return r
+}
+
+// newLocker returns the locker of slot s, the n-th of its runner: it looks
+// in lane n first, so that a pool's lockers start spread over its queues.
+func newLocker(s *slot, n int) *locker {
+	lk := &locker{slot: s, cursors: make([]*lockCursor, len(s.lanes))}
+	for i, l := range s.lanes {
+		lk.cursors[i] = newLockCursor(l.hints)
+		// With one queue the next lock is always of that queue, so it can
+		// go out with the last job's commit; with several, only while the
+		// other lanes are quiet (workLane decides before each lock).
+		lk.cursors[i].chain = len(s.lanes) == 1
+	}
+	if len(s.lanes) > 0 {
+		lk.next = n % len(s.lanes)
+	}
+	return lk
+}
+
+// run runs the lockers until ctx ends, then waits for the batches in
+// flight.
+func (r *runner) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, lk := range r.lockers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lk.loop(ctx)
+		}()
+	}
+	wg.Wait()
+	if r.feed != nil {
+		r.feed.inflight.Wait()
+	}
+}
+
+// renewHardStop gives a starting run a fresh hard-stop context.
+func (r *runner) renewHardStop() {
+	r.hardMu.Lock()
+	defer r.hardMu.Unlock()
+	r.hard, r.hardCancel = context.WithCancel(context.Background())
+}
+
+// hardStop cancels the current run's hard-stop context: no more jobs are
+// locked and the contexts of jobs in flight are cancelled at once.
+func (r *runner) hardStop() {
+	r.hardMu.Lock()
+	defer r.hardMu.Unlock()
+	if r.hardCancel != nil {
+		r.hardCancel()
+	}
+}
+
+// hardStopped returns the context hardStop cancels for the current run; a
+// Worker used only through WorkOne is never hard-stopped.
+func (r *runner) hardStopped() context.Context {
+	r.hardMu.Lock()
+	defer r.hardMu.Unlock()
+	if r.hard == nil {
+		return context.Background()
+	}
+	return r.hard
+}
