@@ -204,7 +204,7 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *sqlq.Set, queue
 	var jobs []*Job
 	for rows.Next() {
 		m := &batchMember{held: held{tx: b.tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts}, b: b}
-		j := &Job{end: m}
+		j := &Job{hold: m}
 		var metadata []byte
 		var key sql.NullString
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount,

@@ -178,7 +178,7 @@ func abandon(ctx context.Context, j *Job) bool {
 		return false
 	}
 	defer j.mu.Unlock()
-	m, ok := j.end.(*batchMember)
+	m, ok := j.hold.(*batchMember)
 	if !ok || j.finished || m.holdsTx {
 		return false
 	}

@@ -85,11 +85,11 @@ func (e ending) recordsFailure() bool {
 	return false
 }
 
-// as is e as it was applied: the finisher wrote s, and err kept it from
+// as is e as it was applied: the hold wrote s, and err kept it from
 // writing all of it. A failure that reached MaxAttempts made the job dead;
 // a completion, snooze or death that could not be written is a failure of
 // its own (the job stays as it was, or has its failure recorded: see the
-// finishers).
+// holds).
 func (e ending) as(s settled, err error) ending {
 	e.retryAt, e.next = s.retryAt, s.next
 	switch {
@@ -126,7 +126,7 @@ func (e ending) err() error {
 	return fmt.Errorf("%w: %w", mark, e.cause)
 }
 
-// settled is what a finisher wrote to end a job, for the Job to take into
+// settled is what a hold wrote to end a job, for the Job to take into
 // its own fields (Job.take): a failure recorded with msg, the dead table's
 // reason, when the job runs again, and the worker's next lock if the commit
 // carried one.

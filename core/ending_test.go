@@ -112,7 +112,7 @@ func TestEndingAsApplied(t *testing.T) {
 	}
 }
 
-// TestEndRunAppliesOnce: the job takes what its finisher wrote, once, and
+// TestEndRunAppliesOnce: the job takes what its hold wrote, once, and
 // a second ending finds the job finished and changes nothing.
 func TestEndRunAppliesOnce(t *testing.T) {
 	tx := &fakeTx{}
@@ -147,7 +147,7 @@ func TestEndRunAppliesOnce(t *testing.T) {
 func TestEndRunDeleteFailureIsRecorded(t *testing.T) {
 	tx := &fakeTx{}
 	j := soloJob(tx, nil, false)
-	tx.failOn = j.end.(*soloTx).stmts.Delete // as sent, with its leading CTE
+	tx.failOn = j.hold.(*soloTx).stmts.Delete // as sent, with its leading CTE
 	e, err := j.endRun(context.Background(), ending{outcome: OutcomeDone})
 	if err != nil || e.outcome != OutcomeError || j.ErrorCount != 1 || !strings.Contains(j.LastError.String, "fake failure of") {
 		t.Fatalf("got %s %v, count %d %q; want the delete's failure recorded", e.outcome, err, j.ErrorCount, j.LastError.String)
@@ -194,11 +194,11 @@ func (f *fakeChainTx) ExecCommitBeginQueryRow(_ context.Context, sql string, _ [
 }
 
 // The lock a job's commit sends ahead comes back in the job's ending, for
-// the worker's loop: the finisher plants it nowhere.
+// the worker's loop: the hold plants it nowhere.
 func TestChainedLockReturnsWithTheEnding(t *testing.T) {
 	tx := &fakeChainTx{}
 	j := soloJob(tx, nil, false)
-	s := j.end.(*soloTx)
+	s := j.hold.(*soloTx)
 	s.chain = newLockCursor(nil).planner()
 	e, err := j.endRun(context.Background(), ending{outcome: OutcomeDone})
 	if err != nil || e.outcome != OutcomeDone {
@@ -217,5 +217,48 @@ func TestChainedLockReturnsWithTheEnding(t *testing.T) {
 	plain := soloJob(&fakeChainTx{}, nil, false)
 	if e, _ := plain.endRun(context.Background(), ending{outcome: OutcomeDone}); e.next != nil {
 		t.Error("a job locked outside a loop sent a lock ahead")
+	}
+}
+
+// calls records which ending of a transaction hold endBy chose.
+type calls struct{ got string }
+
+func (c *calls) done(context.Context, *Job) (settled, error) { c.got = "done"; return settled{}, nil }
+func (c *calls) fail(_ context.Context, _ *Job, msg string) (settled, error) {
+	c.got = "fail " + msg
+	return settled{}, nil
+}
+func (c *calls) rollback(context.Context, *Job) error { c.got = "rollback"; return nil }
+func (c *calls) die(_ context.Context, _ *Job, msg, reason string) (settled, error) {
+	c.got = "die " + reason + " " + msg
+	return settled{}, nil
+}
+func (c *calls) snooze(_ context.Context, _ *Job, d time.Duration) (settled, error) {
+	c.got = "snooze " + d.String()
+	return settled{}, nil
+}
+
+// Each ending a run can decide reaches the one write of a transaction
+// hold that applies it, with its message made storable.
+func TestEndByChoosesTheEnding(t *testing.T) {
+	for _, tc := range []struct {
+		e    ending
+		want string
+	}{
+		{decide(nil, nil, 0), "done"},
+		{decide(errors.New("boom\x00"), nil, 0), "fail boom\\0"},
+		{decide(errors.New("x"), ErrWorkerStopped, 0), "rollback"},
+		{decide(Snooze(time.Minute), nil, 0), "snooze 1m0s"},
+		{decide(fmt.Errorf("no: %w", ErrDiscard), nil, 0), "die " + ReasonDiscarded + " no: " + ErrDiscard.Error()},
+		{decide(errors.New("c"), ErrCancelled, 0), "die " + ReasonCancelled + " c"},
+		{unknownType("t"), "fail " + unknownType("t").msg},
+	} {
+		var c calls
+		if _, err := endBy(context.Background(), &c, &Job{}, tc.e); err != nil {
+			t.Fatal(err)
+		}
+		if c.got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.e.outcome, c.got, tc.want)
+		}
 	}
 }

@@ -9,39 +9,70 @@ import (
 	"github.com/gue-go/gue/core/internal/sqlq"
 )
 
-// finisher is how a locked job's transaction ends. It is chosen once, when
+// hold is how a locked job is held until it ends. It is chosen once, when
 // the job is locked: soloTx (finish_solo.go) for a job in a transaction of
-// its own, plain or pipelined; batchMember (batch.go) for a job that shares
-// a batch's transaction. A way for a job to end is written once per
-// finisher, and Job only says which one runs.
+// its own, plain or pipelined; batchMember (batch_member.go) for a job that
+// shares a batch's transaction. Job only says which ending applies; how it
+// is written is the hold's.
 //
 // Job calls each method with its mu held: tx and del while the job is
-// unfinished, and one of the others once, as the job's last call. A
-// finisher writes to the database only: it reports what it wrote (settled),
-// and the Job records that on itself.
-type finisher interface {
+// unfinished, and end once, as the job's last call. A hold writes to the
+// database only: it reports what it wrote (settled), and the Job records
+// that on itself.
+type hold interface {
 	// tx readies the transaction for the handler's own writes and
 	// returns it.
 	tx(ctx context.Context, j *Job) adapter.Tx
 	// del deletes the job inside its transaction, or notes the deletion
-	// for done to send.
+	// for end to send.
 	del(ctx context.Context, j *Job) error
-	// done commits the deletion and the handler's writes.
+	// end ends the job as e says: OutcomeDone commits the deletion (if del
+	// ran) and the handler's writes; OutcomeReturned lets the job go as
+	// it was locked; OutcomeSnoozed keeps the handler's writes and
+	// reschedules the job after e.delay, counting nothing; an ending with
+	// a reason rolls back the handler's writes and moves the job to the
+	// dead jobs, counting a failure with e.msg; any other rolls them back,
+	// records the failure and reschedules the job after its Backoff (or
+	// moves it to the dead jobs at its maximum attempts).
+	end(ctx context.Context, j *Job, e ending) (settled, error)
+}
+
+// txEnds are the ways a job held by a transaction ends, one per kind of
+// ending, which endBy chooses among.
+type txEnds interface {
 	done(ctx context.Context, j *Job) (settled, error)
-	// fail rolls back the handler's writes, records msg on the job,
-	// reschedules it after its Backoff and ends the transaction.
 	fail(ctx context.Context, j *Job, msg string) (settled, error)
-	// rollback ends the transaction with the job as it was locked.
 	rollback(ctx context.Context, j *Job) error
-	// die rolls back the handler's writes and moves the job to the dead
-	// table for reason, counting the run as a failure with msg.
 	die(ctx context.Context, j *Job, msg, reason string) (settled, error)
-	// snooze keeps the handler's writes and reschedules the job after d,
-	// counting nothing.
 	snooze(ctx context.Context, j *Job, d time.Duration) (settled, error)
 }
 
-// held is what every finisher holds: the job's transaction and what it takes
+// endBy ends j as e says through the ending of h that e names (see
+// hold.end).
+func endBy(ctx context.Context, h txEnds, j *Job, e ending) (settled, error) {
+	switch {
+	case e.outcome == OutcomeDone:
+		return h.done(ctx, j)
+	case e.outcome == OutcomeReturned:
+		return settled{}, h.rollback(ctx, j)
+	case e.outcome == OutcomeSnoozed:
+		return h.snooze(ctx, j, e.delay)
+	case e.reason != "":
+		return h.die(ctx, j, sanitizeText(e.msg), e.reason)
+	default:
+		return h.fail(ctx, j, sanitizeText(e.msg))
+	}
+}
+
+func (s *soloTx) end(ctx context.Context, j *Job, e ending) (settled, error) {
+	return endBy(ctx, s, j, e)
+}
+
+func (m *batchMember) end(ctx context.Context, j *Job, e ending) (settled, error) {
+	return endBy(ctx, m, j, e)
+}
+
+// held is what every hold of a transaction has: the job's transaction and what it takes
 // to end it.
 type held struct {
 	tx      adapter.Tx

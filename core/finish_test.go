@@ -85,7 +85,7 @@ func soloJob(tx adapter.Tx, pool adapter.ConnPool, asyncOK bool) *Job {
 
 func soloJobOn(tx adapter.Tx, pool adapter.ConnPool, asyncOK bool, d sqlq.Dialect) *Job {
 	h := held{tx: tx, pool: pool, stmts: sqlq.New("public", d, true), backoff: ConstantBackoff(time.Minute)}
-	return &Job{ID: 7, end: newSoloTx(h, asyncOK)}
+	return &Job{ID: 7, hold: newSoloTx(h, asyncOK)}
 }
 
 func wantLog(t *testing.T, got []string, want ...string) {
@@ -231,7 +231,7 @@ func TestSoloPipelinedDeleteGoesWithCommit(t *testing.T) {
 
 func batchJob(b *batch) (*Job, *batchMember) {
 	m := &batchMember{held: held{tx: b.tx, stmts: sqlq.New("public", sqlq.PostgreSQL, true), backoff: ConstantBackoff(time.Minute)}, b: b}
-	return &Job{ID: 9, Queue: "q", end: m}, m
+	return &Job{ID: 9, Queue: "q", hold: m}, m
 }
 
 func TestBatchMemberSwallowedTxErrorIsChargedAlone(t *testing.T) {

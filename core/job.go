@@ -60,9 +60,9 @@ type Job struct {
 	// ended is how the job's run ended, as applied (see endRun): the
 	// worker reads it after the Work hooks, which pass on only an error.
 	ended ending
-	// end is how the job's transaction ends, chosen when it was locked;
-	// nil for a job that was not locked.
-	end finisher
+	// hold is how the job is held until it ends, chosen when it was
+	// locked; nil for a job that was not locked.
+	hold hold
 }
 
 // Context returns the job's context: for a job run by a Worker, the worker's
@@ -91,10 +91,10 @@ func (j *Job) Context() context.Context {
 func (j *Job) Tx() adapter.Tx {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.end == nil || j.finished {
+	if j.hold == nil || j.finished {
 		return nil
 	}
-	return j.end.tx(j.context(), j)
+	return j.hold.tx(j.context(), j)
 }
 
 // givenRunAt is the RunAt the caller asked for: zero when RunAt is still the
@@ -125,7 +125,7 @@ func (j *Job) Delete(ctx context.Context) error {
 	if err := j.usable(); err != nil {
 		return err
 	}
-	return j.end.del(ctx, j)
+	return j.hold.del(ctx, j)
 }
 
 // Done commits the job's transaction, releasing its lock and making Delete
@@ -136,11 +136,11 @@ func (j *Job) Delete(ctx context.Context) error {
 func (j *Job) Done(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.end == nil || j.finished {
+	if j.hold == nil || j.finished {
 		return nil
 	}
 	j.finished = true
-	s, err := j.end.done(ctx, j)
+	s, err := j.hold.end(ctx, j, ending{outcome: OutcomeDone})
 	j.take(s)
 	j.ended.next = s.next // a WorkFunc that ended its job itself: its worker still reads the lock sent ahead
 	return err
@@ -163,7 +163,7 @@ func (j *Job) Error(ctx context.Context, msg string) error {
 // usable reports whether the job still holds an open transaction; callers
 // hold mu.
 func (j *Job) usable() error {
-	if j.end == nil {
+	if j.hold == nil {
 		return fmt.Errorf("gue: job %d was not locked: %w", j.ID, adapter.ErrTxClosed)
 	}
 	if j.finished {

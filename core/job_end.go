@@ -7,7 +7,7 @@ import (
 
 // endRun ends the job as e says, in one call, and returns e as applied (see
 // ending.as) with the error that kept it from being written, if any. The
-// job's own fields take what the finisher wrote.
+// job's own fields take what the hold wrote.
 func (j *Job) endRun(ctx context.Context, e ending) (ending, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -27,34 +27,19 @@ func (j *Job) endLocked(ctx context.Context, e ending) (ending, error) {
 		return e, err
 	}
 	if e.outcome == OutcomeDone {
-		if err := j.end.del(ctx, j); err != nil {
+		if err := j.hold.del(ctx, j); err != nil {
 			// The job stays, with the failure to delete it recorded.
 			return j.endLocked(ctx, failure(err))
 		}
 	}
 	j.finished = true
-	var (
-		s   settled
-		err error
-	)
-	switch {
-	case e.outcome == OutcomeDone:
-		s, err = j.end.done(ctx, j)
-	case e.outcome == OutcomeReturned:
-		err = j.end.rollback(ctx, j)
-	case e.outcome == OutcomeSnoozed:
-		s, err = j.end.snooze(ctx, j, e.delay)
-	case e.reason != "":
-		s, err = j.end.die(ctx, j, sanitizeText(e.msg), e.reason)
-	default:
-		s, err = j.end.fail(ctx, j, sanitizeText(e.msg))
-	}
+	s, err := j.hold.end(ctx, j, e)
 	j.take(s)
 	j.ended = e.as(s, err)
 	return j.ended, err
 }
 
-// take records on the job what its finisher wrote.
+// take records on the job what its hold wrote.
 func (j *Job) take(s settled) {
 	if s.failed {
 		j.ErrorCount++

@@ -116,7 +116,7 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	if cur != nil && cur.chain && ends.ClockFirst == "" {
 		end.chain = cur.planner()
 	}
-	j := &Job{ctx: ctx, end: end}
+	j := &Job{ctx: ctx, hold: end}
 	var metadata []byte
 	var key sql.NullString
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key}
