@@ -48,9 +48,9 @@ func TestConstantBackoff(t *testing.T) {
 func TestJitterStaysWithinAQuarter(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for i := 0; i < 1000; i++ {
-		d := jitter(100 * time.Millisecond)
+		d := jittered(100 * time.Millisecond)
 		if d < 75*time.Millisecond || d > 125*time.Millisecond {
-			t.Fatalf("jitter(100ms) = %v, outside ±25%%", d)
+			t.Fatalf("jittered(100ms) = %v, outside ±25%%", d)
 		}
 		seen[d] = true
 	}

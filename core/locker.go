@@ -2,6 +2,7 @@ package gue
 
 import (
 	"context"
+	"database/sql"
 	"math/rand/v2"
 	"time"
 
@@ -49,7 +50,7 @@ func (lk *locker) loop(ctx context.Context) {
 			continue
 		}
 		lk.lookAhead(ctx)
-		wait := jitter(lk.interval)
+		wait := jittered(lk.interval)
 		if wokenMiss {
 			wait = min(wait, wake.Ahead)
 			wokenMiss = false
@@ -90,9 +91,44 @@ func (lk *locker) loop(ctx context.Context) {
 	}
 }
 
-// jitter returns d ± 25% at random. Workers started together would otherwise
+// jittered returns d ± 25% at random. Workers started together would otherwise
 // poll in lockstep, all at once and then none for a whole interval, which
 // makes pickup latency as bad as with a single worker.
-func jitter(d time.Duration) time.Duration {
+func jittered(d time.Duration) time.Duration {
 	return d*3/4 + time.Duration(rand.Int64N(int64(d)/2+1))
+}
+
+// lookAhead asks the database when a lane's next future job is due, and
+// arms the timer for it: a job enqueued for later by any process then
+// starts on time, not at the next poll after its run_at. The database's
+// clock is turned into this process's by the difference of the two, read
+// around the same statement. A pool looks ahead at most once per half poll
+// interval, in one lane at a time, the lanes in turn: its idle cost does
+// not grow with its queues. A pool of many queues sees each lane's future
+// jobs less often; a job that comes due in a lane the look-ahead has not
+// reached is found by the lanes' probe or the next poll, as before the
+// look-ahead.
+func (lk *locker) lookAhead(ctx context.Context) {
+	a := lk.ahead
+	last := a.last.Load()
+	now := time.Now()
+	if now.UnixNano()-last < int64(lk.interval)/2 || !a.last.CompareAndSwap(last, now.UnixNano()) {
+		return // looked lately, or another worker is looking
+	}
+	l := lk.lanes[(a.turn.Add(1)-1)%uint64(len(lk.lanes))]
+	var next sql.NullTime
+	var dbNow time.Time
+	if err := lk.c.pool.QueryRow(ctx, lk.stmts.NextDue, l.queue).Scan(&next, &dbNow); err != nil {
+		a.last.CompareAndSwap(now.UnixNano(), last) // not looked: the next idle round tries again
+		return
+	}
+	if !next.Valid {
+		return
+	}
+	// The database's now() was read at some moment while the statement
+	// ran: mapped with the local time after its reply, the due time can be
+	// late by the statement's latency but never early. An early wake finds
+	// nothing, and on a loaded server its retries (dueRetryFor) can all
+	// come before the job is due, leaving it to the next poll.
+	lk.due.At(next.Time.Add(time.Since(now) + now.Sub(dbNow)))
 }
