@@ -17,6 +17,23 @@ type config struct {
 	workers, jobs int
 	features      *Features       // nil: found by type assertion
 	citusDBs      *citusDatabases // on Citus: databases handed from case to case
+	pooler        bool            // BehindPooler
+}
+
+// BehindPooler says that the pools the suite opens go through a pooler in
+// transaction mode (see ThroughPgBouncer): a case that needs what such a
+// pooler does not keep between transactions (a session's settings, LISTEN,
+// a prepared statement) is skipped, and says why.
+func BehindPooler() Option {
+	return func(c *config) { c.pooler = true }
+}
+
+// needSession skips t behind a transaction-mode pooler, for why.
+func (e *env) needSession(t *testing.T, why string) {
+	t.Helper()
+	if e.cfg.pooler {
+		t.Skipf("behind a transaction-mode pooler: %s", why)
+	}
 }
 
 // WithConcurrency sizes the exactly-once test: workers concurrent workers

@@ -78,6 +78,7 @@ func testIdleInTransactionTimeout(t *testing.T, e *env) {
 	if Citus() {
 		t.Skip("on Citus a database-wide 300ms idle_in_transaction_session_timeout also ends Citus's own connections between the nodes")
 	}
+	e.needSession(t, "a database's setting reaches new server sessions only, and the pooler keeps reusing its own")
 	e.exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET idle_in_transaction_session_timeout = %L', current_database(), '300ms'); END $$`)
 	pool := e.open(t, e.dsn) // new connections pick the setting up
 	c := gue.NewClient(pool, gue.WithClientBackoff(gue.ConstantBackoff(0)))

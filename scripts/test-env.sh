@@ -3,7 +3,9 @@
 #   1. installs Debian's docker.io (and debootstrap) when missing,
 #   2. starts dockerd when no daemon answers,
 #   3. builds a local PostgreSQL image from Debian packages when it is absent,
-#   4. installs Debian's chromium for the dashboard's browser tests.
+#   4. installs Debian's chromium for the dashboard's browser tests,
+#   5. installs Debian's pgbouncer, which the conformance suite runs through
+#      in transaction pooling mode (GUE_TEST_PGBOUNCER names it).
 # Source it (". scripts/test-env.sh") to get the exported variables, or run it
 # and copy the printed exports. Safe to run repeatedly: every step is skipped
 # when its result is already there.
@@ -34,6 +36,9 @@ if ! [ -x /usr/sbin/dockerd ] && ! command -v dockerd >/dev/null 2>&1; then ensu
 ensure_pkg debootstrap debootstrap
 # The dashboard (ui/) is tested in a real browser, driven by chromedp.
 ensure_pkg chromium chromium
+# The conformance suite runs through a real PgBouncer in transaction mode.
+if ! [ -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then ensure_pkg pgbouncer pgbouncer; fi
+GUE_TEST_PGBOUNCER="${GUE_TEST_PGBOUNCER:-$(command -v pgbouncer || echo /usr/sbin/pgbouncer)}"
 
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
@@ -79,11 +84,12 @@ if ! docker image inspect "$GUE_TEST_POSTGRES_IMAGE" >/dev/null 2>&1; then
   log "built $GUE_TEST_POSTGRES_IMAGE"
 fi
 
-export GUE_TEST_POSTGRES_IMAGE
+export GUE_TEST_POSTGRES_IMAGE GUE_TEST_PGBOUNCER
 export TESTCONTAINERS_HOST_OVERRIDE="${TESTCONTAINERS_HOST_OVERRIDE:-127.0.0.1}"
 export TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "export GUE_TEST_POSTGRES_IMAGE=$GUE_TEST_POSTGRES_IMAGE"
+  echo "export GUE_TEST_PGBOUNCER=$GUE_TEST_PGBOUNCER"
   echo "export TESTCONTAINERS_HOST_OVERRIDE=$TESTCONTAINERS_HOST_OVERRIDE"
   echo "export TESTCONTAINERS_RYUK_DISABLED=$TESTCONTAINERS_RYUK_DISABLED"
 fi

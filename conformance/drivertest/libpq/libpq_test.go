@@ -3,6 +3,7 @@ package libpqtest
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"os"
 	"testing"
 
@@ -43,6 +44,30 @@ func opener(driver string) conformance.OpenFunc {
 
 func TestConformanceLibPQ(t *testing.T) {
 	conformance.Run(t, opener("postgres"), features)
+}
+
+// The suite through PgBouncer in transaction pooling mode. lib/pq must be
+// told binary_parameters=yes there: otherwise it prepares a statement with
+// parameters in one round trip and runs it in the next, which the pooler
+// may send to another server connection, where the statement does not
+// exist. The adapter has no LISTEN, so its pools poll.
+func TestConformanceLibPQPgBouncer(t *testing.T) {
+	open := opener("postgres")
+	conformance.Run(t, conformance.ThroughPgBouncer(t, func(t *testing.T, dsn string) adapter.ConnPool {
+		return open(t, withParam(dsn, "binary_parameters", "yes"))
+	}), conformance.BehindPooler(), features)
+}
+
+// withParam is the URL dsn with the query parameter key=value.
+func withParam(dsn, key, value string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func TestConformancePgxStdlib(t *testing.T) {

@@ -215,3 +215,29 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// noListen is a pool of the adapter without adapter.Listener, as an
+// application behind a transaction-mode pooler configures its pools
+// (WithPoolListen(false)): LISTEN needs a session of its own.
+type noListen struct{ adapter.ConnPool }
+
+func (p noListen) BeginQueryRow(ctx context.Context, sql string, args ...any) (adapter.PipelineTx, adapter.Row) {
+	return p.ConnPool.(adapter.Pipeliner).BeginQueryRow(ctx, sql, args...)
+}
+
+func (p noListen) CopyFrom(ctx context.Context, table, columns []string, rows [][]any) (int64, error) {
+	return p.ConnPool.(adapter.CopyFromer).CopyFrom(ctx, table, columns, rows)
+}
+
+func (p noListen) MaxConns() int { return p.ConnPool.(adapter.Sizer).MaxConns() }
+
+// The suite through PgBouncer in transaction pooling mode, pgx in the
+// simple protocol (PgBouncer 1.18 keeps no prepared statement across
+// transactions) and polling instead of LISTEN.
+func TestConformancePgBouncer(t *testing.T) {
+	open := conformance.ThroughPgBouncer(t, func(t *testing.T, dsn string) adapter.ConnPool {
+		return noListen{opener(true)(t, dsn)}
+	})
+	conformance.Run(t, open, conformance.BehindPooler(), conformance.WithConcurrency(16, 800),
+		conformance.WithFeatures(conformance.Features{CopyFrom: true, Pipeline: true, PipelineChain: true, Sizer: true}))
+}
