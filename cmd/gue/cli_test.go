@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gue-go/gue/conformance"
 	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
 	pgxv5 "github.com/gue-go/gue/driver-pgxv5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -478,5 +480,65 @@ func TestUIServesTheDashboard(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("gue ui after SIGINT: %v", err)
+	}
+}
+
+// The CLI behind PgBouncer in transaction mode, with pgx told to use the
+// simple protocol in the URL (docs/cli.md): jobs are enqueued, listed,
+// counted, paused and resumed; and doctor says that LISTEN does not get
+// through (control: TestDoctor, where it does).
+func TestThroughPgBouncer(t *testing.T) {
+	d := newDB(t, true)
+	var via string
+	open := conformance.ThroughPgBouncer(t, func(t *testing.T, dsn string) adapter.ConnPool {
+		via = dsn
+		p, err := pgxpool.New(context.Background(), dsn) // connects on first use
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return pgxv5.NewConnPool(p)
+	})
+	open(t, d.dsn)
+	u, err := url.Parse(via)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("default_query_exec_mode", "simple_protocol")
+	u.RawQuery = q.Encode()
+	dsn := u.String()
+	for i := range 3 {
+		runGue(t, dsn, "", "enqueue", "--type", "Send", "--queue", "mail", "--args", fmt.Sprintf(`{"n":%d}`, i)).want(t, 0, "enqueue through PgBouncer")
+	}
+	if n := d.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'mail'`); n != 3 {
+		t.Fatalf("%d jobs enqueued through PgBouncer, want 3", n)
+	}
+	if r := runGue(t, dsn, "", "list", "--queue", "mail").want(t, 0, "list through PgBouncer"); strings.Count(r.stdout, "Send") != 3 {
+		t.Errorf("list through PgBouncer:\n%s", r.stdout)
+	}
+	runGue(t, dsn, "", "pause", "mail").want(t, 0, "pause through PgBouncer")
+	if n := d.count(`SELECT count(*) FROM gue_queues_paused WHERE queue = 'mail'`); n != 1 {
+		t.Error("pause through PgBouncer did not pause")
+	}
+	runGue(t, dsn, "", "resume", "mail").want(t, 0, "resume through PgBouncer")
+	if r := runGue(t, dsn, "", "stats", "--json").want(t, 0, "stats through PgBouncer"); !strings.Contains(r.stdout, `"ready":3,`) {
+		t.Errorf("stats through PgBouncer:\n%s", r.stdout)
+	}
+	type checks struct {
+		Checks []struct{ Name, Status, Detail, Advice string } `json:"checks"`
+	}
+	cs := decode[checks](t, runGue(t, dsn, "", "doctor", "--json"))
+	found := false
+	for _, c := range cs.Checks {
+		if c.Name == "LISTEN/NOTIFY" {
+			found = true
+			if c.Status != "warn" || !strings.Contains(c.Detail, "pooler") {
+				t.Errorf("doctor through PgBouncer: %+v; want a warning naming the pooler", c)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("doctor through PgBouncer has no LISTEN check: %+v", cs)
 	}
 }
