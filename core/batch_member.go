@@ -30,6 +30,11 @@ type batchMember struct {
 // through Job.Tx failed although its WorkFunc returned nil.
 var errTxFailed = errors.New("a statement through Job.Tx failed; the job's writes were rolled back")
 
+// end queues the job's ending on its batch (see hold.end).
+func (m *batchMember) end(ctx context.Context, j *Job, e ending) (settled, error) {
+	return endBy(ctx, m, j, e)
+}
+
 // tx waits for the shared transaction and takes a savepoint of the job's own.
 func (m *batchMember) tx(ctx context.Context, _ *Job) adapter.Tx {
 	if !m.holdsTx {

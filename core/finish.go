@@ -64,14 +64,6 @@ func endBy(ctx context.Context, h txEnds, j *Job, e ending) (settled, error) {
 	}
 }
 
-func (s *soloTx) end(ctx context.Context, j *Job, e ending) (settled, error) {
-	return endBy(ctx, s, j, e)
-}
-
-func (m *batchMember) end(ctx context.Context, j *Job, e ending) (settled, error) {
-	return endBy(ctx, m, j, e)
-}
-
 // held is what every hold of a transaction has: the job's transaction and what it takes
 // to end it.
 type held struct {

@@ -39,6 +39,11 @@ func newSoloTx(h held, asyncOK bool) *soloTx {
 	return s
 }
 
+// end ends the job in its transaction (see hold.end).
+func (s *soloTx) end(ctx context.Context, j *Job, e ending) (settled, error) {
+	return endBy(ctx, s, j, e)
+}
+
 func (s *soloTx) tx(ctx context.Context, j *Job) adapter.Tx {
 	s.txUsed = true
 	if err := s.flushDelete(ctx, j); err != nil {

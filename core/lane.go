@@ -1,7 +1,6 @@
 package gue
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -127,66 +126,7 @@ func wakeLanes(lanes []*lane) {
 	}
 }
 
-// workOneOrBatch works one job, or one batch in batch mode, from the first
-// lane that has one, and reports whether there was any. Lanes are tried
-// round robin: after a job from one lane the worker starts at the next, so
-// a busy queue does not starve the others, and within a queue jobs come in
-// its own order (Priority, then RunAt). fromJob says the worker comes
-// straight from a job rather than from a wake-up or a poll (see
-// lockplan.Hints.RescanAfterMiss).
-func (lk *locker) workOneOrBatch(ctx context.Context, fromJob bool) bool {
-	n := len(lk.lanes)
-	lk.probe.refresh(ctx, lk.c.pool, lk.lanes, func() { lk.dropPending(ctx) })
-	for i := range n {
-		k := (lk.next + i) % n
-		l := lk.lanes[k]
-		if n > 1 && l.quiet.Load() && !lk.hasPending(k) {
-			continue
-		}
-		seen := l.wakes.Load()
-		if lk.workLane(ctx, k, fromJob) {
-			lk.next = (k + 1) % n
-			if lk.hasPending(k) {
-				lk.next = k // its next lock went out with the commit: read it first
-			}
-			return true
-		}
-		if n > 1 && !l.pause.paused.Load() {
-			l.markQuiet(seen)
-		}
-	}
-	return false
-}
-
-// workLane works one job or batch of lane k with the loop's own cursor.
-func (lk *locker) workLane(ctx context.Context, k int, fromJob bool) bool {
-	l := lk.lanes[k]
-	if !l.pause.fresh() {
-		// A look-up takes a connection, and the lock sent with this
-		// worker's last commit holds the worker's own: with every worker's
-		// held, a pool no larger than its workers would have none left for
-		// the look-up nor for the workers that wait for it. The job goes
-		// back to the queue; it costs a lock every pauseRefresh.
-		lk.dropPending(ctx)
-	}
-	if l.pause.isPaused(ctx, lk.c, lk.stmts, l.queue) {
-		lk.dropPending(ctx) // paused since the last job's commit
-		return false
-	}
-	if lk.feed != nil {
-		return lk.feedBatch(ctx, l)
-	}
-	cur := lk.cursors[k] // the loop's own: one goroutine
-	cur.plan.FromJob = fromJob
-	if len(lk.lanes) > 1 {
-		cur.chain = othersQuiet(lk.lanes, k)
-	}
-	if !lk.hasPending(k) {
-		lk.dropPending(ctx) // another lane's, not read now: it would hold a connection
-	}
-	worked, next := lk.workOne(ctx, l.queue, cur, lk.takePending(k))
-	if next != nil {
-		lk.pending, lk.pendingLane = next, k
-	}
-	return worked
+// laneCounts are a lane's counters of finished runs, read by the registry.
+type laneCounts struct {
+	worked, failed atomic.Int64
 }

@@ -41,11 +41,6 @@ func WithPoolRegistry(on bool) WorkerPoolOption {
 	return func(p *WorkerPool) { p.noRegistry = !on }
 }
 
-// laneCounts are a lane's counters of finished runs, read by the registry.
-type laneCounts struct {
-	worked, failed atomic.Int64
-}
-
 // count adds a finished run of a job of queue to its lane's counters.
 func (cfg *workerConfig) count(queue string, o Outcome) {
 	var n *atomic.Int64

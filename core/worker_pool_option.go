@@ -98,3 +98,26 @@ func WithPoolBatchSize(n int) WorkerPoolOption {
 func WithPoolListen(on bool) WorkerPoolOption {
 	return func(p *WorkerPool) { p.noListen = !on }
 }
+
+// WithPoolPeriodic makes the pool enqueue the job that job returns at every
+// tick of s, under name. Any number of pools in any number of processes may
+// declare the same name (with the same schedule): each tick enqueues one
+// job, decided by a row lock on name's row in the Client's schema's
+// gue_periodic table, by the database's clock, with no leader. A tick
+// missed while no pool ran is run once when one starts, not once per missed
+// tick; the first tick of a new name is the first after it is declared. A
+// schedule changed in code to tick sooner takes effect at once.
+//
+// job runs at each tick; a job with an empty Queue goes to the pool's
+// (first) queue. Returning nil skips the tick. The job is enqueued in the
+// transaction that records the tick, with the metadata MetaPeriodic and
+// MetaPeriodicTick added. A job rejected by Enqueue (an empty Type, say, or
+// ErrDuplicateJob for its UniqueKey) skips the tick, logged.
+//
+// Run and Start return ErrInvalidSchedule for an empty or repeated name, a
+// nil s or job, or an s whose Next does not advance. A name no pool
+// declares any more leaves its row behind: see Client.ListPeriodic and
+// Client.DeletePeriodic.
+func WithPoolPeriodic(name string, s Schedule, job func() *Job) WorkerPoolOption {
+	return func(p *WorkerPool) { p.periodic = append(p.periodic, periodic{name: name, sched: s, job: job}) }
+}
