@@ -22,10 +22,6 @@ type runner struct {
 	feed *batchFeed
 	// wake is fired by the pool's listener (nil while none listens).
 	wake *wake.Signal
-
-	hardMu     sync.Mutex
-	hard       context.Context // cancelled by hardStop; renewed by each run
-	hardCancel context.CancelFunc
 }
 
 // slot runs one job, or one batch, at a time.
@@ -34,6 +30,14 @@ type slot struct {
 	id       string
 	logger   adapter.Logger // the configured one, with the slot's ID
 	runChain RunFunc        // the Client's Work hooks around run
+
+	// hard is cancelled by the runner's hardStop and renewed by each run.
+	// Each slot has its own: every job registers on it (stopOnShutdown),
+	// and one context shared by all the slots took those registrations
+	// under one lock.
+	hardMu     sync.Mutex
+	hard       context.Context
+	hardCancel context.CancelFunc
 }
 
 // locker is a loop that locks jobs: in the default mode it runs each in its
@@ -109,30 +113,34 @@ func (r *runner) run(ctx context.Context) {
 	}
 }
 
-// renewHardStop gives a starting run a fresh hard-stop context.
+// renewHardStop gives a starting run fresh hard-stop contexts.
 func (r *runner) renewHardStop() {
-	r.hardMu.Lock()
-	defer r.hardMu.Unlock()
-	r.hard, r.hardCancel = context.WithCancel(context.Background())
+	for _, s := range r.slots {
+		s.hardMu.Lock()
+		s.hard, s.hardCancel = context.WithCancel(context.Background())
+		s.hardMu.Unlock()
+	}
 }
 
-// hardStop cancels the current run's hard-stop context: no more jobs are
+// hardStop cancels the current run's hard-stop contexts: no more jobs are
 // locked and the contexts of jobs in flight are cancelled at once.
 func (r *runner) hardStop() {
-	r.hardMu.Lock()
-	defer r.hardMu.Unlock()
-	if r.hardCancel != nil {
-		r.hardCancel()
+	for _, s := range r.slots {
+		s.hardMu.Lock()
+		if s.hardCancel != nil {
+			s.hardCancel()
+		}
+		s.hardMu.Unlock()
 	}
 }
 
-// hardStopped returns the context hardStop cancels for the current run; a
-// Worker used only through WorkOne is never hard-stopped.
-func (r *runner) hardStopped() context.Context {
-	r.hardMu.Lock()
-	defer r.hardMu.Unlock()
-	if r.hard == nil {
+// hardStopped returns the context hardStop cancels for the slot's current
+// run; a Worker used only through WorkOne is never hard-stopped.
+func (s *slot) hardStopped() context.Context {
+	s.hardMu.Lock()
+	defer s.hardMu.Unlock()
+	if s.hard == nil {
 		return context.Background()
 	}
-	return r.hard
+	return s.hard
 }
