@@ -16,6 +16,7 @@ var capabilitiesCases = []testCase{
 	{"Pipeline", testCapabilityPipeline},
 	{"PipelineChain", testCapabilityPipelineChain},
 	{"Sizer", testCapabilitySizer},
+	{"Session", testCapabilitySession},
 }
 
 // Optional capability: adapter.CopyFromer (EnqueueBatch uses INSERT without it).
@@ -236,5 +237,43 @@ func testCapabilitySizer(t *testing.T, e *env) {
 	s := need[adapter.Sizer](t, e, capSizer)
 	if n := s.MaxConns(); n < 0 {
 		t.Errorf("MaxConns() = %d; want 0 (no limit) or more", n)
+	}
+}
+
+// The optional adapter.Sessioner: a connection that is one server session,
+// whose session locks hold until its Close ends that session.
+func testCapabilitySession(t *testing.T, e *env) {
+	sr := need[adapter.Sessioner](t, e, capSession)
+	e.needSession(t, "a session lock needs one server session")
+	sc, err := sr.Session(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int32
+	var got bool
+	if err := sc.QueryRow(e.ctx, `SELECT pg_backend_pid(), pg_try_advisory_lock(4242)`).Scan(&pid, &got); err != nil || !got {
+		t.Fatalf("lock on the session: %v, %v", got, err)
+	}
+	// Held across statements: the same backend, and other sessions are
+	// refused the lock.
+	var pid2 int32
+	if err := sc.QueryRow(e.ctx, `SELECT pg_backend_pid()`).Scan(&pid2); err != nil || pid2 != pid {
+		t.Fatalf("second statement on backend %d (%v), the first on %d", pid2, err, pid)
+	}
+	if n := e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND pid = $1
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, pid); n != 1 {
+		t.Fatalf("%d advisory locks of the session's backend, want 1", n)
+	}
+	if err := sc.Close(e.ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_ = sc.Close(e.ctx) // harmless twice
+	// Closed, not pooled: the server ended the session and its lock.
+	waitFor(t, "the session's backend gone", func() bool {
+		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid) == 0
+	})
+	if n := e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); n != 0 {
+		t.Errorf("%d advisory locks left after Close, want 0", n)
 	}
 }

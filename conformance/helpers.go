@@ -181,6 +181,7 @@ var (
 	capPipeline = capability{"Pipeliner", func(f Features) bool { return f.Pipeline }}
 	capSizer    = capability{"Sizer", func(f Features) bool { return f.Sizer }}
 	capChain    = capability{"PipelineChainer", func(f Features) bool { return f.PipelineChain }}
+	capSession  = capability{"Sessioner", func(f Features) bool { return f.Session }}
 )
 
 // need returns the env's pool as the capability's interface T. It skips t

@@ -62,6 +62,9 @@ type Features struct {
 	PipelineChain bool
 	// Sizer: adapter.Sizer (the pool tells its size).
 	Sizer bool
+	// Session: adapter.Sessioner (a connection of its own for session
+	// locks: gue.WithPoolSessionLocks).
+	Session bool
 }
 
 // WithFeatures declares the adapter's optional capabilities (see Features).
@@ -102,6 +105,7 @@ var groups = []struct {
 	{"Admin", adminCases},
 	{"Due", dueCases},
 	{"TestKit", testKitCases},
+	{"Session", sessionCases},
 }
 
 // Run runs the whole suite as subtests of t, grouped by area

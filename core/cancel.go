@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,16 +123,7 @@ func (f *inFlight) ids() string {
 	if len(f.jobs) == 0 {
 		return ""
 	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for id := range f.jobs {
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	b.WriteByte('}')
-	return b.String()
+	return idArray(slices.Collect(maps.Keys(f.jobs)))
 }
 
 // cancel cancels the jobs whose IDs are listed, comma-separated.
@@ -141,6 +134,15 @@ func (f *inFlight) cancel(list string) {
 		if id, err := strconv.ParseInt(s, 10, 64); err == nil && f.jobs[id].cancel != nil {
 			f.jobs[id].cancel(ErrCancelled)
 		}
+	}
+}
+
+// cancelWith cancels job id, if in flight, with cause.
+func (f *inFlight) cancelWith(id int64, cause error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.jobs[id]; ok && fl.cancel != nil {
+		fl.cancel(cause)
 	}
 }
 

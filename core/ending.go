@@ -44,6 +44,10 @@ func decide(err, cause error, timeout time.Duration) ending {
 	var panicErr *PanicError
 	stopped, cancelled := errors.Is(cause, ErrWorkerStopped), errors.Is(cause, ErrCancelled)
 	switch d, snooze := snoozed(err); {
+	case errors.Is(cause, ErrLockLost):
+		// Whatever the WorkFunc returned: with the lock gone, no ending
+		// may be written (see ErrLockLost).
+		return ending{outcome: OutcomeReturned, cause: cause}
 	case err == nil:
 		return ending{outcome: OutcomeDone, cancelIgnored: cancelled}
 	case stopped:
@@ -95,6 +99,10 @@ func (e ending) as(s settled, err error) ending {
 	switch {
 	case s.died == ReasonMaxAttempts:
 		e.outcome, e.reason = OutcomeDead, ReasonMaxAttempts
+	case errors.Is(err, ErrLockLost):
+		// Refused, nothing written: the job is as it was locked.
+		retryAt, next := e.retryAt, e.next
+		e = ending{outcome: OutcomeReturned, cause: err, retryAt: retryAt, next: next}
 	case err != nil && !e.recordsFailure() && e.outcome != OutcomeReturned:
 		retryAt, next := e.retryAt, e.next
 		e = failure(err)
@@ -112,6 +120,9 @@ func (e ending) err() error {
 	case OutcomeDone:
 		return nil
 	case OutcomeReturned:
+		if errors.Is(e.cause, ErrLockLost) {
+			return e.cause
+		}
 		mark = ErrWorkerStopped
 	case OutcomeDead:
 		mark = ErrMaxAttempts

@@ -60,6 +60,15 @@ var ErrUnknownJobType = errors.New("unknown job type")
 // worker stops hard: the grace period ran out or HardStop was called.
 var ErrWorkerStopped = errors.New("worker stopped hard")
 
+// ErrLockLost is the cause of a job's context (context.Cause) when the pool
+// runs in session mode (WithPoolSessionLocks) and loses the connection
+// whose session lock held the job: the server released the lock, and
+// another pool may already be running the job. The job is not ended (its
+// Job.Tx transaction is rolled back, no ending is written): it runs again,
+// here or elsewhere, and a WorkFunc should return as soon as it can. The
+// error of an ending refused because the lock was gone wraps it too.
+var ErrLockLost = errors.New("the session lock holding the job was lost")
+
 // ErrInvalidSchema is returned for a schema name PostgreSQL cannot store: a
 // NUL byte, invalid UTF-8, or more than 63 bytes.
 var ErrInvalidSchema = errors.New("invalid schema name")

@@ -179,6 +179,9 @@ func (lk *locker) workLane(ctx context.Context, k int, fromJob bool) bool {
 		lk.dropPending(ctx) // paused since the last job's commit
 		return false
 	}
+	if lk.sess != nil {
+		return lk.feedSession(ctx, l)
+	}
 	if lk.feed != nil {
 		return lk.feedBatch(ctx, l)
 	}

@@ -18,8 +18,11 @@ type runner struct {
 	*workerConfig
 	slots   []*slot
 	lockers []*locker
-	// feed is what the lockers of batch mode share (nil otherwise).
+	// feed is what the lockers of batch mode share, and the idle slots of
+	// session mode (nil otherwise).
 	feed *batchFeed
+	// sess is the lock connection of session mode (nil otherwise).
+	sess *sessionLocks
 	// wake is fired by the pool's listener (nil while none listens).
 	wake *wake.Signal
 }
@@ -69,7 +72,13 @@ func newRunner(cfg *workerConfig, ids []string) *runner {
 		r.slots[i] = s
 	}
 	lockers := r.slots
-	if cfg.batch > 1 {
+	switch {
+	case cfg.session:
+		// One locker: its statements take turns on the lock connection
+		// anyway, and each locks for every idle slot.
+		r.feed = newBatchFeed(r.slots)
+		lockers = r.slots[:1]
+	case cfg.batch > 1:
 		r.feed = newBatchFeed(r.slots)
 		lockers = r.slots[:min(len(r.slots), batchLockers)]
 	}
@@ -99,6 +108,12 @@ func newLocker(s *slot, n int) *locker {
 // run runs the lockers until ctx ends, then waits for the batches in
 // flight.
 func (r *runner) run(ctx context.Context) {
+	if r.session {
+		sessioner, _ := r.c.pool.(adapter.Sessioner) // checked by the pool's start
+		r.sess = newSessionLocks(sessioner, r.stmts, r.inflight, r.logTo, !r.c.syncCompletion)
+		stop := r.sess.start(ctx)
+		defer stop() // after the jobs in flight: it closes the lock connection
+	}
 	var wg sync.WaitGroup
 	for _, lk := range r.lockers {
 		wg.Add(1)

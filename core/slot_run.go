@@ -2,6 +2,7 @@ package gue
 
 import (
 	"context"
+	"errors"
 	"runtime/debug"
 
 	"github.com/gue-go/gue/core/adapter"
@@ -105,6 +106,10 @@ func logApplied(log adapter.Logger, j *Job, e, applied ending, err error) {
 	case OutcomeDone:
 		log.Debug("job done")
 	case OutcomeReturned:
+		if errors.Is(applied.cause, ErrLockLost) {
+			log.Debug("job not ended: its session lock was lost, and the job runs again", adapter.Err(applied.cause))
+			break
+		}
 		log.Info("job returned to queue: worker stopped hard")
 	case OutcomeSnoozed:
 		log.Debug("job snoozed", adapter.F("for", e.delay))

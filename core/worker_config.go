@@ -19,6 +19,7 @@ type workerConfig struct {
 	grace    time.Duration
 	timeout  time.Duration
 	batch    int
+	session  bool           // WorkerPool only: WithPoolSessionLocks
 	logTo    adapter.Logger // nil: the Client's
 	noListen bool           // WorkerPool only
 	hooks    []Hooks        // WithWorkerHooks, WithPoolHooks: inside the Client's

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/core/internal/lockplan"
+	"github.com/gue-go/gue/core/internal/sqlq"
 	"github.com/gue-go/gue/core/internal/wake"
 )
 
@@ -39,6 +40,9 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 	if err := checkPeriodic(p.periodic, time.Now()); err != nil && p.err == nil {
 		p.err = fmt.Errorf("gue: pool %s: %w", p.id, err)
 	}
+	if p.session && p.batch > 1 && p.err == nil {
+		p.err = fmt.Errorf("gue: pool %s: WithPoolSessionLocks cannot be combined with WithPoolBatchSize", p.id)
+	}
 	p.logger = p.logTo.With(adapter.F("pool-id", p.id), adapter.F("queue", queueNames(p.lanes)))
 	if poolSize < 1 {
 		poolSize = 1
@@ -62,6 +66,9 @@ func (p *WorkerPool) Run(ctx context.Context) error {
 		return err
 	}
 	defer p.running.Unlock()
+	if err := p.checkSession(ctx); err != nil {
+		return err
+	}
 	p.run(ctx)
 	return nil
 }
@@ -70,6 +77,10 @@ func (p *WorkerPool) Run(ctx context.Context) error {
 // Cancel ctx to stop it.
 func (p *WorkerPool) Start(ctx context.Context) error {
 	if err := p.acquire(); err != nil {
+		return err
+	}
+	if err := p.checkSession(ctx); err != nil {
+		p.running.Unlock()
 		return err
 	}
 	go func() {
@@ -150,6 +161,9 @@ func (p *WorkerPool) fits(listening bool) (listen bool) {
 	}
 	size, workers := s.MaxConns(), len(p.r.slots)
 	need := workers
+	if p.session {
+		need = 2 // the lock connection, and one for the jobs' endings
+	}
 	if listening {
 		need++
 	}
@@ -161,4 +175,20 @@ func (p *WorkerPool) fits(listening bool) (listen bool) {
 		"size the pool to at least 2×workers+1",
 		adapter.F("max-conns", size), adapter.F("workers", workers), adapter.F("listen", false))
 	return false // a listener here would take a worker's connection
+}
+
+// checkSession checks, in session mode, that the Client's pool can hold a
+// lock connection and that the schema is not on Citus, where advisory
+// locks are per node.
+func (p *WorkerPool) checkSession(ctx context.Context) error {
+	if !p.session {
+		return nil
+	}
+	if _, ok := p.c.pool.(adapter.Sessioner); !ok {
+		return fmt.Errorf("gue: pool %s: %w", p.id, errNoSessioner)
+	}
+	if p.stmts.on(ctx, p.c.pool).Dialect == sqlq.Citus {
+		return fmt.Errorf("gue: pool %s: session mode does not work on Citus yet: advisory locks are per node; use the default mode or batch mode there", p.id)
+	}
+	return nil
 }

@@ -87,6 +87,34 @@ func WithPoolBatchSize(n int) WorkerPoolOption {
 	return func(p *WorkerPool) { p.batch = n }
 }
 
+// WithPoolSessionLocks turns session mode on or off (default off). In
+// session mode the pool holds each running job by a session-level advisory
+// lock (pg_try_advisory_lock) that one connection of its own takes for all
+// the pool's jobs, and runs the job with no transaction open: poolSize is
+// the number of jobs in flight, not a number of connections, so a pool of
+// 500 works on a connection pool of 10. A job holds a connection only
+// while it writes its ending, or from its handler's first call of Job.Tx,
+// which opens the job's transaction then; the job's deletion commits in
+// that transaction, so the handler's writes and the job's end stay atomic.
+// A process that dies drops its lock connection, and the server releases
+// every lock it held: other pools take those jobs at once.
+//
+// Every ending proves in its own statement that the lock connection still
+// holds the job's lock; when that connection is lost, the pool cancels its
+// running jobs' contexts with cause ErrLockLost, ends none of them, and
+// opens a new one. A job is looked at again after its lock is taken, so a
+// job another pool has just ended never runs twice.
+//
+// Session mode needs a ConnPool that implements adapter.Sessioner, a
+// direct (or session-pooled) route to PostgreSQL, not a pooler in
+// transaction mode, and plain PostgreSQL, not Citus; Run and Start return
+// an error otherwise. It cannot be combined with WithPoolBatchSize. Do not
+// work one queue with pools of both modes at once: a pool in the default
+// mode does not see the session locks. See docs/session-mode.md.
+func WithPoolSessionLocks(on bool) WorkerPoolOption {
+	return func(p *WorkerPool) { p.session = on }
+}
+
 // WithPoolListen turns the LISTEN wake-up on or off (default on). When the
 // Client's pool implements adapter.Listener, the pool keeps one connection
 // LISTENing and wakes its idle workers as soon as a job is enqueued; without

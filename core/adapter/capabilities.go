@@ -89,3 +89,28 @@ type Sizer interface {
 	// means no limit.
 	MaxConns() int
 }
+
+// Sessioner is an optional capability of a ConnPool: a connection that is
+// one server session from its opening to its Close, for a WorkerPool in
+// session mode (gue.WithPoolSessionLocks), whose session-level advisory
+// locks hold the jobs the pool runs. The server releases those locks when
+// the session ends, which is what returns a dead process's jobs at once;
+// so a SessionConn must never go back to a pool with its session alive.
+// A pooler in transaction mode (PgBouncer's pool_mode = transaction) runs
+// each statement on any server session, which cannot hold such a lock: do
+// not implement Sessioner there (gue detects it too, and refuses).
+type Sessioner interface {
+	// Session opens, or takes out of the pool for good, a connection for
+	// session state.
+	Session(ctx context.Context) (SessionConn, error)
+}
+
+// SessionConn is a connection returned by Sessioner.Session. It is not
+// safe for concurrent use.
+type SessionConn interface {
+	Queryable
+	// Close closes the connection itself, so that the server ends the
+	// session and releases its session-level locks; it never returns the
+	// connection to a pool. Calling it more than once is harmless.
+	Close(ctx context.Context) error
+}

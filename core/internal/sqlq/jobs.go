@@ -73,6 +73,7 @@ type Set struct {
 	Lifecycle
 	Periodic
 	Admin
+	Session
 }
 
 // Dialect is where a schema's tables live.
@@ -256,6 +257,7 @@ WHERE queue = $1 AND job_id = $2`,
 		s.DeleteAsync = ""
 		s.AsyncCommit = append([]string{"SET LOCAL citus.propagate_set_commands TO 'local'"}, s.AsyncCommit...)
 	}
+	s.Session = newSession(s)
 	return s
 }
 

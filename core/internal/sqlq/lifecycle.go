@@ -47,8 +47,12 @@ FROM json_to_recordset($1::json) AS x(job_id bigint, queue text, priority smalli
      error_count integer, last_error text, metadata json, max_attempts integer, created_at timestamptz, reason text, unique_key text)`,
 		Snooze: `UPDATE ` + t + ` SET run_at = statement_timestamp() + $3::bigint * interval '1 microsecond', updated_at = now()
 WHERE queue = $1 AND job_id = $2`,
-		// SKIP LOCKED: a job a worker holds is running, not queued.
-		CancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 FOR UPDATE SKIP LOCKED),
+		// SKIP LOCKED: a job a worker holds is running, not queued. So is
+		// one whose advisory lock a pool in session mode holds: the
+		// transaction-level lock on the same key is refused then, and
+		// while this statement's transaction holds it, no such pool can
+		// take the job.
+		CancelQueued: `WITH j AS (SELECT job_id FROM ` + t + ` WHERE queue = $1 AND job_id = $2 AND pg_try_advisory_xact_lock(job_id) FOR UPDATE SKIP LOCKED),
 c AS (DELETE FROM ` + cancel + ` r USING j WHERE r.queue = $1 AND r.job_id = j.job_id),
 d AS (DELETE FROM ` + t + ` c USING j WHERE c.queue = $1 AND c.job_id = j.job_id RETURNING c.*)
 INSERT INTO ` + dead + ` (` + deadCols + `)

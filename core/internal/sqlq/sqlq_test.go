@@ -61,16 +61,16 @@ func differing(a, b *Set) []string {
 func TestOnlyDialectStatementsDiffer(t *testing.T) {
 	for _, forget := range []bool{true, false} {
 		got := differing(New(`a"b`, PostgreSQL, forget), New(`a"b`, Citus, forget))
-		want := []string{"AsyncCommit", "ClockFirst", "DeleteAsync", "Dialect", "Lock", "QueueList", "QueueStats", "QueueStatsAll"}
+		want := []string{"AsyncCommit", "ClockFirst", "DeleteAsync", "Dialect", "Lock", "QueueList", "QueueStats", "QueueStatsAll", "SessionDeleteAsync"}
 		if !slices.Equal(got, want) {
 			t.Errorf("forget %v: the dialects differ in %v, want %v (hide each in gue's queries too)", forget, got, want)
 		}
 	}
 	for _, d := range []Dialect{PostgreSQL, Citus} {
 		got := differing(New("s", d, true), New("s", d, false))
-		want := []string{"Delete", "DeleteBatch", "Die"}
+		want := []string{"Delete", "DeleteBatch", "Die", "SessionDelete", "SessionDie"}
 		if d == PostgreSQL {
-			want = []string{"Delete", "DeleteAsync", "DeleteBatch", "Die"}
+			want = []string{"Delete", "DeleteAsync", "DeleteBatch", "Die", "SessionDelete", "SessionDeleteAsync", "SessionDie"}
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("dialect %v: forget changes %v, want %v", d, got, want)
@@ -136,5 +136,40 @@ func TestJobStatementsFilterOnQueue(t *testing.T) {
 		if checked < 15 {
 			t.Errorf("dialect %v: only %d job statements checked", d, checked)
 		}
+	}
+}
+
+// Each session ending is its plain ending with one more parameter, the
+// lock holder's process ID, and the proof of the lock wherever the plain
+// one matches the job: the cancellation request it forgets too.
+func TestSessionEndingsProveTheLock(t *testing.T) {
+	s := New("s", PostgreSQL, true)
+	for _, c := range []struct {
+		name, plain, session, pid string
+	}{
+		{"Delete", s.Delete, s.SessionDelete, "$3::int"},
+		{"DeleteAsync", s.DeleteAsync, s.SessionDeleteAsync, "$3::int"},
+		{"Fail", s.Fail, s.SessionFail, "$5::int"},
+		{"Snooze", s.Snooze, s.SessionSnooze, "$4::int"},
+		{"Die", s.Die, s.SessionDie, "$6::int"},
+	} {
+		if strings.Contains(c.plain, "$"+c.pid[1:2]) {
+			t.Errorf("%s: the plain ending already has parameter %s", c.name, c.pid)
+		}
+		matches := strings.Count(c.plain, jobMatch)
+		if matches == 0 || strings.Count(c.session, "l.pid = "+c.pid) != matches {
+			t.Errorf("%s: %d matches of the job, the session ending proves the lock %d times:\n%s",
+				c.name, matches, strings.Count(c.session, "l.pid = "+c.pid), c.session)
+		}
+		if strings.Contains(c.plain, "pg_locks") {
+			t.Errorf("%s: control: the plain ending names pg_locks", c.name)
+		}
+	}
+	// Both of Die's matches: the job and its cancellation request.
+	if n := strings.Count(s.SessionDie, "pg_locks"); n != 2 {
+		t.Errorf("SessionDie proves the lock %d times, want 2", n)
+	}
+	if New("s", Citus, true).SessionDeleteAsync != "" {
+		t.Error("SessionDeleteAsync on Citus, where DeleteAsync is empty")
 	}
 }

@@ -1,0 +1,369 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// sessionCases is the suite's Session group: pools in session mode
+// (gue.WithPoolSessionLocks), for adapters that implement adapter.Sessioner.
+var sessionCases = []testCase{
+	{"ManyJobsNoTransaction", testSessionManyJobsNoTransaction},
+	{"TxCommitsWithSuccessRollsBackWithFailure", testSessionTx},
+	{"ExactlyOnce", testSessionExactlyOnce},
+	{"LockLostCancelsAndRunsAgain", testSessionLockLost},
+	{"EndingProvesTheLock", testSessionEndingProvesTheLock},
+	{"CancelRunning", testSessionCancelRunning},
+	{"Refusals", testSessionRefusals},
+}
+
+// needSessionMode skips t unless the adapter can hold a lock connection
+// and the pools reach PostgreSQL directly (on Citus, session mode refuses:
+// see testSessionRefusals).
+func needSessionMode(t *testing.T, e *env) {
+	t.Helper()
+	need[adapter.Sessioner](t, e, capSession)
+	e.needSession(t, "session locks need one server session")
+	if Citus() {
+		t.Skip("session mode refuses Citus (advisory locks are per node)")
+	}
+}
+
+// sessionPool is a pool of n in session mode on queue, polling often.
+func sessionPool(c *gue.Client, wm gue.WorkMap, n int, queue string, opts ...gue.WorkerPoolOption) *gue.WorkerPool {
+	return gue.NewWorkerPool(c, wm, n, append([]gue.WorkerPoolOption{gue.WithPoolQueue(queue),
+		gue.WithPoolSessionLocks(true), gue.WithPoolPollInterval(20 * time.Millisecond)}, opts...)...)
+}
+
+// holders counts the other backends of the test's database that hold a
+// transaction: an open one (idle in transaction), a transaction ID or a
+// snapshot (which hold back VACUUM).
+func (e *env) holders() int64 {
+	return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL OR state LIKE 'idle in transaction%')`)
+}
+
+// advisoryLocks counts the advisory locks held in the test's database.
+func (e *env) advisoryLocks() int64 {
+	return e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+}
+
+// 150 jobs run at once on a pool of 200, while no backend of the database
+// holds a transaction and the connections stay few. Control: the default
+// mode's running jobs each hold a transaction.
+func testSessionManyJobsNoTransaction(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	const total = 150
+	for range total {
+		e.enqueue(c, &gue.Job{Type: "t", Queue: "many"})
+	}
+	var started atomic.Int32
+	release := make(chan struct{})
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		started.Add(1)
+		select {
+		case <-release:
+		case <-j.Context().Done(): // a failed test's stop
+		}
+		return nil
+	}}
+	stop := startPool(t, sessionPool(c, wm, 200, "many"))
+	waitFor(t, fmt.Sprintf("%d jobs running at once", total), func() bool { return started.Load() == total })
+	if n := e.holders(); n != 0 {
+		t.Errorf("%d backends hold a transaction while %d jobs run in session mode, want 0", n, total)
+	}
+	if n := e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()`); n >= total/5 {
+		t.Errorf("%d connections for %d jobs in flight", n, total)
+	}
+	if n := e.advisoryLocks(); n != total {
+		t.Errorf("%d advisory locks held, want one per running job (%d)", n, total)
+	}
+	close(release)
+	waitFor(t, "the queue worked down", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'many'`) == 0
+	})
+	waitFor(t, "every lock given back", func() bool {
+		return e.advisoryLocks() == 0
+	})
+	stop()
+
+	// Control: the default mode's jobs hold their transactions.
+	for range 2 {
+		e.enqueue(c, &gue.Job{Type: "t", Queue: "control"})
+	}
+	started.Store(0)
+	release = make(chan struct{})
+	stop = startPool(t, gue.NewWorkerPool(c, wm, 2, gue.WithPoolQueue("control"),
+		gue.WithPoolPollInterval(20*time.Millisecond), gue.WithPoolListen(false)))
+	defer stop()
+	waitFor(t, "2 jobs running in the default mode", func() bool { return started.Load() == 2 })
+	if n := e.holders(); n < 2 {
+		t.Errorf("control: %d backends hold a transaction while 2 jobs run in the default mode, want >= 2", n)
+	}
+	close(release)
+}
+
+// startPool starts p; the returned stop (also run at the test's end, where
+// it does nothing the second time) stops it and waits for Run to return.
+// Jobs blocked in their handlers must be let go before stop.
+func startPool(t *testing.T, p *gue.WorkerPool) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-stopped; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// A handler's writes through j.Tx() commit with the job's deletion when it
+// succeeds, and are rolled back, with the failure recorded, when it fails.
+func testSessionTx(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client(gue.WithClientBackoff(func(int) time.Duration { return time.Hour }))
+	e.exec(`CREATE TABLE side (job_id bigint PRIMARY KEY)`)
+	ok := e.enqueue(c, &gue.Job{Type: "t", Queue: "tx", Args: []byte(`"ok"`)})
+	bad := e.enqueue(c, &gue.Job{Type: "t", Queue: "tx", Args: []byte(`"fail"`)})
+	var ran sync.WaitGroup
+	ran.Add(2)
+	var once sync.Map
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		if _, loaded := once.LoadOrStore(j.ID, true); !loaded {
+			defer ran.Done()
+		}
+		if _, err := j.Tx().Exec(j.Context(), `INSERT INTO side (job_id) VALUES ($1)`, j.ID); err != nil {
+			return err
+		}
+		if string(j.Args) == `"fail"` {
+			return errors.New("boom")
+		}
+		return nil
+	}}
+	runPool(t, sessionPool(c, wm, 4, "tx"))
+	ran.Wait()
+	waitFor(t, "both ended", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1`, ok.ID) == 0 &&
+			e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count > 0`, bad.ID) == 1
+	})
+	if n := e.count(`SELECT count(*) FROM side WHERE job_id = $1`, ok.ID); n != 1 {
+		t.Errorf("the succeeding job's write: %d rows, want 1", n)
+	}
+	if n := e.count(`SELECT count(*) FROM side WHERE job_id = $1`, bad.ID); n != 0 {
+		t.Errorf("the failing job's write: %d rows, want 0 (rolled back)", n)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 1 AND last_error = 'boom'`, bad.ID); n != 1 {
+		t.Errorf("the failing job's failure not recorded")
+	}
+}
+
+// Three pools of 20 in session mode on one queue run each of 600 jobs
+// exactly once, half of them writing through j.Tx().
+func testSessionExactlyOnce(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	e.exec(`CREATE TABLE side (job_id bigint PRIMARY KEY)`)
+	const total = 600
+	jobs := make([]*gue.Job, total)
+	for i := range jobs {
+		jobs[i] = &gue.Job{Type: "t", Queue: "once", Args: []byte(fmt.Sprint(i % 2))}
+	}
+	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	runs := map[int64]int{}
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		runs[j.ID]++
+		mu.Unlock()
+		if string(j.Args) == "1" {
+			_, err := j.Tx().Exec(j.Context(), `INSERT INTO side (job_id) VALUES ($1)`, j.ID)
+			return err
+		}
+		return nil
+	}}
+	for range 3 {
+		runPool(t, sessionPool(c, wm, 20, "once"))
+	}
+	waitFor(t, "the queue worked down", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'once'`) == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != total {
+		t.Errorf("%d jobs ran, want %d", len(runs), total)
+	}
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("job %d ran %d times", id, n)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM side`); n != total/2 {
+		t.Errorf("%d writes through j.Tx(), want %d", n, total/2)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs_dead`); n != 0 {
+		t.Errorf("%d dead jobs, want 0", n)
+	}
+}
+
+// The lock connection terminated while a job runs: the job's context is
+// cancelled with ErrLockLost before the job runs again, the run that lost
+// its lock ends nothing, and the job is done once in the end.
+func testSessionLockLost(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "lost"})
+	var mu sync.Mutex
+	var events []string
+	note := func(s string) {
+		mu.Lock()
+		events = append(events, s)
+		mu.Unlock()
+	}
+	started := make(chan struct{})
+	var runs atomic.Int32
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		if runs.Add(1) > 1 {
+			note("second run")
+			return nil
+		}
+		close(started)
+		<-j.Context().Done()
+		note(fmt.Sprintf("first run cancelled: %v", context.Cause(j.Context())))
+		if !errors.Is(context.Cause(j.Context()), gue.ErrLockLost) {
+			t.Errorf("cause %v, want ErrLockLost", context.Cause(j.Context()))
+		}
+		return nil // ignored: the lock is gone, nothing may be written
+	}}
+	runPool(t, sessionPool(c, wm, 4, "lost"))
+	<-started
+	if n := e.count(`SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks
+  WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) x`); n != 1 {
+		t.Fatalf("terminated %d lock connections, want 1", n)
+	}
+	waitFor(t, "the job done", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1`, j.ID) == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 || !strings.HasPrefix(events[0], "first run cancelled") || events[1] != "second run" {
+		t.Errorf("events %q, want the first run cancelled, then a second run", events)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs_dead`); n != 0 {
+		t.Errorf("%d dead jobs, want 0", n)
+	}
+}
+
+// A run that ends right after its lock connection died, before the pool
+// notices, writes nothing: its ending's statement proves the lock and finds
+// it gone. The job runs again and is done once. (Control: the same ending
+// with the lock held deletes the job, the second run's.)
+func testSessionEndingProvesTheLock(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "proof"})
+	started, proceed := make(chan struct{}), make(chan struct{})
+	var runs atomic.Int32
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		if runs.Add(1) == 1 {
+			close(started)
+			<-proceed
+		}
+		return nil
+	}}
+	runPool(t, sessionPool(c, wm, 4, "proof"))
+	<-started
+	var pid int32
+	if err := e.pool.QueryRow(e.ctx, `SELECT pid FROM pg_locks WHERE locktype = 'advisory'
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	e.exec(`SELECT pg_terminate_backend($1)`, pid)
+	waitFor(t, "the lock connection's backend gone", func() bool {
+		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid) == 0
+	})
+	close(proceed) // ends at once: the pool's heartbeat has not looked yet
+	waitFor(t, "the job done", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1`, j.ID) == 0
+	})
+	if n := runs.Load(); n != 2 {
+		t.Errorf("the job ran %d times, want 2: the first run's ending must not apply without its lock", n)
+	}
+}
+
+// Client.Cancel of a job a session-mode pool runs: the job is running, not
+// queued (the advisory lock tells), so its context is cancelled and it goes
+// to the dead jobs as cancelled. Control: a queued job is cancelled at once.
+func testSessionCancelRunning(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	queued := e.enqueue(c, &gue.Job{Type: "t", Queue: "idle-queue"})
+	if err := c.Cancel(e.ctx, "idle-queue", queued.ID); err != nil {
+		t.Fatalf("cancel a queued job: %v", err)
+	}
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "cancel"})
+	started := make(chan struct{})
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		close(started)
+		<-j.Context().Done()
+		return context.Cause(j.Context())
+	}}
+	runPool(t, sessionPool(c, wm, 2, "cancel"))
+	<-started
+	if err := c.Cancel(e.ctx, "cancel", j.ID); !errors.Is(err, gue.ErrJobRunning) {
+		t.Fatalf("Cancel = %v, want ErrJobRunning", err)
+	}
+	waitFor(t, "the job dead", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs_dead WHERE job_id = $1 AND reason = 'cancelled'`, j.ID) == 1
+	})
+	if n := e.count(`SELECT count(*) FROM gue_jobs`); n != 0 {
+		t.Errorf("%d jobs left, want 0", n)
+	}
+}
+
+// Session mode refuses what cannot hold its locks, at Run, with errors that
+// say so: batch mode beside it, and a pool with no adapter.Sessioner.
+func testSessionRefusals(t *testing.T, e *env) {
+	c := e.client()
+	err := gue.NewWorkerPool(c, gue.WorkMap{}, 2, gue.WithPoolSessionLocks(true), gue.WithPoolBatchSize(10)).Run(e.ctx)
+	if err == nil || !strings.Contains(err.Error(), "WithPoolBatchSize") {
+		t.Errorf("session and batch mode: Run = %v, want an error naming WithPoolBatchSize", err)
+	}
+	bare := gue.NewClient(struct{ adapter.ConnPool }{e.pool})
+	err = gue.NewWorkerPool(bare, gue.WorkMap{}, 2, gue.WithPoolSessionLocks(true)).Run(e.ctx)
+	if err == nil || !strings.Contains(err.Error(), "adapter.Sessioner") {
+		t.Errorf("no Sessioner: Run = %v, want an error naming adapter.Sessioner", err)
+	}
+	if Citus() {
+		if _, ok := e.pool.(adapter.Sessioner); ok {
+			err = gue.NewWorkerPool(c, gue.WorkMap{}, 2, gue.WithPoolSessionLocks(true)).Run(e.ctx)
+			if err == nil || !strings.Contains(err.Error(), "Citus") {
+				t.Errorf("on Citus: Run = %v, want an error naming Citus", err)
+			}
+		}
+	}
+	// Control: off, the same bare pool runs.
+	ctx, cancel := context.WithTimeout(e.ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := gue.NewWorkerPool(bare, gue.WorkMap{}, 2, gue.WithPoolSessionLocks(false)).Run(ctx); err != nil {
+		t.Errorf("control: session mode off: Run = %v", err)
+	}
+}

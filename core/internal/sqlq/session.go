@@ -1,0 +1,107 @@
+package sqlq
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Session are the statements of session mode (gue.WithPoolSessionLocks):
+// a running job is held by a session-level advisory lock, keyed by its
+// job_id (the one-bigint form), that the pool's lock connection takes, and
+// by no transaction and no row lock.
+type Session struct {
+	// SessionLock takes the advisory locks of up to $2 ready jobs of queue
+	// $1, skipping the jobs in $3 (a text array of IDs: the ones the lock
+	// connection holds already, which pg_try_advisory_lock would grant it
+	// again) and the jobs whose lock another session holds, and returns
+	// their IDs. The walk goes in the queue's order, one row per step, and
+	// tries one lock per step, so it never takes a lock it does not
+	// return; it gives up after $2 + sessionWalkSlack rows.
+	SessionLock string
+	// SessionLoad reads the jobs $2 (a text array of IDs) of queue $1 that
+	// are still ready. Run after their locks are taken, in a statement of
+	// its own, it sees every commit of the session that held a lock
+	// before: a job another pool ended (deleted, rescheduled) between the
+	// walk's snapshot and the lock is left out, and its lock given back.
+	SessionLoad string
+	// SessionUnlock gives back the advisory locks of the jobs $1 (a text
+	// array of IDs) and returns how many were held.
+	SessionUnlock string
+	// The endings of a session-held job: Delete, DeleteAsync, Fail,
+	// Snooze and Die with one more parameter, the process ID of the lock
+	// connection's backend, and a condition that this backend still holds
+	// the job's lock. A lock lost meanwhile (the connection dropped,
+	// another pool may run the job already) leaves the job as it is: the
+	// statement changes no row. DeleteAsync is "" where Delete's is (Citus).
+	SessionDelete, SessionDeleteAsync, SessionFail, SessionSnooze, SessionDie string
+}
+
+// sessionWalkSlack is how many locked rows a SessionLock walk steps over,
+// beyond the locks it asks for, before it gives up: rows locked by other
+// pools, which the walk cannot skip in the index.
+const sessionWalkSlack = 64
+
+// jobMatch is the condition every ending of a single job has on the jobs
+// table (and on the cancellation requests it forgets with it).
+const jobMatch = "WHERE queue = $1 AND job_id = $2"
+
+// heldBy is the condition that the backend of process ID $pid holds the
+// session-level advisory lock of job_id: the one-bigint key is split into
+// classid (its high half) and objid (its low half), objsubid 1.
+func heldBy(pid string) string {
+	return `EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+    WHERE l.locktype = 'advisory' AND l.pid = ` + pid + ` AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())
+      AND l.classid = (job_id >> 32)::oid AND l.objid = (job_id & 4294967295)::oid)`
+}
+
+// guarded is stmt, an ending of one job whose last parameter is $n-1,
+// with the condition that the backend of process ID $n holds the job's
+// lock wherever it matches the job.
+func guarded(stmt string, n string) string {
+	if stmt == "" {
+		return ""
+	}
+	if !strings.Contains(stmt, jobMatch) {
+		panic("sqlq: an ending without the job's match: " + stmt)
+	}
+	return strings.ReplaceAll(stmt, jobMatch, jobMatch+" AND "+heldBy("$"+n+"::int"))
+}
+
+func newSession(s *Set) Session {
+	t := Ident(s.Schema) + ".gue_jobs"
+	ready := `c.queue = $1 AND c.run_at <= now() AND c.job_id <> ALL($3::text::bigint[])`
+	return Session{
+		// Each step seeks the next ready row after the last one in the
+		// lock index (queue, priority, run_at, job_id), then tries its
+		// lock in the step's own select list: once per row, whatever plan
+		// the seek gets (a subquery with OFFSET 0 is never folded into
+		// its parent, so the call is not repeated where got is used). n
+		// counts the locks taken, k the rows walked; the bounds are checked
+		// on the last step's row before the next row is sought, so no lock
+		// is taken past $2.
+		SessionLock: `WITH RECURSIVE w AS (
+  SELECT x.priority, x.run_at, x.job_id, g.got, g.got::int AS n, 1 AS k
+  FROM (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c WHERE ` + ready + `
+        ORDER BY c.priority, c.run_at, c.job_id LIMIT 1) x
+  CROSS JOIN LATERAL (SELECT pg_try_advisory_lock(x.job_id) AS got OFFSET 0) g
+  UNION ALL
+  SELECT x.priority, x.run_at, x.job_id, g.got, w.n + g.got::int, w.k + 1
+  FROM (SELECT * FROM w WHERE w.k < $2::int + ` + strconv.Itoa(sessionWalkSlack) + ` AND w.n < $2::int OFFSET 0) w
+  CROSS JOIN LATERAL (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c
+    WHERE ` + ready + ` AND (c.priority, c.run_at, c.job_id) > (w.priority, w.run_at, w.job_id)
+    ORDER BY c.priority, c.run_at, c.job_id LIMIT 1) x
+  CROSS JOIN LATERAL (SELECT pg_try_advisory_lock(x.job_id) AS got OFFSET 0) g
+)
+SELECT job_id FROM w WHERE got`,
+		SessionLoad: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
+FROM ` + t + ` c
+WHERE c.queue = $1 AND c.job_id = ANY($2::text::bigint[]) AND c.run_at <= now()`,
+		SessionUnlock:      `SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) FROM unnest($1::text::bigint[]) x`,
+		SessionDelete:      guarded(s.Delete, "3"),
+		SessionDeleteAsync: guarded(s.DeleteAsync, "3"),
+		SessionFail:        guarded(s.Fail, "5"),
+		SessionSnooze:      guarded(s.Snooze, "4"),
+		SessionDie:         guarded(s.Die, "6"),
+	}
+}

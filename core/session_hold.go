@@ -1,0 +1,163 @@
+package gue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// sessionHold holds a job by a session-level advisory lock of its pool's
+// lock connection (session mode, WithPoolSessionLocks): no transaction is
+// open while the job runs, until its handler calls Job.Tx. Each ending is
+// one statement that proves the lock is still held by the connection that
+// took it (sqlq.Session), in the job's transaction when Tx opened one,
+// otherwise on its own; then the lock is given back.
+type sessionHold struct {
+	held  // tx is nil until Job.Tx opens it
+	locks *sessionLocks
+	gen   uint64 // the lock connection that holds the job
+	pid   int32  // its backend's process ID
+	// deleted: del ran; in the job's transaction when tx is set, or to be
+	// sent by done.
+	deleted bool
+}
+
+// end ends the job as e says (see hold.end) and gives back its lock.
+func (h *sessionHold) end(ctx context.Context, j *Job, e ending) (settled, error) {
+	s, err := endBy(ctx, h, j, e)
+	h.locks.release(j.ID, h.gen)
+	return s, err
+}
+
+// tx opens the job's transaction on the first call: on a connection of the
+// pool, held from then on until the job ends.
+func (h *sessionHold) tx(ctx context.Context, _ *Job) adapter.Tx {
+	if h.held.tx == nil {
+		tx, err := h.pool.Begin(ctx)
+		if err != nil {
+			tx = failedTx{fmt.Errorf("gue: begin the job's transaction: %w", err)}
+		}
+		h.held.tx = tx
+	}
+	return h.held.tx
+}
+
+func (h *sessionHold) del(ctx context.Context, j *Job) error {
+	if h.held.tx == nil {
+		h.deleted = true // sent by done, on its own
+		return nil
+	}
+	if err := h.exec(ctx, h.held.tx, h.stmts.SessionDelete, j.Queue, j.ID, h.pid); err != nil {
+		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
+	}
+	h.deleted = true
+	return nil
+}
+
+// exec runs stmt, an ending that proves the lock, on q: an error wrapping
+// ErrLockLost when it changed no row, or when this process knows the lock
+// is gone already (no statement is sent then).
+func (h *sessionHold) exec(ctx context.Context, q adapter.Queryable, stmt string, args ...any) error {
+	if !h.locks.holds(h.gen) {
+		return errLost
+	}
+	tag, err := q.Exec(ctx, stmt, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return errLost
+	}
+	return nil
+}
+
+// errLost is the error of an ending refused for want of the lock.
+var errLost = fmt.Errorf("%w, or the job's row is gone: nothing was written", ErrLockLost)
+
+func (h *sessionHold) done(ctx context.Context, j *Job) (settled, error) {
+	if h.held.tx != nil {
+		if err := h.held.tx.Commit(ctx); err != nil {
+			return settled{}, fmt.Errorf("gue: commit job %d: %w", j.ID, err)
+		}
+		return settled{}, nil
+	}
+	if !h.deleted {
+		return settled{}, nil // Done without Delete: the job stays, unlocked
+	}
+	stmt := h.stmts.SessionDelete
+	if h.stmts.SessionDeleteAsync != "" && h.locks.async {
+		stmt = h.stmts.SessionDeleteAsync
+	}
+	if err := h.exec(ctx, h.pool, stmt, j.Queue, j.ID, h.pid); err != nil {
+		return settled{}, fmt.Errorf("gue: delete job %d: %w", j.ID, err)
+	}
+	return settled{}, nil
+}
+
+func (h *sessionHold) fail(ctx context.Context, j *Job, msg string) (settled, error) {
+	if h.lastAttempt(j) {
+		return h.die(ctx, j, msg, ReasonMaxAttempts)
+	}
+	h.rollbackTx(ctx)
+	delay := h.nextDelay(j)
+	if err := h.exec(ctx, h.pool, h.stmts.SessionFail, j.Queue, j.ID, delay.Microseconds(), msg, h.pid); err != nil {
+		return settled{}, fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
+	}
+	return failedWith(msg, delay), nil
+}
+
+func (h *sessionHold) die(ctx context.Context, j *Job, msg, reason string) (settled, error) {
+	h.rollbackTx(ctx)
+	if err := h.exec(ctx, h.pool, h.stmts.SessionDie, j.Queue, j.ID, 1, msg, reason, h.pid); err != nil {
+		return settled{}, fmt.Errorf("gue: move job %d to the dead jobs (%s): %w", j.ID, reason, err)
+	}
+	return settled{failed: true, msg: msg, died: reason}, nil
+}
+
+// snooze keeps the job's writes: the rescheduling commits with them.
+func (h *sessionHold) snooze(ctx context.Context, j *Job, d time.Duration) (settled, error) {
+	q := adapter.Queryable(h.pool)
+	if h.held.tx != nil {
+		q = h.held.tx
+	}
+	err := h.exec(ctx, q, h.stmts.SessionSnooze, j.Queue, j.ID, d.Microseconds(), h.pid)
+	if err == nil && h.held.tx != nil {
+		err = h.held.tx.Commit(ctx)
+	}
+	if err != nil {
+		h.rollbackTx(ctx)
+		return settled{}, fmt.Errorf("gue: snooze job %d: %w", j.ID, err)
+	}
+	return settled{retryAt: time.Now().Add(d)}, nil
+}
+
+func (h *sessionHold) rollback(ctx context.Context, _ *Job) error {
+	h.rollbackTx(ctx)
+	return nil
+}
+
+// rollbackTx undoes the handler's writes, if it made any through Tx.
+func (h *sessionHold) rollbackTx(ctx context.Context) {
+	if h.held.tx != nil {
+		_ = h.held.tx.Rollback(context.WithoutCancel(ctx))
+	}
+}
+
+// failedTx is the transaction of a job whose BEGIN failed: every call
+// returns that error.
+type failedTx struct{ err error }
+
+func (f failedTx) Exec(context.Context, string, ...any) (adapter.CommandTag, error) {
+	return nil, f.err
+}
+func (f failedTx) QueryRow(context.Context, string, ...any) adapter.Row        { return errRow{f.err} }
+func (f failedTx) Query(context.Context, string, ...any) (adapter.Rows, error) { return nil, f.err }
+func (f failedTx) Commit(context.Context) error                                { return f.err }
+func (f failedTx) Rollback(context.Context) error                              { return nil }
+
+// errRow is a Row whose Scan returns err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

@@ -1,0 +1,350 @@
+package gue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// sessionLocks is the lock connection of a pool in session mode
+// (WithPoolSessionLocks): one server session whose advisory locks hold all
+// the jobs the pool runs. Its statements take turns (mu); the locker locks
+// through it, and the releaser goroutine gives back the locks of ended jobs
+// in one statement per turn and checks that the connection lives while
+// jobs run. Losing it cancels every job it held (ErrLockLost).
+type sessionLocks struct {
+	sessioner adapter.Sessioner
+	stmts     *queries
+	inflight  *inFlight
+	logger    adapter.Logger
+	// async lets a job that wrote nothing through Tx commit its deletion
+	// without waiting for the WAL flush (WithClientAsyncCompletion).
+	async bool
+
+	mu   sync.Mutex // one statement at a time on conn
+	conn adapter.SessionConn
+	pid  int32
+	used time.Time // the last statement on conn
+	// gen counts the connections: a job held by an older one has lost
+	// its lock.
+	gen atomic.Uint64
+
+	heldMu sync.Mutex
+	// held is the jobs running under a lock of connection gen; the lock
+	// statement skips them, since pg_try_advisory_lock grants a session
+	// the locks it holds already.
+	held map[int64]struct{}
+	// releases is the jobs ended whose locks are to be given back.
+	releases []int64
+	kick     chan struct{}
+}
+
+// sessionLockMax is the most jobs one lock statement locks.
+const sessionLockMax = 256
+
+// sessionHeartbeat is how long the lock connection may stay unused while
+// it holds locks before a statement checks that it lives: a loss is
+// noticed (and its jobs cancelled) within about this long.
+const sessionHeartbeat = 250 * time.Millisecond
+
+func newSessionLocks(s adapter.Sessioner, stmts *queries, inflight *inFlight, logger adapter.Logger, async bool) *sessionLocks {
+	return &sessionLocks{sessioner: s, stmts: stmts, inflight: inflight, logger: logger, async: async,
+		held: map[int64]struct{}{}, kick: make(chan struct{}, 1)}
+}
+
+// start runs the releaser until the returned stop, which gives back the
+// last locks and closes the connection: call it once no job runs.
+func (sl *sessionLocks) start(ctx context.Context) (stop func()) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sl.releaser(rctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+		sl.mu.Lock()
+		defer sl.mu.Unlock()
+		if sl.conn != nil {
+			_ = sl.conn.Close(context.Background()) // the server releases every lock left
+			sl.conn = nil
+		}
+	}
+}
+
+// releaser gives back the locks of ended jobs and checks the connection
+// while it holds locks, until ctx ends.
+func (sl *sessionLocks) releaser(ctx context.Context) {
+	t := time.NewTicker(sessionHeartbeat / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sl.kick:
+			sl.flush(ctx)
+		case <-t.C:
+			sl.heartbeat(ctx)
+		}
+	}
+}
+
+// flush gives back the locks of the jobs ended since the last flush.
+func (sl *sessionLocks) flush(ctx context.Context) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	sl.heldMu.Lock()
+	ids := sl.releases
+	sl.releases = nil
+	sl.heldMu.Unlock()
+	if len(ids) == 0 || sl.conn == nil {
+		return
+	}
+	var n int64
+	if err := sl.conn.QueryRow(ctx, sl.stmts.SessionUnlock, idArray(ids)).Scan(&n); err != nil {
+		sl.lostLocked(err)
+		return
+	}
+	sl.used = time.Now()
+	if n != int64(len(ids)) {
+		sl.logger.Error("the lock connection did not hold the locks of some ended jobs",
+			adapter.F("released", n), adapter.F("expected", len(ids)))
+	}
+}
+
+// heartbeat checks the connection when it holds locks and has not been
+// used for sessionHeartbeat.
+func (sl *sessionLocks) heartbeat(ctx context.Context) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.conn == nil || time.Since(sl.used) < sessionHeartbeat || sl.heldCount() == 0 {
+		return
+	}
+	var one int
+	if err := sl.conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		sl.lostLocked(err)
+		return
+	}
+	sl.used = time.Now()
+}
+
+func (sl *sessionLocks) heldCount() int {
+	sl.heldMu.Lock()
+	defer sl.heldMu.Unlock()
+	return len(sl.held)
+}
+
+// connect opens the lock connection if there is none; callers hold mu.
+func (sl *sessionLocks) connect(ctx context.Context) error {
+	if sl.conn != nil {
+		return nil
+	}
+	c, err := sl.sessioner.Session(ctx)
+	if err != nil {
+		return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
+	}
+	var pid int32
+	if err := c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
+	}
+	sl.conn, sl.pid, sl.used = c, pid, time.Now()
+	sl.gen.Add(1)
+	return nil
+}
+
+// lostLocked closes the connection after err, which the server takes as
+// the end of the session: every lock it held is released. The jobs held
+// are cancelled with ErrLockLost and none of them may be ended (their gen
+// is past). Callers hold mu.
+func (sl *sessionLocks) lostLocked(err error) {
+	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = sl.conn.Close(cctx)
+	cancel()
+	sl.conn = nil
+	sl.gen.Add(1)
+	sl.heldMu.Lock()
+	ids := make([]int64, 0, len(sl.held))
+	for id := range sl.held {
+		ids = append(ids, id)
+	}
+	clear(sl.held)
+	sl.releases = nil
+	sl.heldMu.Unlock()
+	cause := fmt.Errorf("%w: %w", ErrLockLost, err)
+	for _, id := range ids {
+		sl.inflight.cancelWith(id, cause)
+	}
+	sl.logger.Error("session mode: lost the lock connection; its running jobs are cancelled and run again",
+		adapter.F("jobs", len(ids)), adapter.Err(err))
+}
+
+// lock locks up to n ready jobs of queue, reads them and returns them held
+// (sessionHold). Its statements run on the lock connection and are never
+// cancelled half-way: a cancelled statement can cost the connection, and
+// with it the locks of every running job.
+func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int) ([]*Job, error) {
+	ctx = context.WithoutCancel(ctx)
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if err := sl.connect(ctx); err != nil {
+		return nil, err
+	}
+	ids, err := sl.lockIDs(ctx, queue, n)
+	if err != nil {
+		sl.lostLocked(err)
+		return nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(sl.stmts.Schema, err))
+	}
+	sl.used = time.Now()
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	jobs, err := sl.load(ctx, c, queue, ids)
+	if err != nil {
+		sl.lostLocked(err) // the locks just taken go with it
+		return nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, err)
+	}
+	return jobs, nil
+}
+
+// lockIDs takes the locks of up to n jobs of queue; callers hold mu.
+func (sl *sessionLocks) lockIDs(ctx context.Context, queue string, n int) ([]int64, error) {
+	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, queue, n, sl.heldArray())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// load reads the jobs whose locks were just taken, gives back the locks
+// of those no longer ready (another pool ended them after the lock
+// statement's snapshot), and returns the others held. Callers hold mu.
+func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids []int64) ([]*Job, error) {
+	ends := sl.stmts.endings(ctx, c.pool)
+	rows, err := sl.conn.Query(ctx, ends.SessionLoad, queue, idArray(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	gen := sl.gen.Load()
+	var jobs []*Job
+	var undecodable []*Job
+	loaded := map[int64]bool{}
+	for rows.Next() {
+		h := &sessionHold{held: held{pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts},
+			locks: sl, gen: gen, pid: sl.pid}
+		j := &Job{ctx: ctx, hold: h}
+		var metadata []byte
+		var key sql.NullString
+		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key); err != nil {
+			return nil, err
+		}
+		j.RunAt, j.UniqueKey = j.RunAt.UTC(), key.String
+		loaded[j.ID] = true
+		if err := decodeMetadata(metadata, &j.Metadata); err != nil {
+			j.LastError = sql.NullString{String: err.Error(), Valid: true} // read below
+			undecodable = append(undecodable, j)
+			continue
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var gone []int64
+	for _, id := range ids {
+		if !loaded[id] {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		var n int64
+		if err := sl.conn.QueryRow(ctx, sl.stmts.SessionUnlock, idArray(gone)).Scan(&n); err != nil {
+			return nil, err
+		}
+	}
+	sl.heldMu.Lock()
+	for _, j := range jobs {
+		sl.held[j.ID] = struct{}{}
+	}
+	for _, j := range undecodable {
+		sl.held[j.ID] = struct{}{}
+	}
+	sl.heldMu.Unlock()
+	for _, j := range undecodable {
+		// Charged to the job, like a failed run (see lockJob); its lock is
+		// given back by the releaser, which waits for mu.
+		msg := fmt.Sprintf("gue: job %d cannot be decoded: %s", j.ID, j.LastError.String)
+		j.LastError = sql.NullString{}
+		if err := j.Error(ctx, msg); err != nil {
+			sl.logger.Error("a job could not be decoded, and recording it failed", adapter.Err(err))
+		} else {
+			sl.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.F("job-id", j.ID))
+		}
+	}
+	return jobs, nil
+}
+
+// holds reports whether a job locked by connection gen still holds its
+// lock, as far as this process knows.
+func (sl *sessionLocks) holds(gen uint64) bool { return sl.gen.Load() == gen }
+
+// release forgets job id, ended, and has its lock given back if
+// connection gen, which locked it, is still the current one.
+func (sl *sessionLocks) release(id int64, gen uint64) {
+	sl.heldMu.Lock()
+	if _, ok := sl.held[id]; ok && sl.gen.Load() == gen {
+		delete(sl.held, id)
+		sl.releases = append(sl.releases, id)
+	}
+	sl.heldMu.Unlock()
+	select {
+	case sl.kick <- struct{}{}:
+	default:
+	}
+}
+
+// heldArray is the IDs held, as a PostgreSQL array literal.
+func (sl *sessionLocks) heldArray() string {
+	sl.heldMu.Lock()
+	defer sl.heldMu.Unlock()
+	return idArray(slices.Collect(maps.Keys(sl.held)))
+}
+
+// idArray is ids as a PostgreSQL array literal.
+func idArray(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// errNoSessioner is returned by a pool in session mode whose Client's
+// ConnPool cannot hold a connection of its own.
+var errNoSessioner = errors.New("session mode needs a ConnPool that implements adapter.Sessioner (a connection held for its session locks)")
