@@ -58,6 +58,8 @@ func main() {
 	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
 	server := flag.String("server", "auto", "PostgreSQL when DATABASE_URL is unset: local (the machine's own server binaries, on loopback), container (as the tests), or auto (local when installed)")
 	flag.IntVar(&chunk, "enqueue-batch", chunk, "jobs per bulk insert call, for every system (gue v5 takes at most 9,362: 7 parameters a job, 65,535 a statement)")
+	ioSleeps := flag.String("io", "", "instead of the side-by-side run: I/O-bound jobs, each waiting each of these times (e.g. 50ms,500ms), every system on a 20-connection budget (River, and gue-go's default, batch and session modes)")
+	ioJobs := flag.Int("io-jobs", 5000, "jobs per system and job time for -io")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
 	flag.StringVar(&citusWorkers, "citus-workers", "", "DATABASE_URL is a Citus coordinator with these workers (comma-separated URLs, as scripts/citus-cluster.sh prints): each database is set up on them, and gue-go's tables distributed by queue")
 	flag.Parse()
@@ -143,6 +145,25 @@ func main() {
 			}
 		}
 		reportQueues(os.Stdout, rs, *jobs)
+		return
+	}
+	if *ioSleeps != "" {
+		var rs []ioResult
+		for _, f := range strings.Split(*ioSleeps, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil || d <= 0 {
+				fatalf("-io: %q is not a job time", f)
+			}
+			for _, sys := range ioSystems(d, *batch) {
+				r, err := measureIO(ctx, admin, sys.s, sys.slots, *ioJobs, d)
+				if err != nil {
+					fatalf("-io %s, %s: %v", d, sys.s.Name(), err)
+				}
+				progress("")
+				rs = append(rs, r)
+			}
+		}
+		reportIO(os.Stdout, rs, *ioJobs)
 		return
 	}
 	if *backlogs != "" {

@@ -42,8 +42,10 @@ var chunk = 5000
 type gueGo struct {
 	name    string
 	workers int
-	batch   int // > 1: batch mode
+	batch   int  // > 1: batch mode
+	session bool // session mode (WithPoolSessionLocks)
 	poll    time.Duration
+	sleep   time.Duration // each job's handler waits this long (I/O-bound jobs)
 	c       *gue.Client
 }
 
@@ -88,7 +90,14 @@ func (g *gueGo) Start(ctx context.Context, done func()) (func(), error) {
 	if g.batch > 1 {
 		opts = append(opts, gue.WithPoolBatchSize(g.batch))
 	}
-	p := gue.NewWorkerPool(g.c, gue.WorkMap{"noop": func(*gue.Job) error { done(); return nil }}, size, opts...)
+	if g.session {
+		opts = append(opts, gue.WithPoolSessionLocks(true))
+	}
+	work := func(*gue.Job) error { done(); return nil }
+	if g.sleep > 0 {
+		work = func(*gue.Job) error { time.Sleep(g.sleep); done(); return nil }
+	}
+	p := gue.NewWorkerPool(g.c, gue.WorkMap{"noop": work}, size, opts...)
 	ctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() { defer close(stopped); _ = p.Run(ctx) }()
@@ -103,10 +112,17 @@ func (noopArgs) Kind() string { return "noop" }
 
 type noopWorker struct {
 	river.WorkerDefaults[noopArgs]
-	done func()
+	done  func()
+	sleep time.Duration // I/O-bound jobs: each waits this long
 }
 
-func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error { w.done(); return nil }
+func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
+	if w.sleep > 0 {
+		time.Sleep(w.sleep)
+	}
+	w.done()
+	return nil
+}
 
 // riverSystem is River with MaxWorkers = workers and the given fetch
 // timings: at the bench's worker count ("same slots"), or at the settings
@@ -117,6 +133,7 @@ type riverSystem struct {
 	own       bool
 	cooldown  time.Duration
 	pollEvery time.Duration
+	sleep     time.Duration // I/O-bound jobs
 	pool      *pgxpool.Pool
 	inserter  *river.Client[pgx.Tx]
 }
@@ -168,7 +185,7 @@ func (r *riverSystem) Enqueue(ctx context.Context, n int) error {
 
 func (r *riverSystem) Start(ctx context.Context, done func()) (func(), error) {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &noopWorker{done: done})
+	river.AddWorker(workers, &noopWorker{done: done, sleep: r.sleep})
 	c, err := river.NewClient(riverpgxv5.New(r.pool), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.workers}},
 		Workers:           workers,

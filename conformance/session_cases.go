@@ -18,12 +18,15 @@ import (
 // (gue.WithPoolSessionLocks), for adapters that implement adapter.Sessioner.
 var sessionCases = []testCase{
 	{"ManyJobsNoTransaction", testSessionManyJobsNoTransaction},
+	{"LongJobLetsVacuumClean", testSessionLongJobVacuum},
 	{"TxCommitsWithSuccessRollsBackWithFailure", testSessionTx},
 	{"ExactlyOnce", testSessionExactlyOnce},
+	{"DeleteAndTxInEitherOrder", testSessionDeleteAndTx},
 	{"LockLostCancelsAndRunsAgain", testSessionLockLost},
 	{"EndingProvesTheLock", testSessionEndingProvesTheLock},
 	{"CancelRunning", testSessionCancelRunning},
 	{"Refusals", testSessionRefusals},
+	{"NotOneSessionRefused", testSessionNotOneSession},
 }
 
 // needSessionMode skips t unless the adapter can hold a lock connection
@@ -45,11 +48,13 @@ func sessionPool(c *gue.Client, wm gue.WorkMap, n int, queue string, opts ...gue
 }
 
 // holders counts the other backends of the test's database that hold a
-// transaction: an open one (idle in transaction), a transaction ID or a
-// snapshot (which hold back VACUUM).
+// transaction between statements (idle in transaction), or a transaction
+// ID: what holds back VACUUM while a job runs. (A statement running at
+// that moment, a pool's lock statement say, holds a snapshot for its own
+// duration only; it is not counted.)
 func (e *env) holders() int64 {
 	return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL OR state LIKE 'idle in transaction%')`)
+  AND (backend_xid IS NOT NULL OR state LIKE 'idle in transaction%')`)
 }
 
 // advisoryLocks counts the advisory locks held in the test's database.
@@ -134,6 +139,55 @@ func startPool(t *testing.T, p *gue.WorkerPool) (stop func()) {
 	return stop
 }
 
+// While a job runs in session mode, VACUUM of an application table that
+// is updated meanwhile removes its dead rows: no backend holds back the
+// horizon. Control: while a job of the default mode runs, the same
+// VACUUM leaves them.
+func testSessionLongJobVacuum(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	e.exec(`CREATE TABLE app (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = off)`)
+	e.exec(`INSERT INTO app SELECT g, 0 FROM generate_series(1, 100) g`)
+	deadLeft := func(session bool) int64 {
+		queue := fmt.Sprintf("vacuum-%v", session)
+		e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+		started, release := make(chan struct{}), make(chan struct{})
+		wm := gue.WorkMap{"t": func(j *gue.Job) error {
+			close(started)
+			select {
+			case <-release:
+			case <-j.Context().Done():
+			}
+			return nil
+		}}
+		opts := []gue.WorkerPoolOption{gue.WithPoolQueue(queue), gue.WithPoolPollInterval(time.Hour),
+			gue.WithPoolSessionLocks(session)}
+		stop := startPool(t, gue.NewWorkerPool(c, wm, 2, opts...))
+		<-started
+		for range 10 {
+			e.exec(`UPDATE app SET v = v + 1`)
+		}
+		// Twice: a pool's own short statement (a heartbeat, say) may
+		// hold a snapshot across the first, never across both.
+		e.exec(`VACUUM app`)
+		e.exec(`VACUUM app`)
+		n := e.count(`SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'app'`)
+		close(release)
+		waitFor(t, "the job done", func() bool {
+			return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue) == 0
+		})
+		stop()
+		e.exec(`VACUUM app`) // clean for the next round
+		return n
+	}
+	if n := deadLeft(true); n != 0 {
+		t.Errorf("session mode: VACUUM left %d dead rows while a job ran, want 0", n)
+	}
+	if n := deadLeft(false); n < 1000 {
+		t.Errorf("control: the default mode's VACUUM left %d dead rows while a job ran, want >= 1000 (10 updates of 100 rows)", n)
+	}
+}
+
 // A handler's writes through j.Tx() commit with the job's deletion when it
 // succeeds, and are rolled back, with the failure recorded, when it fails.
 func testSessionTx(t *testing.T, e *env) {
@@ -171,6 +225,56 @@ func testSessionTx(t *testing.T, e *env) {
 	}
 	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 1 AND last_error = 'boom'`, bad.ID); n != 1 {
 		t.Errorf("the failing job's failure not recorded")
+	}
+}
+
+// A handler that calls j.Delete and j.Tx in either order and returns nil:
+// its job ends once, deleted with its writes.
+func testSessionDeleteAndTx(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	e.exec(`CREATE TABLE side (job_id bigint PRIMARY KEY)`)
+	var mu sync.Mutex
+	runs := map[int64]int{}
+	write := func(j *gue.Job) error {
+		_, err := j.Tx().Exec(j.Context(), `INSERT INTO side (job_id) VALUES ($1)`, j.ID)
+		return err
+	}
+	wm := gue.WorkMap{
+		"delete-first": func(j *gue.Job) error {
+			mu.Lock()
+			runs[j.ID]++
+			mu.Unlock()
+			if err := j.Delete(j.Context()); err != nil {
+				return err
+			}
+			return write(j)
+		},
+		"tx-first": func(j *gue.Job) error {
+			mu.Lock()
+			runs[j.ID]++
+			mu.Unlock()
+			if err := write(j); err != nil {
+				return err
+			}
+			return j.Delete(j.Context())
+		},
+	}
+	e.enqueue(c, &gue.Job{Type: "delete-first", Queue: "both"})
+	e.enqueue(c, &gue.Job{Type: "tx-first", Queue: "both"})
+	runPool(t, sessionPool(c, wm, 4, "both"))
+	waitFor(t, "both jobs done", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs`) == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("job %d ran %d times", id, n)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM side`); n != 2 {
+		t.Errorf("%d writes kept, want 2", n)
 	}
 }
 
@@ -366,4 +470,91 @@ func testSessionRefusals(t *testing.T, e *env) {
 	if err := gue.NewWorkerPool(bare, gue.WorkMap{}, 2, gue.WithPoolSessionLocks(false)).Run(ctx); err != nil {
 		t.Errorf("control: session mode off: Run = %v", err)
 	}
+}
+
+// A lock connection whose statements land on different server sessions,
+// as through a pooler in transaction mode (here: two connections taken in
+// turns): the pool takes no lock on the wrong backend, runs nothing, and
+// logs why. (The control that locks are taken at all: ManyJobsNoTransaction.)
+func testSessionNotOneSession(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	log := &errorLog{}
+	c := gue.NewClient(hopping{e.pool}, gue.WithClientLogger(log))
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "hop"})
+	var runs atomic.Int32
+	runPool(t, sessionPool(c, gue.WorkMap{"t": func(*gue.Job) error { runs.Add(1); return nil }}, 4, "hop"))
+	waitFor(t, "the refusal logged", func() bool { return log.has("different server sessions") })
+	if n := runs.Load(); n != 0 {
+		t.Errorf("%d runs through a lock connection of several sessions, want 0", n)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 0`, j.ID); n != 1 {
+		t.Errorf("the job was touched")
+	}
+	if n := e.advisoryLocks(); n != 0 {
+		t.Errorf("%d advisory locks taken, want 0", n)
+	}
+}
+
+// hopping is a pool whose Session connection runs its statements on two
+// connections in turns, as a pooler in transaction mode may.
+type hopping struct{ adapter.ConnPool }
+
+func (h hopping) Session(ctx context.Context) (adapter.SessionConn, error) {
+	a, err := h.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.Acquire(ctx)
+	if err != nil {
+		a.Release()
+		return nil, err
+	}
+	return &hop{conns: [2]adapter.Conn{a, b}}, nil
+}
+
+type hop struct {
+	conns [2]adapter.Conn
+	n     int
+}
+
+func (h *hop) next() adapter.Conn { h.n++; return h.conns[h.n%2] }
+func (h *hop) Exec(ctx context.Context, sql string, args ...any) (adapter.CommandTag, error) {
+	return h.next().Exec(ctx, sql, args...)
+}
+func (h *hop) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
+	return h.next().QueryRow(ctx, sql, args...)
+}
+func (h *hop) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
+	return h.next().Query(ctx, sql, args...)
+}
+func (h *hop) Close(context.Context) error {
+	h.conns[0].Release()
+	h.conns[1].Release()
+	return nil
+}
+
+// errorLog records the messages (with their fields) logged as errors.
+type errorLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *errorLog) Debug(string, ...adapter.Field) {}
+func (l *errorLog) Info(string, ...adapter.Field)  {}
+func (l *errorLog) Error(msg string, fields ...adapter.Field) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, fmt.Sprint(msg, fields))
+}
+func (l *errorLog) With(...adapter.Field) adapter.Logger { return l }
+
+func (l *errorLog) has(s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.msgs {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
 }

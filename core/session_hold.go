@@ -19,9 +19,9 @@ type sessionHold struct {
 	locks *sessionLocks
 	gen   uint64 // the lock connection that holds the job
 	pid   int32  // its backend's process ID
-	// deleted: del ran; in the job's transaction when tx is set, or to be
-	// sent by done.
-	deleted bool
+	// deleted: del ran; sent: its DELETE ran in the job's transaction
+	// (otherwise done sends it).
+	deleted, sent bool
 }
 
 // end ends the job as e says (see hold.end) and gives back its lock.
@@ -45,14 +45,19 @@ func (h *sessionHold) tx(ctx context.Context, _ *Job) adapter.Tx {
 }
 
 func (h *sessionHold) del(ctx context.Context, j *Job) error {
-	if h.held.tx == nil {
-		h.deleted = true // sent by done, on its own
-		return nil
+	h.deleted = true
+	if h.held.tx == nil || h.sent {
+		return nil // sent by done: on its own, or in a transaction Tx opens later
 	}
+	return h.sendDelete(ctx, j)
+}
+
+// sendDelete runs the job's DELETE in its transaction.
+func (h *sessionHold) sendDelete(ctx context.Context, j *Job) error {
 	if err := h.exec(ctx, h.held.tx, h.stmts.SessionDelete, j.Queue, j.ID, h.pid); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
-	h.deleted = true
+	h.sent = true
 	return nil
 }
 
@@ -78,6 +83,12 @@ var errLost = fmt.Errorf("%w, or the job's row is gone: nothing was written", Er
 
 func (h *sessionHold) done(ctx context.Context, j *Job) (settled, error) {
 	if h.held.tx != nil {
+		if h.deleted && !h.sent {
+			if err := h.sendDelete(ctx, j); err != nil {
+				h.rollbackTx(ctx)
+				return settled{}, err
+			}
+		}
 		if err := h.held.tx.Commit(ctx); err != nil {
 			return settled{}, fmt.Errorf("gue: commit job %d: %w", j.ID, err)
 		}
@@ -118,6 +129,11 @@ func (h *sessionHold) die(ctx context.Context, j *Job, msg, reason string) (sett
 
 // snooze keeps the job's writes: the rescheduling commits with them.
 func (h *sessionHold) snooze(ctx context.Context, j *Job, d time.Duration) (settled, error) {
+	if h.sent {
+		// A Delete before the snooze: undone, with the writes it came with.
+		h.rollbackTx(ctx)
+		h.held.tx, h.sent = nil, false
+	}
 	q := adapter.Queryable(h.pool)
 	if h.held.tx != nil {
 		q = h.held.tx

@@ -1,6 +1,7 @@
 package gue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -27,6 +28,7 @@ type sessionLocks struct {
 	stmts     *queries
 	inflight  *inFlight
 	logger    adapter.Logger
+	slots     int // the pool's size
 	// async lets a job that wrote nothing through Tx commit its deletion
 	// without waiting for the WAL flush (WithClientAsyncCompletion).
 	async bool
@@ -34,6 +36,9 @@ type sessionLocks struct {
 	mu   sync.Mutex // one statement at a time on conn
 	conn adapter.SessionConn
 	pid  int32
+	// room is how many locks the pool may hold at once: a share of the
+	// server's lock table (see lockTableShare), read when it connects.
+	room atomic.Int64
 	used time.Time // the last statement on conn
 	// gen counts the connections: a job held by an older one has lost
 	// its lock.
@@ -49,6 +54,19 @@ type sessionLocks struct {
 	kick     chan struct{}
 }
 
+// lockTableShare: a pool in session mode holds at most 1/lockTableShare
+// of the server's lock table (max_locks_per_transaction × (max_connections
+// + max_prepared_transactions) entries, shared by every session). Past the
+// table's size, every session's next lock fails with "out of shared
+// memory", so the pool waits for room instead: other sessions' work never
+// pays for it. With the server's defaults (64 × 100) a pool holds 3,200.
+const lockTableShare = 2
+
+// errNotOneSession is the error of a lock statement that ran on another
+// backend than the lock connection's own.
+var errNotOneSession = errors.New("gue: session mode: the lock connection's statements run on different server sessions " +
+	"(a pooler in transaction mode?): session locks need a direct connection, or a pooler in session mode; see docs/session-mode.md")
+
 // sessionLockMax is the most jobs one lock statement locks.
 const sessionLockMax = 256
 
@@ -57,8 +75,8 @@ const sessionLockMax = 256
 // noticed (and its jobs cancelled) within about this long.
 const sessionHeartbeat = 250 * time.Millisecond
 
-func newSessionLocks(s adapter.Sessioner, stmts *queries, inflight *inFlight, logger adapter.Logger, async bool) *sessionLocks {
-	return &sessionLocks{sessioner: s, stmts: stmts, inflight: inflight, logger: logger, async: async,
+func newSessionLocks(s adapter.Sessioner, stmts *queries, inflight *inFlight, logger adapter.Logger, slots int, async bool) *sessionLocks {
+	return &sessionLocks{sessioner: s, stmts: stmts, inflight: inflight, logger: logger, slots: slots, async: async,
 		held: map[int64]struct{}{}, kick: make(chan struct{}, 1)}
 }
 
@@ -112,8 +130,8 @@ func (sl *sessionLocks) flush(ctx context.Context) {
 		return
 	}
 	var n int64
-	if err := sl.conn.QueryRow(ctx, sl.stmts.SessionUnlock, idArray(ids)).Scan(&n); err != nil {
-		sl.lostLocked(err)
+	if err := sl.conn.QueryRow(ctx, sl.stmts.SessionUnlock, idArray(ids), sl.pid).Scan(&n); err != nil || n == -1 {
+		sl.lostLocked(cmp.Or(err, errNotOneSession))
 		return
 	}
 	sl.used = time.Now()
@@ -131,9 +149,9 @@ func (sl *sessionLocks) heartbeat(ctx context.Context) {
 	if sl.conn == nil || time.Since(sl.used) < sessionHeartbeat || sl.heldCount() == 0 {
 		return
 	}
-	var one int
-	if err := sl.conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-		sl.lostLocked(err)
+	var pid int32
+	if err := sl.conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil || pid != sl.pid {
+		sl.lostLocked(cmp.Or(err, errNotOneSession))
 		return
 	}
 	sl.used = time.Now()
@@ -155,10 +173,19 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
 		return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
 	}
 	var pid int32
-	if err := c.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+	var table int64
+	if err := c.QueryRow(ctx, `SELECT pg_backend_pid(), current_setting('max_locks_per_transaction')::bigint *
+  (current_setting('max_connections')::bigint + current_setting('max_prepared_transactions')::bigint)`).Scan(&pid, &table); err != nil {
 		_ = c.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
 	}
+	room := max(table/lockTableShare, 1)
+	if int64(sl.slots) > room && sl.room.Load() != room {
+		sl.logger.Error("session mode: the pool has more workers than its share of the server's lock table; "+
+			"fewer jobs run at once (raise max_locks_per_transaction for more)",
+			adapter.F("workers", sl.slots), adapter.F("at-once", room), adapter.F("lock-table", table))
+	}
+	sl.room.Store(room)
 	sl.conn, sl.pid, sl.used = c, pid, time.Now()
 	sl.gen.Add(1)
 	return nil
@@ -201,6 +228,9 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 	if err := sl.connect(ctx); err != nil {
 		return nil, err
 	}
+	if n = min(n, int(sl.room.Load())-sl.heldCount()); n <= 0 {
+		return nil, nil // no room in the lock table: the next poll looks again
+	}
 	ids, err := sl.lockIDs(ctx, queue, n)
 	if err != nil {
 		sl.lostLocked(err)
@@ -220,7 +250,7 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 
 // lockIDs takes the locks of up to n jobs of queue; callers hold mu.
 func (sl *sessionLocks) lockIDs(ctx context.Context, queue string, n int) ([]int64, error) {
-	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, queue, n, sl.heldArray())
+	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, queue, n, sl.heldArray(), sl.pid)
 	if err != nil {
 		return nil, err
 	}
@@ -230,6 +260,9 @@ func (sl *sessionLocks) lockIDs(ctx context.Context, queue string, n int) ([]int
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
+		}
+		if id == -1 {
+			return nil, errNotOneSession
 		}
 		ids = append(ids, id)
 	}
@@ -279,8 +312,11 @@ func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids [
 	}
 	if len(gone) > 0 {
 		var n int64
-		if err := sl.conn.QueryRow(ctx, sl.stmts.SessionUnlock, idArray(gone)).Scan(&n); err != nil {
+		if err := sl.conn.QueryRow(ctx, sl.stmts.SessionUnlock, idArray(gone), sl.pid).Scan(&n); err != nil {
 			return nil, err
+		}
+		if n == -1 {
+			return nil, errNotOneSession
 		}
 	}
 	sl.heldMu.Lock()

@@ -100,9 +100,9 @@ func testSIGKILLLosesNothing(t *testing.T, m mode) {
 		t.Errorf("only %d kills before the queue drained; want at least %d (make jobs slower)", kills, minKills)
 	}
 	// Each kill can re-run at most the jobs in flight in that process.
-	if limit := int64(kills*workersPerProc) * m.perHold(); o.reexecuted > limit {
+	if limit := int64(kills*workersPerProc) * int64(max(m.batch, 1)); o.reexecuted > limit {
 		t.Errorf("%d re-executions for %d kills of processes with %d workers of %d jobs each; at most %d can be explained by the kills",
-			o.reexecuted, kills, workersPerProc, m.perHold(), limit)
+			o.reexecuted, kills, workersPerProc, max(m.batch, 1), limit)
 	}
 	t.Logf("%s mode: %d SIGKILLs in %s: %s", m.name, kills, elapsed.Round(time.Millisecond), o)
 }
@@ -140,9 +140,9 @@ func testPostgresRestart(t *testing.T, m mode) {
 	d.requireExactlyOnce(o)
 	// A job re-runs only if its transaction died with the server: at most
 	// the jobs one transaction holds, per worker.
-	if limit := int64(procs*workersPerProc) * m.perHold(); o.reexecuted > limit {
+	if limit := int64(procs*workersPerProc) * int64(max(m.batch, 1)); o.reexecuted > limit {
 		t.Errorf("%d re-executions after one restart with %d workers of %d jobs each; at most %d can be explained",
-			o.reexecuted, procs*workersPerProc, m.perHold(), limit)
+			o.reexecuted, procs*workersPerProc, max(m.batch, 1), limit)
 	}
 	t.Logf("%s mode: 1 restart (1s down): resumed %s after the server was back; %s", m.name, resumed.Round(time.Millisecond), o)
 }
@@ -176,33 +176,52 @@ func testTerminateBackends(t *testing.T, m mode) {
 	if killed == 0 {
 		t.Error("no worker backend was terminated")
 	}
-	if limit := killed * m.perHold(); o.reexecuted > limit {
-		t.Errorf("%d re-executions after %d backends were terminated; at most %d per backend can be explained", o.reexecuted, killed, m.perHold())
+	if limit := killed * m.perHold(workersPerProc); o.reexecuted > limit {
+		t.Errorf("%d re-executions after %d backends were terminated; at most %d per backend can be explained", o.reexecuted, killed, m.perHold(workersPerProc))
 	}
 	t.Logf("%s mode: %d backends terminated: resumed in %s; %s", m.name, killed, resumed.Round(time.Millisecond), o)
 }
 
 // mode is how the worker processes hold their jobs: a transaction per job
-// (the default), or a batch's transaction shared by its jobs.
+// (the default), a batch's transaction shared by its jobs, or the session
+// locks of one connection per process.
 type mode struct {
-	name  string
-	batch int // WithPoolBatchSize; 0 for the default mode
+	name    string
+	batch   int  // WithPoolBatchSize; 0 for the default mode
+	session bool // WithPoolSessionLocks
 }
 
-// modes are the ways of holding jobs the fault scenarios run in.
-var modes = []mode{{"default", 0}, {"batch", 16}}
+// modes are the ways of holding jobs the fault scenarios run in. Session
+// mode needs a direct connection, which Citus's coordinator does not give
+// it (the pool refuses Citus).
+var modes = []mode{{name: "default"}, {name: "batch", batch: 16}, {name: "session", session: true}}
+
+func init() {
+	if conformance.Citus() {
+		modes = modes[:2]
+	}
+}
 
 // args is the worker process's arguments in mode m.
 func (m mode) args(args ...string) []string {
 	if m.batch > 0 {
 		args = append(args, "-batch", strconv.Itoa(m.batch))
 	}
+	if m.session {
+		args = append(args, "-session")
+	}
 	return args
 }
 
-// perHold is how many jobs one transaction holds, and so may run again when
-// it dies: 1, or a batch.
-func (m mode) perHold() int64 { return int64(max(m.batch, 1)) }
+// perHold is how many jobs one connection's loss may run again: 1 for a
+// transaction of its own, a batch, or every job of the process (workers)
+// whose lock connection it was in session mode.
+func (m mode) perHold(workers int) int64 {
+	if m.session {
+		return int64(workers)
+	}
+	return int64(max(m.batch, 1))
+}
 
 // waitForResultAfter polls until a job completes after t0 and returns how long
 // after t0 that was; it fails when none has for stallLimit.
@@ -276,4 +295,44 @@ func TestHardShutdownProcess(t *testing.T) {
 	w2.stop(t)
 	d.requireExactlyOnce(d.outcome(4))
 	t.Logf("hard stop took %s; 4 jobs returned and were worked by the next process", stopped.Round(time.Millisecond))
+}
+
+// Session mode's promise: a process killed while it holds a job (by a
+// session lock, with no transaction open) drops its lock connection, and
+// another process runs the job again as soon as it polls. The time from
+// the kill to the second run is reported (poll interval 100 ms); the
+// second run must come from the other process, once.
+func TestSessionKillReturnsJobAtOnce(t *testing.T) {
+	if conformance.Citus() {
+		t.Skip("session mode refuses Citus")
+	}
+	d := newDatabase(t, conformance.ServerDSN(t))
+	d.enqueue("", 1)
+	args := []string{"-session", "-workers", "4", "-poll", "100ms", "-sleep", "1h"}
+	a := startWorker(t, d.dsn, args...)
+	for d.count(`SELECT count(*) FROM attempts`) == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b := startWorker(t, d.dsn, append(args[:len(args)-1:len(args)-1], "0")...)
+	b.waitOutput(t, "started")
+	a.signal(syscall.SIGKILL)
+	killed := time.Now()
+	killedAt := d.count(`SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint`) // the server's clock, as the attempts
+	_ = a.wait(t, time.Minute)
+	deadline := killed.Add(time.Minute)
+	for d.count(`SELECT count(*) FROM results`) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the killed process's job did not run again within a minute")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	again := d.count(`SELECT (extract(epoch FROM max(at)) * 1000000)::bigint FROM attempts WHERE pid = $1`, b.cmd.Process.Pid) - killedAt
+	b.stop(t)
+	o := d.outcome(1)
+	d.requireExactlyOnce(o)
+	if n := d.count(`SELECT count(*) FROM attempts WHERE pid = $1`, b.cmd.Process.Pid); n != 1 {
+		t.Errorf("the other process ran the job %d times, want 1", n)
+	}
+	t.Logf("session mode: SIGKILL of the process holding a job; the other process (polling every 100 ms) began it again %.1f ms after the kill (server clock; done %s after it, as the test saw); %s",
+		float64(again)/1000, time.Since(killed).Round(time.Millisecond), o)
 }

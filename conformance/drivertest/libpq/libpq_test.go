@@ -16,7 +16,7 @@ import (
 
 // features are the optional capabilities the adapter declares: the suite
 // fails if one of them goes missing.
-var features = conformance.WithFeatures(conformance.Features{Sizer: true})
+var features = conformance.WithFeatures(conformance.Features{Sizer: true, Session: true})
 
 // TestMain stops the test server's container at the end.
 func TestMain(m *testing.M) {

@@ -34,7 +34,7 @@ func open(t *testing.T, dsn string) adapter.ConnPool {
 }
 
 func TestConformance(t *testing.T) {
-	conformance.Run(t, open, conformance.WithFeatures(conformance.Features{Sizer: true}))
+	conformance.Run(t, open, conformance.WithFeatures(conformance.Features{Sizer: true, Session: true}))
 }
 
 func TestUnwrap(t *testing.T) {

@@ -16,7 +16,11 @@ type Session struct {
 	// again) and the jobs whose lock another session holds, and returns
 	// their IDs. The walk goes in the queue's order, one row per step, and
 	// tries one lock per step, so it never takes a lock it does not
-	// return; it gives up after $2 + sessionWalkSlack rows.
+	// return; it gives up after $2 + sessionWalkSlack rows. $4 is the
+	// process ID the lock connection's backend had when it opened: on
+	// any other backend (the connection goes through a pooler in
+	// transaction mode, which hands each statement to any server
+	// session) the statement takes no lock and returns the ID -1.
 	SessionLock string
 	// SessionLoad reads the jobs $2 (a text array of IDs) of queue $1 that
 	// are still ready. Run after their locks are taken, in a statement of
@@ -25,7 +29,8 @@ type Session struct {
 	// walk's snapshot and the lock is left out, and its lock given back.
 	SessionLoad string
 	// SessionUnlock gives back the advisory locks of the jobs $1 (a text
-	// array of IDs) and returns how many were held.
+	// array of IDs) and returns how many were held; -1, and nothing given
+	// back, on another backend than $2 (see SessionLock).
 	SessionUnlock string
 	// The endings of a session-held job: Delete, DeleteAsync, Fail,
 	// Snooze and Die with one more parameter, the process ID of the lock
@@ -70,7 +75,7 @@ func guarded(stmt string, n string) string {
 
 func newSession(s *Set) Session {
 	t := Ident(s.Schema) + ".gue_jobs"
-	ready := `c.queue = $1 AND c.run_at <= now() AND c.job_id <> ALL($3::text::bigint[])`
+	ready := `c.queue = $1 AND c.run_at <= now() AND c.job_id <> ALL($3::text::bigint[]) AND pg_backend_pid() = $4::int`
 	return Session{
 		// Each step seeks the next ready row after the last one in the
 		// lock index (queue, priority, run_at, job_id), then tries its
@@ -93,11 +98,12 @@ func newSession(s *Set) Session {
     ORDER BY c.priority, c.run_at, c.job_id LIMIT 1) x
   CROSS JOIN LATERAL (SELECT pg_try_advisory_lock(x.job_id) AS got OFFSET 0) g
 )
-SELECT job_id FROM w WHERE got`,
+SELECT job_id FROM w WHERE got
+UNION ALL SELECT -1 WHERE pg_backend_pid() <> $4::int`,
 		SessionLoad: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
 FROM ` + t + ` c
 WHERE c.queue = $1 AND c.job_id = ANY($2::text::bigint[]) AND c.run_at <= now()`,
-		SessionUnlock:      `SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) FROM unnest($1::text::bigint[]) x`,
+		SessionUnlock:      `SELECT CASE WHEN pg_backend_pid() = $2::int THEN (SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) FROM unnest($1::text::bigint[]) x) ELSE -1 END`,
 		SessionDelete:      guarded(s.Delete, "3"),
 		SessionDeleteAsync: guarded(s.DeleteAsync, "3"),
 		SessionFail:        guarded(s.Fail, "5"),

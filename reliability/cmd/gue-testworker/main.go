@@ -4,7 +4,8 @@
 // on its own, so it survives a crash), optionally sleeps -sleep (cut short by
 // the job's context), then records its result in table results inside the
 // job's transaction. With -batch, jobs are locked and ended in batches of
-// that many, sharing a transaction. With -periodic, the pool also declares the schedule
+// that many, sharing a transaction; with -session, each job is held by a
+// session lock of the pool's lock connection. With -periodic, the pool also declares the schedule
 // "tick" (gue.Every of that duration), whose jobs record their tick in table
 // ticks. The first SIGTERM or SIGINT shuts down gracefully; a
 // second one stops hard.
@@ -34,6 +35,7 @@ func main() {
 	grace := flag.Duration("grace", 30*time.Second, "shutdown grace period")
 	every := flag.Duration("periodic", 0, "declare the periodic job \"tick\" every this long")
 	batch := flag.Int("batch", 0, "jobs per transaction (WithPoolBatchSize); 0: the default mode, a transaction per job")
+	session := flag.Bool("session", false, "session mode (WithPoolSessionLocks): jobs held by the session locks of one connection")
 	flag.Parse()
 	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
 
@@ -74,6 +76,9 @@ func main() {
 		gue.WithPoolLogger(quietLogger{adapter.NewStdLogger(logger)})}
 	if *batch > 0 {
 		opts = append(opts, gue.WithPoolBatchSize(*batch))
+	}
+	if *session {
+		opts = append(opts, gue.WithPoolSessionLocks(true))
 	}
 	if *every > 0 {
 		opts = append(opts, gue.WithPoolPeriodic("tick", gue.Every(*every), func() *gue.Job { return &gue.Job{Type: "tick"} }))
