@@ -28,20 +28,21 @@ func (r ioResult) limit() float64 { return float64(r.slots) / r.sleep.Seconds() 
 // default mode with a worker per connection but two (the LISTEN connection
 // and one spare); batch mode with as many workers; session mode with a pool
 // of 2,000.
-func ioSystems(sleep time.Duration, batch int) []struct {
+func ioSystems(sleep time.Duration, batch int) map[string]ioSystem {
+	poll := 100 * time.Millisecond
+	return map[string]ioSystem{
+		"river-own":      {&riverSystem{workers: 2000, own: true, cooldown: 2 * time.Millisecond, pollEvery: 20 * time.Millisecond, sleep: sleep}, 2000},
+		"gue-go":         {&gueGo{name: "gue-go default, 18 workers", workers: ioConns - 2, poll: poll, sleep: sleep}, ioConns - 2},
+		"gue-go-batch":   {&gueGo{name: fmt.Sprintf("gue-go batch=%d, 18 workers", batch), workers: ioConns - 2, batch: batch, poll: poll, sleep: sleep}, (ioConns - 2) * batch},
+		"gue-go-session": {&gueGo{name: "gue-go session, pool of 2000", workers: 2000, session: true, poll: poll, sleep: sleep}, 2000},
+	}
+}
+
+// ioSystem is a system of the I/O-bound comparison and how many jobs it
+// can have in flight.
+type ioSystem struct {
 	s     system
 	slots int
-} {
-	poll := 100 * time.Millisecond
-	return []struct {
-		s     system
-		slots int
-	}{
-		{&riverSystem{workers: 2000, own: true, cooldown: 2 * time.Millisecond, pollEvery: 20 * time.Millisecond, sleep: sleep}, 2000},
-		{&gueGo{name: "gue-go default, 18 workers", workers: ioConns - 2, poll: poll, sleep: sleep}, ioConns - 2},
-		{&gueGo{name: fmt.Sprintf("gue-go batch=%d, 18 workers", batch), workers: ioConns - 2, batch: batch, poll: poll, sleep: sleep}, (ioConns - 2) * batch},
-		{&gueGo{name: "gue-go session, pool of 2000", workers: 2000, session: true, poll: poll, sleep: sleep}, 2000},
-	}
 }
 
 // measureIO works n jobs that each wait sleep down on a database of its

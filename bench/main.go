@@ -60,6 +60,7 @@ func main() {
 	flag.IntVar(&chunk, "enqueue-batch", chunk, "jobs per bulk insert call, for every system (gue v5 takes at most 9,362: 7 parameters a job, 65,535 a statement)")
 	ioSleeps := flag.String("io", "", "instead of the side-by-side run: I/O-bound jobs, each waiting each of these times (e.g. 50ms,500ms), every system on a 20-connection budget (River, and gue-go's default, batch and session modes)")
 	ioJobs := flag.Int("io-jobs", 5000, "jobs per system and job time for -io")
+	ioOnly := flag.String("io-systems", "river-own,gue-go,gue-go-batch,gue-go-session", "systems to run with -io")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
 	flag.StringVar(&citusWorkers, "citus-workers", "", "DATABASE_URL is a Citus coordinator with these workers (comma-separated URLs, as scripts/citus-cluster.sh prints): each database is set up on them, and gue-go's tables distributed by queue")
 	flag.Parse()
@@ -154,7 +155,12 @@ func main() {
 			if err != nil || d <= 0 {
 				fatalf("-io: %q is not a job time", f)
 			}
-			for _, sys := range ioSystems(d, *batch) {
+			systems := ioSystems(d, *batch)
+			for _, key := range strings.Split(*ioOnly, ",") {
+				sys, ok := systems[strings.TrimSpace(key)]
+				if !ok {
+					fatalf("-io-systems: unknown system %q", key)
+				}
 				r, err := measureIO(ctx, admin, sys.s, sys.slots, *ioJobs, d)
 				if err != nil {
 					fatalf("-io %s, %s: %v", d, sys.s.Name(), err)

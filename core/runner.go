@@ -110,7 +110,7 @@ func newLocker(s *slot, n int) *locker {
 func (r *runner) run(ctx context.Context) {
 	if r.session {
 		sessioner, _ := r.c.pool.(adapter.Sessioner) // checked by the pool's start
-		r.sess = newSessionLocks(sessioner, r.stmts, r.inflight, r.logTo, len(r.slots), !r.c.syncCompletion)
+		r.sess = newSessionLocks(r.c.pool, sessioner, r.stmts, r.inflight, r.logTo, len(r.slots), !r.c.syncCompletion)
 		stop := r.sess.start(ctx)
 		defer stop() // after the jobs in flight: it closes the lock connection
 	}

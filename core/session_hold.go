@@ -97,11 +97,12 @@ func (h *sessionHold) done(ctx context.Context, j *Job) (settled, error) {
 	if !h.deleted {
 		return settled{}, nil // Done without Delete: the job stays, unlocked
 	}
-	stmt := h.stmts.SessionDelete
-	if h.stmts.SessionDeleteAsync != "" && h.locks.async {
-		stmt = h.stmts.SessionDeleteAsync
+	// Grouped with the other jobs done meanwhile (sessionCompleter).
+	err := errLost
+	if h.locks.holds(h.gen) {
+		err = h.locks.completer.complete(j.Queue, j.ID, h.pid)
 	}
-	if err := h.exec(ctx, h.pool, stmt, j.Queue, j.ID, h.pid); err != nil {
+	if err != nil {
 		return settled{}, fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
 	return settled{}, nil

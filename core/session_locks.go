@@ -52,6 +52,8 @@ type sessionLocks struct {
 	// releases is the jobs ended whose locks are to be given back.
 	releases []int64
 	kick     chan struct{}
+	// completer deletes the jobs done without a transaction of their own.
+	completer *sessionCompleter
 }
 
 // lockTableShare: a pool in session mode holds at most 1/lockTableShare
@@ -75,23 +77,34 @@ const sessionLockMax = 256
 // noticed (and its jobs cancelled) within about this long.
 const sessionHeartbeat = 250 * time.Millisecond
 
-func newSessionLocks(s adapter.Sessioner, stmts *queries, inflight *inFlight, logger adapter.Logger, slots int, async bool) *sessionLocks {
+func newSessionLocks(pool adapter.ConnPool, s adapter.Sessioner, stmts *queries, inflight *inFlight, logger adapter.Logger, slots int, async bool) *sessionLocks {
 	return &sessionLocks{sessioner: s, stmts: stmts, inflight: inflight, logger: logger, slots: slots, async: async,
-		held: map[int64]struct{}{}, kick: make(chan struct{}, 1)}
+		held: map[int64]struct{}{}, kick: make(chan struct{}, 1), completer: newSessionCompleter(pool)}
 }
 
 // start runs the releaser until the returned stop, which gives back the
 // last locks and closes the connection: call it once no job runs.
 func (sl *sessionLocks) start(ctx context.Context) (stop func()) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		sl.releaser(rctx)
+	}()
+	go func() {
+		defer wg.Done()
+		sl.completer.run(rctx, func() string {
+			ends := sl.stmts.endings(rctx, sl.completer.pool)
+			if sl.async && ends.SessionDeleteManyAsync != "" {
+				return ends.SessionDeleteManyAsync
+			}
+			return ends.SessionDeleteMany
+		})
 	}()
 	return func() {
 		cancel()
-		<-done
+		wg.Wait()
 		sl.mu.Lock()
 		defer sl.mu.Unlock()
 		if sl.conn != nil {

@@ -257,7 +257,7 @@ WHERE queue = $1 AND job_id = $2`,
 		s.DeleteAsync = ""
 		s.AsyncCommit = append([]string{"SET LOCAL citus.propagate_set_commands TO 'local'"}, s.AsyncCommit...)
 	}
-	s.Session = newSession(s)
+	s.Session = newSession(s, forget)
 	return s
 }
 

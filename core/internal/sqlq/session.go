@@ -39,6 +39,13 @@ type Session struct {
 	// another pool may run the job already) leaves the job as it is: the
 	// statement changes no row. DeleteAsync is "" where Delete's is (Citus).
 	SessionDelete, SessionDeleteAsync, SessionFail, SessionSnooze, SessionDie string
+	// SessionDeleteMany deletes the jobs $2 (a text array of IDs) of queue
+	// $1 whose locks the backend of process ID $3 holds, and returns the
+	// IDs deleted, comma-separated (NULL: none): the completions of many
+	// jobs in one statement, which reads the lock table once.
+	// SessionDeleteManyAsync also lets the statement commit without
+	// waiting for its WAL flush; "" where DeleteAsync is (Citus).
+	SessionDeleteMany, SessionDeleteManyAsync string
 }
 
 // sessionWalkSlack is how many locked rows a SessionLock walk steps over,
@@ -73,12 +80,49 @@ func guarded(stmt string, n string) string {
 	return strings.ReplaceAll(stmt, jobMatch, jobMatch+" AND "+heldBy("$"+n+"::int"))
 }
 
-func newSession(s *Set) Session {
+// heldByAll is the set of job IDs whose session-level advisory locks the
+// backend of process ID pid holds, as a subquery.
+func heldByAll(pid string) string {
+	return `(SELECT (l.classid::bigint << 32) | l.objid::bigint FROM pg_catalog.pg_locks l
+    WHERE l.locktype = 'advisory' AND l.pid = ` + pid + ` AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database()))`
+}
+
+// deleteMany is SessionDeleteMany, forgetting the jobs' cancellation
+// requests too with forget, committing asynchronously with async.
+func deleteMany(schema string, forget, async bool) string {
+	t := Ident(schema) + ".gue_jobs"
+	asyncCond := ""
+	if async {
+		asyncCond = `
+    AND set_config('synchronous_commit', 'off', true) IS NOT NULL`
+	}
+	forgetting := ""
+	if forget {
+		forgetting = `, c AS (DELETE FROM ` + Ident(schema) + `.gue_jobs_cancel r USING d WHERE r.queue = $1 AND r.job_id = d.job_id)`
+	}
+	return `WITH d AS (
+  DELETE FROM ` + t + ` t USING unnest($2::text::bigint[]) AS i(id)
+  WHERE t.queue = $1 AND t.job_id = i.id
+    AND t.job_id IN ` + heldByAll("$3::int") + asyncCond + `
+  RETURNING t.job_id
+)` + forgetting + `
+SELECT string_agg(job_id::text, ',') FROM d`
+}
+
+func newSession(s *Set, forget bool) Session {
 	t := Ident(s.Schema) + ".gue_jobs"
-	ready := `c.queue = $1 AND c.run_at <= now() AND c.job_id <> ALL($3::text::bigint[]) AND pg_backend_pid() = $4::int`
-	return Session{
+	// The held IDs as an uncorrelated subquery: planned as a hashed
+	// SubPlan, built once per statement. (<> ALL of the text parameter
+	// cast per row parsed the whole list again on every row walked.)
+	ready := `c.queue = $1 AND c.run_at <= now() AND c.job_id NOT IN (SELECT unnest($3::text::bigint[])) AND pg_backend_pid() = $4::int`
+	out := Session{
 		// Each step seeks the next ready row after the last one in the
-		// lock index (queue, priority, run_at, job_id), then tries its
+		// lock index (queue, priority, run_at, job_id): in the same
+		// priority, or else in the next one. (A single row comparison over
+		// the three columns is estimated so loosely that a table without
+		// statistics got a sort of the whole queue per step: 0.7 s for 256
+		// locks of 10,000 jobs, against 7 ms.) Then it tries its
 		// lock in the step's own select list: once per row, whatever plan
 		// the seek gets (a subquery with OFFSET 0 is never folded into
 		// its parent, so the call is not repeated where got is used). n
@@ -93,21 +137,35 @@ func newSession(s *Set) Session {
   UNION ALL
   SELECT x.priority, x.run_at, x.job_id, g.got, w.n + g.got::int, w.k + 1
   FROM (SELECT * FROM w WHERE w.k < $2::int + ` + strconv.Itoa(sessionWalkSlack) + ` AND w.n < $2::int OFFSET 0) w
-  CROSS JOIN LATERAL (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c
-    WHERE ` + ready + ` AND (c.priority, c.run_at, c.job_id) > (w.priority, w.run_at, w.job_id)
-    ORDER BY c.priority, c.run_at, c.job_id LIMIT 1) x
+  CROSS JOIN LATERAL (
+    (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c
+     WHERE ` + ready + ` AND c.priority = w.priority AND (c.run_at, c.job_id) > (w.run_at, w.job_id)
+     ORDER BY c.run_at, c.job_id LIMIT 1)
+    UNION ALL
+    (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c
+     WHERE ` + ready + ` AND c.priority > w.priority
+     ORDER BY c.priority, c.run_at, c.job_id LIMIT 1)
+    LIMIT 1) x
   CROSS JOIN LATERAL (SELECT pg_try_advisory_lock(x.job_id) AS got OFFSET 0) g
 )
 SELECT job_id FROM w WHERE got
 UNION ALL SELECT -1 WHERE pg_backend_pid() <> $4::int`,
+		// The IDs drive the join, a primary key probe each: = ANY of the
+		// text parameter, on a table without statistics, was a sequential
+		// scan that parsed the list again on every row.
 		SessionLoad: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
-FROM ` + t + ` c
-WHERE c.queue = $1 AND c.job_id = ANY($2::text::bigint[]) AND c.run_at <= now()`,
+FROM unnest($2::text::bigint[]) AS i(id) JOIN ` + t + ` c ON c.queue = $1 AND c.job_id = i.id
+WHERE c.run_at <= now()`,
 		SessionUnlock:      `SELECT CASE WHEN pg_backend_pid() = $2::int THEN (SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) FROM unnest($1::text::bigint[]) x) ELSE -1 END`,
 		SessionDelete:      guarded(s.Delete, "3"),
 		SessionDeleteAsync: guarded(s.DeleteAsync, "3"),
 		SessionFail:        guarded(s.Fail, "5"),
 		SessionSnooze:      guarded(s.Snooze, "4"),
 		SessionDie:         guarded(s.Die, "6"),
+		SessionDeleteMany:  deleteMany(s.Schema, forget, false),
 	}
+	if s.DeleteAsync != "" {
+		out.SessionDeleteManyAsync = deleteMany(s.Schema, forget, true)
+	}
+	return out
 }

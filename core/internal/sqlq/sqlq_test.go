@@ -61,16 +61,16 @@ func differing(a, b *Set) []string {
 func TestOnlyDialectStatementsDiffer(t *testing.T) {
 	for _, forget := range []bool{true, false} {
 		got := differing(New(`a"b`, PostgreSQL, forget), New(`a"b`, Citus, forget))
-		want := []string{"AsyncCommit", "ClockFirst", "DeleteAsync", "Dialect", "Lock", "QueueList", "QueueStats", "QueueStatsAll", "SessionDeleteAsync"}
+		want := []string{"AsyncCommit", "ClockFirst", "DeleteAsync", "Dialect", "Lock", "QueueList", "QueueStats", "QueueStatsAll", "SessionDeleteAsync", "SessionDeleteManyAsync"}
 		if !slices.Equal(got, want) {
 			t.Errorf("forget %v: the dialects differ in %v, want %v (hide each in gue's queries too)", forget, got, want)
 		}
 	}
 	for _, d := range []Dialect{PostgreSQL, Citus} {
 		got := differing(New("s", d, true), New("s", d, false))
-		want := []string{"Delete", "DeleteBatch", "Die", "SessionDelete", "SessionDie"}
+		want := []string{"Delete", "DeleteBatch", "Die", "SessionDelete", "SessionDeleteMany", "SessionDie"}
 		if d == PostgreSQL {
-			want = []string{"Delete", "DeleteAsync", "DeleteBatch", "Die", "SessionDelete", "SessionDeleteAsync", "SessionDie"}
+			want = []string{"Delete", "DeleteAsync", "DeleteBatch", "Die", "SessionDelete", "SessionDeleteAsync", "SessionDeleteMany", "SessionDeleteManyAsync", "SessionDie"}
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("dialect %v: forget changes %v, want %v", d, got, want)

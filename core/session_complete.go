@@ -1,0 +1,140 @@
+package gue
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// sessionCompleter deletes the jobs of a pool in session mode that are
+// done and wrote nothing through Job.Tx, many in one statement
+// (sqlq.Session.SessionDeleteMany), which reads the lock table once for
+// all of them: read once per job, by every job's statement at once, the
+// lock table's partition locks were what a pool of 2,000 waited on.
+// Completions gather while a statement runs; completerLoops statements
+// run at once.
+type sessionCompleter struct {
+	pool adapter.ConnPool
+	mu   sync.Mutex
+	// pending is the completions waiting, by queue.
+	pending map[string][]completion
+	kick    chan struct{}
+}
+
+// completion is one job's deletion waiting for its statement, which
+// reports on done: nil (deleted), errLost (its lock was gone), or the
+// statement's error.
+type completion struct {
+	id   int64
+	pid  int32
+	done chan error
+}
+
+// completerLoops is how many grouped deletions run at once: one runs
+// while the next group gathers.
+const completerLoops = 2
+
+// completerMax is the most jobs one statement deletes.
+const completerMax = 1000
+
+func newSessionCompleter(pool adapter.ConnPool) *sessionCompleter {
+	return &sessionCompleter{pool: pool, pending: map[string][]completion{}, kick: make(chan struct{}, completerLoops)}
+}
+
+// complete deletes job id of queue, held by the lock connection of
+// process ID pid, through the next grouped statement: nil when it was
+// deleted, errLost when its lock was gone, or the statement's error.
+func (sc *sessionCompleter) complete(queue string, id int64, pid int32) error {
+	done := make(chan error, 1)
+	sc.mu.Lock()
+	sc.pending[queue] = append(sc.pending[queue], completion{id: id, pid: pid, done: done})
+	sc.mu.Unlock()
+	select {
+	case sc.kick <- struct{}{}:
+	default:
+	}
+	return <-done
+}
+
+// run deletes what is pending until ctx ends; stmt returns the statement
+// to use (sqlq's SessionDeleteMany, or its asynchronous form). Pending
+// completions are all answered before it returns.
+func (sc *sessionCompleter) run(ctx context.Context, stmt func() string) {
+	var wg sync.WaitGroup
+	for range completerLoops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					sc.flush(context.WithoutCancel(ctx), stmt()) // answer every waiter
+					return
+				case <-sc.kick:
+				}
+				for sc.flush(context.WithoutCancel(ctx), stmt()) {
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// flush runs one statement for the completions of one queue and one lock
+// connection, and reports whether it found any.
+func (sc *sessionCompleter) flush(ctx context.Context, stmt string) bool {
+	sc.mu.Lock()
+	var queue string
+	var batch []completion
+	for q, cs := range sc.pending {
+		queue = q
+		pid := cs[0].pid
+		rest := cs[:0]
+		for _, c := range cs {
+			if c.pid == pid && len(batch) < completerMax {
+				batch = append(batch, c)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		if len(rest) == 0 {
+			delete(sc.pending, q)
+		} else {
+			sc.pending[q] = rest
+		}
+		break
+	}
+	sc.mu.Unlock()
+	if len(batch) == 0 {
+		return false
+	}
+	ids := make([]int64, len(batch))
+	for i, c := range batch {
+		ids[i] = c.id
+	}
+	var list sql.NullString
+	if err := sc.pool.QueryRow(ctx, stmt, queue, idArray(ids), batch[0].pid).Scan(&list); err != nil {
+		for _, c := range batch {
+			c.done <- err
+		}
+		return true
+	}
+	deleted := map[int64]bool{}
+	for _, s := range strings.Split(list.String, ",") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			deleted[id] = true
+		}
+	}
+	for _, c := range batch {
+		if deleted[c.id] {
+			c.done <- nil
+		} else {
+			c.done <- errLost
+		}
+	}
+	return true
+}
