@@ -52,7 +52,7 @@ func main() {
 	enqCallers := flag.Int("enqueue-callers", 16, "concurrent callers for gue-go's single-job Enqueue rate, ready against future jobs (0: skip it)")
 	lateSamples := flag.Int("lateness-samples", 200, "future jobs and retries each for gue-go's on-time measurement (0: skip it)")
 	only := flag.String("systems", "gue-go,gue-go-batch,river-own,river,gue-v5,limit-default,limit-batch",
-		"systems to run, comma-separated (river-own: River at its own bench settings; river: at -workers; limit-default, limit-batch: the raw SQL limits of gue-go's two modes, work down only; limit-unchained: the default mode's statements without carrying the next lock in the commit's round trip)")
+		"systems to run, comma-separated (gue-go-session: session mode, not run by default; river-own: River at its own bench settings; river: at -workers; limit-default, limit-batch: the raw SQL limits of gue-go's two modes, work down only; limit-unchained: the default mode's statements without carrying the next lock in the commit's round trip)")
 	sweep := flag.String("batch-sweep", "", "instead of the side-by-side run: gue-go's batch mode working -jobs jobs down at each of these pool sizes, e.g. 1,2,4,8,16,32,64, against the raw SQL limit")
 	queueCounts := flag.String("queues", "", "instead of the side-by-side run: one pool of each gue-go mode on each of these numbers of queues, e.g. 1,20,200: the first queue's -jobs jobs worked down, a trickle queue's pickup, the idle pool's transactions a second")
 	backlogs := flag.String("backlogs", "", "instead of the side-by-side run: gue-go's throughput working -jobs jobs on top of each backlog size, e.g. 10000,1000000")
@@ -107,9 +107,12 @@ func main() {
 	all := map[string]system{
 		"gue-go":       &gueGo{name: "gue-go default (tx per job)", workers: *workers, poll: 100 * time.Millisecond},
 		"gue-go-batch": &gueGo{name: fmt.Sprintf("gue-go batch=%d", *batch), workers: *workers, batch: *batch, poll: 100 * time.Millisecond},
-		"river":        &riverSystem{workers: *workers, cooldown: time.Millisecond, pollEvery: 10 * time.Millisecond},
-		"river-own":    &riverSystem{workers: 2000, own: true, cooldown: 2 * time.Millisecond, pollEvery: 20 * time.Millisecond},
-		"gue-v5":       &gueV5{workers: *workers},
+		// Not in the default list: session mode is for jobs that wait
+		// (-io); here it shows what it costs short jobs.
+		"gue-go-session": &gueGo{name: "gue-go session", workers: *workers, session: true, poll: 100 * time.Millisecond},
+		"river":          &riverSystem{workers: *workers, cooldown: time.Millisecond, pollEvery: 10 * time.Millisecond},
+		"river-own":      &riverSystem{workers: 2000, own: true, cooldown: 2 * time.Millisecond, pollEvery: 20 * time.Millisecond},
+		"gue-v5":         &gueV5{workers: *workers},
 		// The statements of a default-mode job at the same client count,
 		// and batch mode's DELETE … LIMIT at 2 clients (its best on 2 cores).
 		"limit-default":   &limit{name: fmt.Sprintf("raw SQL limit: default mode's statements (DELETE+COMMIT+BEGIN+lock in one round trip) × %d clients", *workers), clients: *workers, perStatement: 1, chain: true},

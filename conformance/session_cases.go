@@ -25,6 +25,9 @@ var sessionCases = []testCase{
 	{"LockLostCancelsAndRunsAgain", testSessionLockLost},
 	{"EndingProvesTheLock", testSessionEndingProvesTheLock},
 	{"CancelRunning", testSessionCancelRunning},
+	{"EveryEnding", testSessionEveryEnding},
+	{"PauseStopsLocking", testSessionPause},
+	{"SeveralQueues", testSessionSeveralQueues},
 	{"Refusals", testSessionRefusals},
 	{"NotOneSessionRefused", testSessionNotOneSession},
 }
@@ -278,13 +281,13 @@ func testSessionDeleteAndTx(t *testing.T, e *env) {
 	}
 }
 
-// Three pools of 20 in session mode on one queue run each of 600 jobs
+// Three pools of 20 in session mode on one queue run each of 3,000 jobs
 // exactly once, half of them writing through j.Tx().
 func testSessionExactlyOnce(t *testing.T, e *env) {
 	needSessionMode(t, e)
 	c := e.client()
 	e.exec(`CREATE TABLE side (job_id bigint PRIMARY KEY)`)
-	const total = 600
+	const total = 3000
 	jobs := make([]*gue.Job, total)
 	for i := range jobs {
 		jobs[i] = &gue.Job{Type: "t", Queue: "once", Args: []byte(fmt.Sprint(i % 2))}
@@ -410,6 +413,127 @@ func testSessionEndingProvesTheLock(t *testing.T, e *env) {
 	})
 	if n := runs.Load(); n != 2 {
 		t.Errorf("the job ran %d times, want 2: the first run's ending must not apply without its lock", n)
+	}
+}
+
+// Each way a run ends, in session mode: a failure recorded, a panic, an
+// unknown type, a snooze, a discard and a failure at max attempts, each
+// written as in the default mode, and every lock given back.
+func testSessionEveryEnding(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client(gue.WithClientBackoff(func(int) time.Duration { return time.Hour }))
+	jobs := map[string]*gue.Job{}
+	for _, typ := range []string{"fail", "panic", "mystery", "snooze", "discard", "last"} {
+		j := &gue.Job{Type: typ, Queue: "endings"}
+		if typ == "last" {
+			j.MaxAttempts = 1
+		}
+		jobs[typ] = e.enqueue(c, j)
+	}
+	var ran sync.WaitGroup
+	ran.Add(6)
+	wm := gue.WorkMap{
+		"fail":    func(*gue.Job) error { defer ran.Done(); return errors.New("it failed") },
+		"panic":   func(*gue.Job) error { defer ran.Done(); panic("it panicked") },
+		"snooze":  func(*gue.Job) error { defer ran.Done(); return gue.Snooze(time.Hour) },
+		"discard": func(*gue.Job) error { defer ran.Done(); return fmt.Errorf("no use: %w", gue.ErrDiscard) },
+		"last":    func(*gue.Job) error { defer ran.Done(); return errors.New("the last straw") },
+	}
+	var hooked atomic.Int32
+	runPool(t, sessionPool(c, wm, 8, "endings", gue.WithPoolHooks(gue.Hooks{Work: func(next gue.RunFunc) gue.RunFunc {
+		return func(ctx context.Context, j *gue.Job) error {
+			if j.Type == "mystery" {
+				defer ran.Done()
+			}
+			hooked.Add(1)
+			return next(ctx, j)
+		}
+	}})))
+	ran.Wait()
+	waitFor(t, "every lock given back", func() bool { return e.advisoryLocks() == 0 })
+	row := func(typ string) (errors int64, lastError string, later bool) {
+		var last *string
+		if err := e.pool.QueryRow(e.ctx, `SELECT error_count, last_error, run_at > now() + interval '30 minutes' FROM gue_jobs WHERE job_id = $1`,
+			jobs[typ].ID).Scan(&errors, &last, &later); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if last != nil {
+			lastError = *last
+		}
+		return errors, lastError, later
+	}
+	for typ, want := range map[string]string{"fail": "it failed", "panic": "it panicked", "mystery": "unknown job type"} {
+		if n, msg, later := row(typ); n != 1 || !strings.Contains(msg, want) || !later {
+			t.Errorf("%s: error_count %d, last_error %q, rescheduled %v; want 1, %q, true", typ, n, msg, later, want)
+		}
+	}
+	if n, msg, later := row("snooze"); n != 0 || msg != "" || !later {
+		t.Errorf("snooze: error_count %d, last_error %q, rescheduled %v; want 0, none, true", n, msg, later)
+	}
+	for typ, reason := range map[string]string{"discard": "discarded", "last": "max_attempts"} {
+		if got, _, _ := e.dead("endings", jobs[typ].ID); got != reason {
+			t.Errorf("%s: dead with reason %q, want %q", typ, got, reason)
+		}
+	}
+	if n := hooked.Load(); n != 6 {
+		t.Errorf("the Work hook ran %d times, want 6", n)
+	}
+}
+
+// PauseQueue stops a session-mode pool locking the queue's jobs; resumed,
+// it runs them.
+func testSessionPause(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	if err := c.PauseQueue(e.ctx, "paused"); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	runPool(t, sessionPool(c, gue.WorkMap{"t": func(*gue.Job) error { runs.Add(1); return nil }}, 4, "paused"))
+	e.enqueue(c, &gue.Job{Type: "t", Queue: "paused"})
+	// Control of the wait below: a job of another queue on a pool that
+	// polls as often runs meanwhile.
+	var others atomic.Int32
+	runPool(t, sessionPool(c, gue.WorkMap{"t": func(*gue.Job) error { others.Add(1); return nil }}, 4, "other"))
+	e.enqueue(c, &gue.Job{Type: "t", Queue: "other"})
+	waitFor(t, "the other queue's job run", func() bool { return others.Load() == 1 })
+	time.Sleep(200 * time.Millisecond) // ten polls of the paused pool
+	if n := runs.Load(); n != 0 {
+		t.Fatalf("%d runs on a paused queue", n)
+	}
+	if err := c.ResumeQueue(e.ctx, "paused"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the resumed queue's job run", func() bool { return runs.Load() == 1 })
+}
+
+// A session-mode pool of several queues runs each queue's jobs once, and
+// none of a queue it does not work.
+func testSessionSeveralQueues(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	var mu sync.Mutex
+	runs := map[string]int{}
+	for _, q := range []string{"a", "b", "c", "not-mine"} {
+		for range 20 {
+			e.enqueue(c, &gue.Job{Type: "t", Queue: q})
+		}
+	}
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		runs[j.Queue]++
+		mu.Unlock()
+		return nil
+	}}
+	runPool(t, gue.NewWorkerPool(c, wm, 8, gue.WithPoolQueues("a", "b", "c"), gue.WithPoolSessionLocks(true),
+		gue.WithPoolPollInterval(20*time.Millisecond)))
+	waitFor(t, "the pool's queues worked down", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue IN ('a', 'b', 'c')`) == 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if runs["a"] != 20 || runs["b"] != 20 || runs["c"] != 20 || runs["not-mine"] != 0 {
+		t.Errorf("runs by queue %v, want 20 each of a, b and c, none of not-mine", runs)
 	}
 }
 

@@ -24,13 +24,15 @@ func (a *app) doctorCommand() *cobra.Command {
 	var jobTimeout time.Duration
 	c := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check the database's setup for gue: migrations, lock index, vacuum, long transactions, timeouts, LISTEN, privileges",
+		Short: "Check the database's setup for gue: migrations, lock index, vacuum, long transactions, timeouts, LISTEN, session locks, privileges",
 		Long: `Check the database's setup for gue, each check ok, warn or fail with one line of
 advice: pending migrations; the lock index valid; dead tuples and the last
 autovacuum of the jobs table; the oldest open transaction holding back vacuum;
 idle_in_transaction_session_timeout against the job timeout (--job-timeout);
-whether LISTEN works (a pooler in transaction mode cannot); the role's
-privileges on gue's tables. Exit code 3 when a check fails.`,
+whether LISTEN works (a pooler in transaction mode cannot); room in the
+lock table for session mode's locks, and whether they can hold through this
+connection; the role's privileges on gue's tables. Exit code 3 when a check
+fails.`,
 		Example: `  gue doctor
   gue doctor --job-timeout 5m --json`,
 		Args: exactArgs(0, "no argument"),
@@ -39,13 +41,15 @@ privileges on gue's tables. Exit code 3 when a check fails.`,
 				return err
 			}
 			ctx := c.Context()
+			listen := a.checkListen(ctx)
 			checks := []check{
 				a.checkMigrations(ctx),
 				a.checkLockIndex(ctx),
 				a.checkVacuum(ctx),
 				a.checkOldestTransaction(ctx),
 				a.checkIdleTimeout(ctx, jobTimeout),
-				a.checkListen(ctx),
+				listen,
+				a.checkSessionLocks(ctx, listen),
 				a.checkPrivileges(ctx),
 			}
 			failed := 0
@@ -224,6 +228,34 @@ func (a *app) checkListen(ctx context.Context) check {
 			Advice: "workers then only poll: use WithPoolListen(false) and a short poll interval, or connect workers' LISTEN directly to PostgreSQL"}
 	}
 	return check{Name: ch.Name, Status: "ok", Detail: fmt.Sprintf("a notification arrived in %s", age(time.Since(start)))}
+}
+
+// checkSessionLocks sizes the lock table for session mode
+// (WithPoolSessionLocks), whose pools hold a session-level advisory lock
+// per running job, and warns when the connection goes through a pooler
+// in transaction mode (the LISTEN check found one), where such locks do
+// not hold.
+func (a *app) checkSessionLocks(ctx context.Context, listen check) check {
+	ch := check{Name: "session locks"}
+	var table, held int64
+	err := a.pgx.QueryRow(ctx, `SELECT current_setting('max_locks_per_transaction')::bigint *
+  (current_setting('max_connections')::bigint + current_setting('max_prepared_transactions')::bigint),
+  (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')`).Scan(&table, &held)
+	if err != nil {
+		return check{Name: ch.Name, Status: "warn", Detail: oneLine(err.Error())}
+	}
+	ch.Status = "ok"
+	ch.Detail = fmt.Sprintf("lock table of %d entries, %d advisory locks held now; a pool in session mode holds at most %d jobs at once", table, held, table/2)
+	switch {
+	case listen.Status != "ok" && strings.Contains(listen.Detail, "pooler"):
+		ch.Status = "warn"
+		ch.Detail = "this connection looks pooled in transaction mode (see LISTEN), where session locks do not hold; " + ch.Detail
+		ch.Advice = "give pools in session mode (WithPoolSessionLocks) a direct connection, or one pooled in session mode; they refuse a connection whose statements change backends"
+	case held > table/2:
+		ch.Status = "warn"
+		ch.Advice = "advisory locks fill over half the lock table, which every session shares: raise max_locks_per_transaction before it is full (every lock then fails)"
+	}
+	return ch
 }
 
 func (a *app) checkPrivileges(ctx context.Context) check {
