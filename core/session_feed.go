@@ -36,7 +36,7 @@ more:
 		giveBack(slots)
 		return false
 	}
-	jobs, err := lk.sess.lock(ctx, lk.c, l.queue, len(slots))
+	jobs, err := lk.sess.lock(ctx, lk.c, l.queue, len(slots), newSessionHold(lk.sess))
 	if len(lk.c.hooks) > 0 {
 		if len(jobs) == 0 {
 			lk.c.runLockedHooks(ctx, l.queue, nil, err)

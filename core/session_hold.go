@@ -24,6 +24,13 @@ type sessionHold struct {
 	deleted, sent bool
 }
 
+// newSessionHold returns a holdMaker for jobs of locks.
+func newSessionHold(locks *sessionLocks) holdMaker {
+	return func(h held, gen uint64, pid int32) hold {
+		return &sessionHold{held: h, locks: locks, gen: gen, pid: pid}
+	}
+}
+
 // end ends the job as e says (see hold.end) and gives back its lock.
 func (h *sessionHold) end(ctx context.Context, j *Job, e ending) (settled, error) {
 	s, err := endBy(ctx, h, j, e)

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,11 +228,16 @@ func (sl *sessionLocks) lostLocked(err error) {
 		adapter.F("jobs", len(ids)), adapter.Err(err))
 }
 
+// holdMaker makes the hold of a job locked by lock connection gen, whose
+// backend has process ID pid (newSessionHold): the caller's, so that the
+// lock connection does not depend on how its jobs end.
+type holdMaker func(h held, gen uint64, pid int32) hold
+
 // lock locks up to n ready jobs of queue, reads them and returns them held
-// (sessionHold). Its statements run on the lock connection and are never
+// by newHold's holds. Its statements run on the lock connection and are never
 // cancelled half-way: a cancelled statement can cost the connection, and
 // with it the locks of every running job.
-func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int) ([]*Job, error) {
+func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int, newHold holdMaker) ([]*Job, error) {
 	ctx = context.WithoutCancel(ctx)
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
@@ -253,7 +256,7 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	jobs, err := sl.load(ctx, c, queue, ids)
+	jobs, err := sl.load(ctx, c, queue, ids, newHold)
 	if err != nil {
 		sl.lostLocked(err) // the locks just taken go with it
 		return nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, err)
@@ -285,7 +288,7 @@ func (sl *sessionLocks) lockIDs(ctx context.Context, queue string, n int) ([]int
 // load reads the jobs whose locks were just taken, gives back the locks
 // of those no longer ready (another pool ended them after the lock
 // statement's snapshot), and returns the others held. Callers hold mu.
-func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids []int64) ([]*Job, error) {
+func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids []int64, newHold holdMaker) ([]*Job, error) {
 	ends := sl.stmts.endings(ctx, c.pool)
 	rows, err := sl.conn.Query(ctx, ends.SessionLoad, queue, idArray(ids))
 	if err != nil {
@@ -297,9 +300,7 @@ func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids [
 	var undecodable []*Job
 	loaded := map[int64]bool{}
 	for rows.Next() {
-		h := &sessionHold{held: held{pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts},
-			locks: sl, gen: gen, pid: sl.pid}
-		j := &Job{ctx: ctx, hold: h}
+		j := &Job{ctx: ctx, hold: newHold(held{pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts}, gen, sl.pid)}
 		var metadata []byte
 		var key sql.NullString
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key); err != nil {
@@ -378,20 +379,6 @@ func (sl *sessionLocks) heldArray() string {
 	sl.heldMu.Lock()
 	defer sl.heldMu.Unlock()
 	return idArray(slices.Collect(maps.Keys(sl.held)))
-}
-
-// idArray is ids as a PostgreSQL array literal.
-func idArray(ids []int64) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(id, 10))
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 // errNoSessioner is returned by a pool in session mode whose Client's

@@ -2,6 +2,7 @@ package gue
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,4 +22,18 @@ func checkText(op string, vals ...string) error {
 		}
 	}
 	return nil
+}
+
+// idArray is ids as a PostgreSQL array literal.
+func idArray(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteByte('}')
+	return b.String()
 }
