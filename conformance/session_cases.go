@@ -50,14 +50,37 @@ func sessionPool(c *gue.Client, wm gue.WorkMap, n int, queue string, opts ...gue
 		gue.WithPoolSessionLocks(true), gue.WithPoolPollInterval(20 * time.Millisecond)}, opts...)...)
 }
 
-// holders counts the other backends of the test's database that hold a
-// transaction between statements (idle in transaction), or a transaction
-// ID: what holds back VACUUM while a job runs. (A statement running at
-// that moment, a pool's lock statement say, holds a snapshot for its own
-// duration only; it is not counted.)
+// holders counts the other backends of the test's database that hold one
+// transaction across a window of 300 ms, idle in transaction or with a
+// transaction ID: what holds back VACUUM while a job runs. A transaction
+// seen only once is a short statement (a pool's lock statement, the
+// registry's heartbeat) and is not counted: it ends by itself.
 func (e *env) holders() int64 {
-	return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND (backend_xid IS NOT NULL OR state LIKE 'idle in transaction%')`)
+	e.t.Helper()
+	sample := func() map[string]bool {
+		var list string
+		if err := e.pool.QueryRow(e.ctx, `SELECT COALESCE(string_agg(pid::text || '@' || xact_start::text, ','), '')
+  FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND (backend_xid IS NOT NULL OR state LIKE 'idle in transaction%')`).Scan(&list); err != nil {
+			e.t.Fatalf("holders: %v", err)
+		}
+		seen := map[string]bool{}
+		for _, s := range strings.Split(list, ",") {
+			if s != "" {
+				seen[s] = true
+			}
+		}
+		return seen
+	}
+	first := sample()
+	time.Sleep(300 * time.Millisecond) // the window a transaction must last to count
+	var n int64
+	for s := range sample() {
+		if first[s] {
+			n++
+		}
+	}
+	return n
 }
 
 // advisoryLocks counts the advisory locks held in the test's database.

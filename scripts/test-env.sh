@@ -43,7 +43,10 @@ GUE_TEST_PGBOUNCER="${GUE_TEST_PGBOUNCER:-$(command -v pgbouncer || echo /usr/sb
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
   dockerd_bin=$(command -v dockerd || echo /usr/sbin/dockerd)
-  as_root nohup "$dockerd_bin" >/tmp/gue-dockerd.log 2>&1 &
+  # The redirection covers the whole background job, not only the command:
+  # the subshell that runs a function would otherwise keep the caller's
+  # stdout open, and a caller reading it ($(...), a pipe) would wait for ever.
+  { as_root nohup "$dockerd_bin"; } </dev/null >/tmp/gue-dockerd.log 2>&1 &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
