@@ -309,13 +309,13 @@ func testSessionDeleteAndTx(t *testing.T, e *env) {
 	}
 }
 
-// Three pools of 20 in session mode on one queue run each of 600 jobs
+// Three pools of 20 in session mode on one queue run each of 3,000 jobs
 // exactly once, half of them writing through j.Tx().
 func testSessionExactlyOnce(t *testing.T, e *env) {
 	needSessionMode(t, e)
 	c := e.client()
 	e.exec(`CREATE TABLE side (job_id bigint PRIMARY KEY)`)
-	const total = 600
+	const total = 3000
 	jobs := make([]*gue.Job, total)
 	for i := range jobs {
 		jobs[i] = &gue.Job{Type: "t", Queue: "once", Args: []byte(fmt.Sprint(i % 2))}

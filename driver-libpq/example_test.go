@@ -21,6 +21,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer db.Close()
+	db.SetMaxIdleConns(10) // keep connections for reuse (database/sql keeps 2)
 	pool := libpq.NewConnPool(db)
 	if err := gue.Migrate(ctx, pool, "example_libpq"); err != nil {
 		log.Fatal(err)

@@ -56,6 +56,8 @@ type connPool struct {
 }
 
 // NewConnPool returns an adapter.ConnPool that runs on db. Its Close closes db.
+// Give db room to keep its connections (db.SetMaxIdleConns; see the
+// package documentation).
 func NewConnPool(db *sql.DB) adapter.ConnPool {
 	return &connPool{queryable: queryable{q: db}, db: db}
 }

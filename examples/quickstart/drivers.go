@@ -52,6 +52,7 @@ func openPool(ctx context.Context, driver, dsn string) (adapter.ConnPool, error)
 		if err != nil {
 			return nil, err
 		}
+		db.SetMaxIdleConns(20) // keep connections for reuse (database/sql keeps 2)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, err

@@ -37,6 +37,9 @@ func opener(driver string) conformance.OpenFunc {
 		if err := db.PingContext(context.Background()); err != nil {
 			t.Fatalf("ping: %v", err)
 		}
+		// As driver-libpq's documentation asks: database/sql's default of 2
+		// idle connections opens a server session for most statements.
+		db.SetMaxIdleConns(100)
 		t.Cleanup(func() { _ = db.Close() })
 		return libpq.NewConnPool(db)
 	}
