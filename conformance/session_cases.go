@@ -18,11 +18,13 @@ import (
 // (gue.WithPoolSessionLocks), for adapters that implement adapter.Sessioner.
 var sessionCases = []testCase{
 	{"ManyJobsNoTransaction", testSessionManyJobsNoTransaction},
+	{"ManyJobsFewConnections", testSessionManyJobsFewConnections},
 	{"LongJobLetsVacuumClean", testSessionLongJobVacuum},
 	{"TxCommitsWithSuccessRollsBackWithFailure", testSessionTx},
 	{"ExactlyOnce", testSessionExactlyOnce},
 	{"DeleteAndTxInEitherOrder", testSessionDeleteAndTx},
 	{"LockLostCancelsAndRunsAgain", testSessionLockLost},
+	{"LockLostBeforeTheJobStarts", testSessionLostBeforeStart},
 	{"EndingProvesTheLock", testSessionEndingProvesTheLock},
 	{"CancelRunning", testSessionCancelRunning},
 	{"EveryEnding", testSessionEveryEnding},
@@ -143,6 +145,57 @@ func testSessionManyJobsNoTransaction(t *testing.T, e *env) {
 		t.Errorf("control: %d backends hold a transaction while 2 jobs run in the default mode, want >= 2", n)
 	}
 	close(release)
+}
+
+// 400 jobs of 250 ms on a pool of 200 in session mode: all done, at least
+// 100 at once, on at most 6 server connections at any moment (the lock
+// connection, the grouped deletions and the pool's own statements). The
+// default mode would need one connection per running job.
+func testSessionManyJobsFewConnections(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	const total, pool, maxConns = 400, 200, 6
+	jobs := make([]*gue.Job, total)
+	for i := range jobs {
+		jobs[i] = &gue.Job{Type: "t", Queue: "few"}
+	}
+	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	var now, peak atomic.Int32
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		n := now.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(250 * time.Millisecond) // the job's work: waiting on something else
+		now.Add(-1)
+		return nil
+	}}
+	// Every server connection of the test's database but the one asking
+	// (the pool shares the env's connection pool with the test).
+	conns := func() int64 {
+		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	}
+	start := time.Now()
+	stop := startPool(t, sessionPool(c, wm, pool, "few"))
+	var most int64
+	waitFor(t, "the queue worked down", func() bool {
+		most = max(most, conns())
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'few'`) == 0
+	})
+	took := time.Since(start)
+	stop()
+	t.Logf("%d jobs of 250 ms on a pool of %d: %v (%.0f jobs/s), %d at once at most, %d other server connections at most",
+		total, pool, took.Round(time.Millisecond), total/took.Seconds(), peak.Load(), most)
+	if p := peak.Load(); p < 100 {
+		t.Errorf("%d jobs ran at once at most, want >= 100", p)
+	}
+	if most > maxConns {
+		t.Errorf("%d server connections at once for the pool, want <= %d", most, maxConns)
+	}
+	if most == 0 { // the control that the sampling sees the pool's connections at all
+		t.Errorf("no connection of the pool seen while it worked")
+	}
 }
 
 // startPool starts p; the returned stop (also run at the test's end, where
@@ -401,6 +454,71 @@ func testSessionLockLost(t *testing.T, e *env) {
 	defer mu.Unlock()
 	if len(events) != 2 || !strings.HasPrefix(events[0], "first run cancelled") || events[1] != "second run" {
 		t.Errorf("events %q, want the first run cancelled, then a second run", events)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs_dead`); n != 0 {
+		t.Errorf("%d dead jobs, want 0", n)
+	}
+}
+
+// The lock connection lost after the lock statement and before the job
+// starts (here: in the Locked hook, until the pool has logged the loss,
+// which cancels the jobs it knows running): the job starts with its
+// context cancelled with ErrLockLost, its run ends nothing, and it runs
+// again, to its end, once.
+func testSessionLostBeforeStart(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	log := &errorLog{}
+	var once sync.Once
+	hookErr := make(chan string, 1)
+	locked := func(_ context.Context, _ string, j *gue.Job, _ error) {
+		if j == nil {
+			return
+		}
+		once.Do(func() {
+			var n int64
+			if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks
+  WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) x`).Scan(&n); err != nil || n != 1 {
+				hookErr <- fmt.Sprintf("terminated %d lock connections (%v), want 1", n, err)
+				return
+			}
+			for deadline := time.Now().Add(time.Minute); !log.has("lost the lock connection"); {
+				if time.Now().After(deadline) {
+					hookErr <- "the pool did not log the lost lock connection within a minute"
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+	c := gue.NewClient(e.pool, gue.WithClientLogger(log), gue.WithClientHooks(gue.Hooks{Locked: locked}))
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "early"})
+	var mu sync.Mutex
+	var causes []error
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		causes = append(causes, context.Cause(j.Context()))
+		mu.Unlock()
+		return nil
+	}}
+	runPool(t, sessionPool(c, wm, 4, "early"))
+	waitFor(t, "the job done", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1`, j.ID) == 0
+	})
+	select {
+	case msg := <-hookErr:
+		t.Fatal(msg)
+	default:
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(causes) != 2 {
+		t.Fatalf("%d runs (causes %v), want 2: one that lost its lock, one to the end", len(causes), causes)
+	}
+	if !errors.Is(causes[0], gue.ErrLockLost) {
+		t.Errorf("the first run started with cause %v, want ErrLockLost: it ran without its lock", causes[0])
+	}
+	if causes[1] != nil {
+		t.Errorf("the second run started cancelled: %v", causes[1])
 	}
 	if n := e.count(`SELECT count(*) FROM gue_jobs_dead`); n != 0 {
 		t.Errorf("%d dead jobs, want 0", n)

@@ -30,6 +30,9 @@ type batchMember struct {
 // through Job.Tx failed although its WorkFunc returned nil.
 var errTxFailed = errors.New("a statement through Job.Tx failed; the job's writes were rolled back")
 
+// lost: the batch's transaction holds the job until the batch ends.
+func (*batchMember) lost() error { return nil }
+
 // end queues the job's ending on its batch (see hold.end).
 func (m *batchMember) end(ctx context.Context, j *Job, e ending) (settled, error) {
 	return endBy(ctx, m, j, e)

@@ -141,6 +141,29 @@ func ExampleNewWorkerPool() {
 	}
 }
 
+// Session mode for jobs that wait on the network: 500 jobs in flight on a
+// pool of a few connections. Each running job is held by a session-level
+// advisory lock of one lock connection, with no transaction open; the
+// server releases them all if the process dies. A job that writes calls
+// j.Tx() after its waiting: its writes and its deletion commit together.
+func ExampleWithPoolSessionLocks() {
+	ctx := context.Background()
+	client := gue.NewClient(pool)
+	wm := gue.WorkMap{"webhook": func(j *gue.Job) error {
+		// ... call the remote service with j.Context(), which is cancelled
+		// with cause gue.ErrLockLost if the lock connection is lost ...
+		_, err := j.Tx().Exec(j.Context(), `UPDATE deliveries SET sent_at = now() WHERE job_id = $1`, j.ID)
+		return err
+	}}
+	workers := gue.NewWorkerPool(client, wm, 500,
+		gue.WithPoolQueue("webhooks"),
+		gue.WithPoolSessionLocks(true), // needs a direct route to PostgreSQL, not a pooler in transaction mode
+	)
+	if err := workers.Run(ctx); err != nil {
+		log.Fatal(err) // Run refuses session mode without adapter.Sessioner, on Citus, or with batches
+	}
+}
+
 // WorkFor decodes a job's args into a type; args that do not decode fail
 // the run like any error, never a panic.
 func ExampleWorkFor() {

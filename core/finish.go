@@ -35,6 +35,10 @@ type hold interface {
 	// records the failure and reschedules the job after its Backoff (or
 	// moves it to the dead jobs at its maximum attempts).
 	end(ctx context.Context, j *Job, e ending) (settled, error)
+	// lost reports a lock the job lost before it started: the slot asks
+	// once the job is in flight (from then on, a loss cancels it), and
+	// cancels it with the error.
+	lost() error
 }
 
 // txEnds are the ways a job held by a transaction ends, one per kind of

@@ -39,6 +39,10 @@ func newSoloTx(h held, asyncOK bool) *soloTx {
 	return s
 }
 
+// lost: a transaction's lock goes with the transaction, which the job
+// holds until it ends.
+func (*soloTx) lost() error { return nil }
+
 // end ends the job in its transaction (see hold.end).
 func (s *soloTx) end(ctx context.Context, j *Job, e ending) (settled, error) {
 	return endBy(ctx, s, j, e)

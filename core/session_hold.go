@@ -31,6 +31,19 @@ func newSessionHold(locks *sessionLocks) holdMaker {
 	}
 }
 
+// lost reports a lock connection lost between the lock statement and the
+// job's start: the loss cancelled the jobs in flight, and this one was
+// not yet.
+func (h *sessionHold) lost() error {
+	if h.locks.holds(h.gen) {
+		return nil
+	}
+	return errLostEarly
+}
+
+// errLostEarly is the cause of a job whose lock was lost before it started.
+var errLostEarly = fmt.Errorf("%w before the job started: it runs again", ErrLockLost)
+
 // end ends the job as e says (see hold.end) and gives back its lock.
 func (h *sessionHold) end(ctx context.Context, j *Job, e ending) (settled, error) {
 	s, err := endBy(ctx, h, j, e)

@@ -40,6 +40,12 @@ func (s *slot) stopOnShutdown(ctx context.Context, cancel context.CancelCauseFun
 func (s *slot) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, j *Job) *pendingLock {
 	s.inflight.add(j.ID, j.Queue, cancel) // for Client.Cancel and the pool registry
 	defer s.inflight.remove(j.ID)
+	// A loss of the job's lock cancels the jobs in flight; one lost before
+	// the add above is cancelled here. (The loss counts as happened before
+	// it cancels, so no loss falls between the two.)
+	if err := j.hold.lost(); err != nil {
+		cancel(err)
+	}
 	if s.timeout > 0 {
 		var cancelTimeout context.CancelFunc
 		jobCtx, cancelTimeout = context.WithTimeoutCause(jobCtx, s.timeout, ErrJobTimeout)
