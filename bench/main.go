@@ -61,6 +61,10 @@ func main() {
 	ioSleeps := flag.String("io", "", "instead of the side-by-side run: I/O-bound jobs, each waiting each of these times (e.g. 50ms,500ms), every system on a 20-connection budget (River, and gue-go's default, batch and session modes)")
 	ioJobs := flag.Int("io-jobs", 5000, "jobs per system and job time for -io")
 	ioOnly := flag.String("io-systems", "river-own,gue-go,gue-go-batch,gue-go-session", "systems to run with -io")
+	producerSizes := flag.String("producer", "", "instead of the side-by-side run: a producer keeps the queue at -producer-depth jobs while a pool of each of these sizes works it (e.g. 4,16,64,256), every system of -producer-systems")
+	producerOnly := flag.String("producer-systems", "gue-go,gue-go-batch,gue-go-session", "systems to run with -producer (also: river, at the same worker count)")
+	producerDepth := flag.Int("producer-depth", 5000, "the backlog the -producer run keeps")
+	producerWindow := flag.Duration("producer-window", 5*time.Second, "how long each -producer run is measured, after a warm-up of a fifth of it")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
 	flag.StringVar(&citusWorkers, "citus-workers", "", "DATABASE_URL is a Citus coordinator with these workers (comma-separated URLs, as scripts/citus-cluster.sh prints): each database is set up on them, and gue-go's tables distributed by queue")
 	flag.Parse()
@@ -149,6 +153,30 @@ func main() {
 			}
 		}
 		reportQueues(os.Stdout, rs, *jobs)
+		return
+	}
+	if *producerSizes != "" {
+		var rs []producerResult
+		for _, key := range strings.Split(*producerOnly, ",") {
+			for _, f := range strings.Split(*producerSizes, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || n < 1 {
+					fatalf("-producer: %q is not a pool size", f)
+				}
+				sys, ok := producerSystems(n, *batch)[strings.TrimSpace(key)]
+				if !ok {
+					fatalf("-producer-systems: unknown system %q", key)
+				}
+				progress("%s, %d workers", sys.Name(), n)
+				r, err := measureProducer(ctx, admin, sys, n, *producerDepth, *producerWindow/5, *producerWindow)
+				if err != nil {
+					fatalf("-producer %s, %d workers: %v", sys.Name(), n, err)
+				}
+				rs = append(rs, r)
+			}
+		}
+		progress("")
+		reportProducer(os.Stdout, rs, *producerDepth, *producerWindow)
 		return
 	}
 	if *ioSleeps != "" {

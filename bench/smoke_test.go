@@ -58,6 +58,18 @@ func TestSmoke(t *testing.T) {
 	if err := measureSweep(context.Background(), testWriter{t}, admin, []int{1, 3}, 5, 300); err != nil {
 		t.Error(err)
 	}
+	var prs []producerResult
+	for key, s := range producerSystems(3, 5) {
+		r, err := measureProducer(context.Background(), admin, s, 3, 50, 100*time.Millisecond, 300*time.Millisecond)
+		if err != nil {
+			t.Fatalf("producer, %s: %v", key, err)
+		}
+		if r.rate <= 0 || r.enq <= 0 {
+			t.Errorf("producer, %s: implausible result %+v", key, r)
+		}
+		prs = append(prs, r)
+	}
+	reportProducer(testWriter{t}, prs, 50, 300*time.Millisecond)
 }
 
 type testWriter struct{ t *testing.T }
