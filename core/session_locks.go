@@ -117,11 +117,20 @@ func (sl *sessionLocks) start(ctx context.Context) (stop func()) {
 func (sl *sessionLocks) releaser(ctx context.Context) {
 	t := time.NewTicker(sessionHeartbeat / 2)
 	defer t.Stop()
+	later := time.NewTimer(0)
+	<-later.C
+	armed := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-sl.kick:
+			if !armed { // the first release since the last flush
+				later.Reset(releaseDelay)
+				armed = true
+			}
+		case <-later.C:
+			armed = false
 			sl.flush(ctx)
 		case <-t.C:
 			sl.heartbeat(ctx)
@@ -129,14 +138,24 @@ func (sl *sessionLocks) releaser(ctx context.Context) {
 	}
 }
 
-// flush gives back the locks of the jobs ended since the last flush.
+// releaseDelay is how long an ended job's lock waits for the next lock
+// statement, which gives it back in the same round trip, before a
+// statement of its own does. A busy pool sends its next lock statement
+// sooner (a job's end frees a slot, which the locker fills); an idle one
+// gives the locks back this much later. Only a job ended without leaving
+// the queue (returned, or failed with an immediate retry) waits that much
+// longer for another pool; this pool's own walk may take it again.
+const releaseDelay = 5 * time.Millisecond
+
+// flush gives back the locks of the jobs ended that the lock statement
+// has not given back meanwhile (see lockIDs).
 func (sl *sessionLocks) flush(ctx context.Context) {
+	if sl.pending() == 0 {
+		return // the lock statement took them
+	}
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
-	sl.heldMu.Lock()
-	ids := sl.releases
-	sl.releases = nil
-	sl.heldMu.Unlock()
+	ids := sl.takeReleases()
 	if len(ids) == 0 || sl.conn == nil {
 		return
 	}
@@ -146,10 +165,14 @@ func (sl *sessionLocks) flush(ctx context.Context) {
 		return
 	}
 	sl.used = time.Now()
-	if n != int64(len(ids)) {
-		sl.logger.Error("the lock connection did not hold the locks of some ended jobs",
-			adapter.F("released", n), adapter.F("expected", len(ids)))
-	}
+	sl.checkUnlocked(n, len(ids))
+}
+
+// pending is how many ended jobs' locks wait to be given back.
+func (sl *sessionLocks) pending() int {
+	sl.heldMu.Lock()
+	defer sl.heldMu.Unlock()
+	return len(sl.releases)
 }
 
 // heartbeat checks the connection when it holds locks and has not been
@@ -264,25 +287,52 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 	return jobs, nil
 }
 
-// lockIDs takes the locks of up to n jobs of queue; callers hold mu.
+// lockIDs gives back the locks of the jobs ended since the last statement
+// and takes the locks of up to n jobs of queue, in one statement; callers
+// hold mu.
 func (sl *sessionLocks) lockIDs(ctx context.Context, queue string, n int) ([]int64, error) {
-	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, queue, n, sl.heldArray(), sl.pid)
+	releases := sl.takeReleases()
+	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, queue, n, sl.heldArray(), sl.pid, idArray(releases))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var id, unlocked int64
+		if err := rows.Scan(&id, &unlocked); err != nil {
 			return nil, err
 		}
-		if id == -1 {
+		switch id {
+		case -1:
 			return nil, errNotOneSession
+		case 0:
+			sl.checkUnlocked(unlocked, len(releases))
+		default:
+			ids = append(ids, id)
 		}
-		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// takeReleases returns the jobs whose locks are to be given back, and
+// forgets them: the caller's statement gives them back (or the lock
+// connection is lost, and they with it).
+func (sl *sessionLocks) takeReleases() []int64 {
+	sl.heldMu.Lock()
+	defer sl.heldMu.Unlock()
+	ids := sl.releases
+	sl.releases = nil
+	return ids
+}
+
+// checkUnlocked logs an unlock statement that gave back fewer locks than
+// it was sent.
+func (sl *sessionLocks) checkUnlocked(n int64, sent int) {
+	if n != int64(sent) {
+		sl.logger.Error("the lock connection did not hold the locks of some ended jobs",
+			adapter.F("released", n), adapter.F("expected", sent))
+	}
 }
 
 // load reads the jobs whose locks were just taken, gives back the locks

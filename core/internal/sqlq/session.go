@@ -20,7 +20,12 @@ type Session struct {
 	// process ID the lock connection's backend had when it opened: on
 	// any other backend (the connection goes through a pooler in
 	// transaction mode, which hands each statement to any server
-	// session) the statement takes no lock and returns the ID -1.
+	// session) the statement takes no lock and returns the ID -1. Each
+	// row has a second column, 0; but first the statement gives back the
+	// locks of the jobs $5 (a text array of IDs: jobs ended since the last
+	// statement) and returns how many it held in a row of job ID 0 (none
+	// on another backend), which saves the unlocks a round trip of their
+	// own while the pool is busy.
 	SessionLock string
 	// SessionLoad reads the jobs $2 (a text array of IDs) of queue $1 that
 	// are still ready. Run after their locks are taken, in a statement of
@@ -129,7 +134,9 @@ func newSession(s *Set, forget bool) Session {
 		// counts the locks taken, k the rows walked; the bounds are checked
 		// on the last step's row before the next row is sought, so no lock
 		// is taken past $2.
-		SessionLock: `WITH RECURSIVE w AS (
+		SessionLock: `WITH RECURSIVE u AS (
+  SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) AS n FROM unnest($5::text::bigint[]) x WHERE pg_backend_pid() = $4::int
+), w AS (
   SELECT x.priority, x.run_at, x.job_id, g.got, g.got::int AS n, 1 AS k
   FROM (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c WHERE ` + ready + `
         ORDER BY c.priority, c.run_at, c.job_id LIMIT 1) x
@@ -148,8 +155,9 @@ func newSession(s *Set, forget bool) Session {
     LIMIT 1) x
   CROSS JOIN LATERAL (SELECT pg_try_advisory_lock(x.job_id) AS got OFFSET 0) g
 )
-SELECT job_id FROM w WHERE got
-UNION ALL SELECT -1 WHERE pg_backend_pid() <> $4::int`,
+SELECT job_id, 0::bigint FROM w WHERE got
+UNION ALL SELECT -1, 0 WHERE pg_backend_pid() <> $4::int
+UNION ALL SELECT 0, n FROM u`,
 		// The IDs drive the join, a primary key probe each: = ANY of the
 		// text parameter, on a table without statistics, was a sequential
 		// scan that parsed the list again on every row.
