@@ -85,6 +85,11 @@ func (e *env) holders() int64 {
 	return n
 }
 
+// terminateLockHolders ends the backends that hold advisory locks in the
+// test's database (the pools' lock connections) and counts them.
+const terminateLockHolders = `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks
+  WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) x`
+
 // advisoryLocks counts the advisory locks held in the test's database.
 func (e *env) advisoryLocks() int64 {
 	return e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
@@ -443,8 +448,7 @@ func testSessionLockLost(t *testing.T, e *env) {
 	}}
 	runPool(t, sessionPool(c, wm, 4, "lost"))
 	<-started
-	if n := e.count(`SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks
-  WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) x`); n != 1 {
+	if n := e.count(terminateLockHolders); n != 1 {
 		t.Fatalf("terminated %d lock connections, want 1", n)
 	}
 	waitFor(t, "the job done", func() bool {
@@ -476,8 +480,7 @@ func testSessionLostBeforeStart(t *testing.T, e *env) {
 		}
 		once.Do(func() {
 			var n int64
-			if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks
-  WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) x`).Scan(&n); err != nil || n != 1 {
+			if err := e.pool.QueryRow(e.ctx, terminateLockHolders).Scan(&n); err != nil || n != 1 {
 				hookErr <- fmt.Sprintf("terminated %d lock connections (%v), want 1", n, err)
 				return
 			}
