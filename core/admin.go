@@ -18,12 +18,6 @@ import (
 // they never make a worker skip a job; every statement about one job names
 // its queue as well as its ID.
 
-// JobRef names one job: its queue and ID.
-type JobRef struct {
-	Queue string `json:"queue"`
-	ID    int64  `json:"id"`
-}
-
 // JobState is where a job stands.
 type JobState string
 

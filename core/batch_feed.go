@@ -52,7 +52,7 @@ func newBatchFeed(slots []*slot) *batchFeed {
 }
 
 // feedBatch waits for an idle slot (and for the commits to keep up),
-// locks up to lk.batch jobs of l's queue for it and hands it the
+// locks up to lk.batchSize jobs of l's queue for it and hands it the
 // batch to run in a goroutine of its own. It reports whether a batch was
 // found.
 func (lk *locker) feedBatch(ctx context.Context, l *lane) bool {
@@ -76,7 +76,7 @@ func (lk *locker) feedBatch(ctx context.Context, l *lane) bool {
 		f.idle <- runner
 		return false
 	}
-	b, jobs := lk.lockForBatch(ctx, queue, lk.batch)
+	b, jobs := lk.lockForBatch(ctx, queue, lk.batchSize)
 	if b == nil {
 		f.idle <- runner
 		return false

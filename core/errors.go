@@ -1,6 +1,9 @@
 package gue
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The engine's sentinel errors. Each is returned wrapped, with detail and a
 // "gue:" prefix, so compare with errors.Is. Bad input never writes anything.
@@ -68,6 +71,14 @@ var ErrWorkerStopped = errors.New("worker stopped hard")
 // here or elsewhere, and a WorkFunc should return as soon as it can. The
 // error of an ending refused because the lock was gone wraps it too.
 var ErrLockLost = errors.New("the session lock holding the job was lost")
+
+// errLost is the error of a session-held job's ending refused for want of
+// its lock (or of its row): nothing was written.
+var errLost = fmt.Errorf("%w, or the job's row is gone: nothing was written", ErrLockLost)
+
+// errLostEarly is the cause of a session-held job whose lock was lost
+// before it started.
+var errLostEarly = fmt.Errorf("%w before the job started: it runs again", ErrLockLost)
 
 // ErrInvalidSchema is returned for a schema name PostgreSQL cannot store: a
 // NUL byte, invalid UTF-8, or more than 63 bytes.

@@ -78,7 +78,7 @@ func newRunner(cfg *workerConfig, ids []string) *runner {
 		// anyway, and each locks for every idle slot.
 		r.feed = newBatchFeed(r.slots)
 		lockers = r.slots[:1]
-	case cfg.batch > 1:
+	case cfg.batchSize > 1:
 		r.feed = newBatchFeed(r.slots)
 		lockers = r.slots[:min(len(r.slots), batchLockers)]
 	}

@@ -89,14 +89,14 @@ func (sc *sessionCompleter) run(ctx context.Context, stmt func() string) {
 func (sc *sessionCompleter) flush(ctx context.Context, stmt string) bool {
 	sc.mu.Lock()
 	var queue string
-	var batch []completion
+	var group []completion
 	for q, cs := range sc.pending {
 		queue = q
 		pid := cs[0].pid
 		rest := cs[:0]
 		for _, c := range cs {
-			if c.pid == pid && len(batch) < completerMax {
-				batch = append(batch, c)
+			if c.pid == pid && len(group) < completerMax {
+				group = append(group, c)
 			} else {
 				rest = append(rest, c)
 			}
@@ -109,16 +109,16 @@ func (sc *sessionCompleter) flush(ctx context.Context, stmt string) bool {
 		break
 	}
 	sc.mu.Unlock()
-	if len(batch) == 0 {
+	if len(group) == 0 {
 		return false
 	}
-	ids := make([]int64, len(batch))
-	for i, c := range batch {
+	ids := make([]int64, len(group))
+	for i, c := range group {
 		ids[i] = c.id
 	}
 	var list sql.NullString
-	if err := sc.pool.QueryRow(ctx, stmt, queue, idArray(ids), batch[0].pid).Scan(&list); err != nil {
-		for _, c := range batch {
+	if err := sc.pool.QueryRow(ctx, stmt, queue, idArray(ids), group[0].pid).Scan(&list); err != nil {
+		for _, c := range group {
 			c.done <- err
 		}
 		return true
@@ -129,7 +129,7 @@ func (sc *sessionCompleter) flush(ctx context.Context, stmt string) bool {
 			deleted[id] = true
 		}
 	}
-	for _, c := range batch {
+	for _, c := range group {
 		if deleted[c.id] {
 			c.done <- nil
 		} else {

@@ -41,9 +41,6 @@ func (h *sessionHold) lost() error {
 	return errLostEarly
 }
 
-// errLostEarly is the cause of a job whose lock was lost before it started.
-var errLostEarly = fmt.Errorf("%w before the job started: it runs again", ErrLockLost)
-
 // end ends the job as e says (see hold.end) and gives back its lock.
 func (h *sessionHold) end(ctx context.Context, j *Job, e ending) (settled, error) {
 	s, err := endBy(ctx, h, j, e)
@@ -97,9 +94,6 @@ func (h *sessionHold) exec(ctx context.Context, q adapter.Queryable, stmt string
 	}
 	return nil
 }
-
-// errLost is the error of an ending refused for want of the lock.
-var errLost = fmt.Errorf("%w, or the job's row is gone: nothing was written", ErrLockLost)
 
 func (h *sessionHold) done(ctx context.Context, j *Job) (settled, error) {
 	if h.held.tx != nil {

@@ -11,18 +11,18 @@ import (
 // workerConfig is what the options of a Worker, or of a WorkerPool for all
 // its workers, set.
 type workerConfig struct {
-	c        *Client
-	wm       WorkMap
-	queues   []string // WithPoolQueue(s), WithWorkerQueue; default [""]
-	schema   string   // "": the Client's; else c is replaced by a Client of this schema
-	interval time.Duration
-	grace    time.Duration
-	timeout  time.Duration
-	batch    int
-	session  bool           // WorkerPool only: WithPoolSessionLocks
-	logTo    adapter.Logger // nil: the Client's
-	noListen bool           // WorkerPool only
-	hooks    []Hooks        // WithWorkerHooks, WithPoolHooks: inside the Client's
+	c         *Client
+	wm        WorkMap
+	queues    []string // WithPoolQueue(s), WithWorkerQueue; default [""]
+	schema    string   // "": the Client's; else c is replaced by a Client of this schema
+	interval  time.Duration
+	grace     time.Duration
+	timeout   time.Duration
+	batchSize int
+	session   bool           // WorkerPool only: WithPoolSessionLocks
+	logTo     adapter.Logger // nil: the Client's
+	noListen  bool           // WorkerPool only
+	hooks     []Hooks        // WithWorkerHooks, WithPoolHooks: inside the Client's
 
 	// resolved by init
 	stmts *queries

@@ -86,5 +86,5 @@ func WithWorkerJobTimeout(d time.Duration) WorkerOption {
 //
 // n <= 1 (the default) keeps one transaction per job.
 func WithWorkerBatchSize(n int) WorkerOption {
-	return func(w *Worker) { w.batch = n }
+	return func(w *Worker) { w.batchSize = n }
 }

@@ -40,7 +40,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 	if err := checkPeriodic(p.periodic, time.Now()); err != nil && p.err == nil {
 		p.err = fmt.Errorf("gue: pool %s: %w", p.id, err)
 	}
-	if p.session && p.batch > 1 && p.err == nil {
+	if p.session && p.batchSize > 1 && p.err == nil {
 		p.err = fmt.Errorf("gue: pool %s: WithPoolSessionLocks cannot be combined with WithPoolBatchSize", p.id)
 	}
 	p.logger = p.logTo.With(adapter.F("pool-id", p.id), adapter.F("queue", queueNames(p.lanes)))

@@ -84,7 +84,7 @@ func WithPoolJobTimeout(d time.Duration) WorkerPoolOption {
 // the pool of the bench's -workers at 250), and poolSize for the number of
 // batches whose jobs may be in flight together, each holding a connection.
 func WithPoolBatchSize(n int) WorkerPoolOption {
-	return func(p *WorkerPool) { p.batch = n }
+	return func(p *WorkerPool) { p.batchSize = n }
 }
 
 // WithPoolSessionLocks turns session mode on or off (default off). In

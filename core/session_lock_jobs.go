@@ -1,0 +1,148 @@
+package gue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gue-go/gue/core/adapter"
+)
+
+// The lock connection's turn that takes jobs: one statement gives back the
+// locks of ended jobs and takes new ones, a second, in a new snapshot,
+// reads the jobs locked and lets go of those another pool ended meanwhile.
+
+// holdMaker makes the hold of a job locked by lock connection gen, whose
+// backend has process ID pid (newSessionHold): the caller's, so that the
+// lock connection does not depend on how its jobs end.
+type holdMaker func(h held, gen uint64, pid int32) hold
+
+// lock locks up to n ready jobs of queue, reads them and returns them held
+// by newHold's holds. Its statements run on the lock connection and are never
+// cancelled half-way: a cancelled statement can cost the connection, and
+// with it the locks of every running job.
+func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int, newHold holdMaker) ([]*Job, error) {
+	ctx = context.WithoutCancel(ctx)
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if err := sl.connect(ctx); err != nil {
+		return nil, err
+	}
+	if n = min(n, int(sl.room.Load())-sl.heldCount()); n <= 0 {
+		return nil, nil // no room in the lock table: the next poll looks again
+	}
+	ids, err := sl.lockIDs(ctx, queue, n)
+	if err != nil {
+		sl.lostLocked(err)
+		return nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(sl.stmts.Schema, err))
+	}
+	sl.used = time.Now()
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	jobs, err := sl.load(ctx, c, queue, ids, newHold)
+	if err != nil {
+		sl.lostLocked(err) // the locks just taken go with it
+		return nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, err)
+	}
+	return jobs, nil
+}
+
+// lockIDs gives back the locks of the jobs ended since the last statement
+// and takes the locks of up to n jobs of queue, in one statement; callers
+// hold mu.
+func (sl *sessionLocks) lockIDs(ctx context.Context, queue string, n int) ([]int64, error) {
+	releases := sl.takeReleases()
+	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, queue, n, sl.heldArray(), sl.pid, idArray(releases))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id, unlocked int64
+		if err := rows.Scan(&id, &unlocked); err != nil {
+			return nil, err
+		}
+		switch id {
+		case -1:
+			return nil, errNotOneSession
+		case 0:
+			sl.checkUnlocked(unlocked, len(releases))
+		default:
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
+}
+
+// load reads the jobs whose locks were just taken, gives back the locks
+// of those no longer ready (another pool ended them after the lock
+// statement's snapshot), and returns the others held. Callers hold mu.
+func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids []int64, newHold holdMaker) ([]*Job, error) {
+	ends := sl.stmts.endings(ctx, c.pool)
+	rows, err := sl.conn.Query(ctx, ends.SessionLoad, queue, idArray(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	gen := sl.gen.Load()
+	var jobs []*Job
+	var undecodable []*Job
+	loaded := map[int64]bool{}
+	for rows.Next() {
+		j := &Job{ctx: ctx, hold: newHold(held{pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts}, gen, sl.pid)}
+		var metadata []byte
+		var key sql.NullString
+		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key); err != nil {
+			return nil, err
+		}
+		j.RunAt, j.UniqueKey = j.RunAt.UTC(), key.String
+		loaded[j.ID] = true
+		if err := decodeMetadata(metadata, &j.Metadata); err != nil {
+			j.LastError = sql.NullString{String: err.Error(), Valid: true} // read below
+			undecodable = append(undecodable, j)
+			continue
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var gone []int64
+	for _, id := range ids {
+		if !loaded[id] {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		var n int64
+		if err := sl.conn.QueryRow(ctx, sl.stmts.SessionUnlock, idArray(gone), sl.pid).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == -1 {
+			return nil, errNotOneSession
+		}
+	}
+	sl.heldMu.Lock()
+	for _, j := range jobs {
+		sl.held[j.ID] = struct{}{}
+	}
+	for _, j := range undecodable {
+		sl.held[j.ID] = struct{}{}
+	}
+	sl.heldMu.Unlock()
+	for _, j := range undecodable {
+		// Charged to the job, like a failed run (see lockJob); its lock is
+		// given back by the releaser, which waits for mu.
+		msg := fmt.Sprintf("gue: job %d cannot be decoded: %s", j.ID, j.LastError.String)
+		j.LastError = sql.NullString{}
+		if err := j.Error(ctx, msg); err != nil {
+			sl.logger.Error("a job could not be decoded, and recording it failed", adapter.Err(err))
+		} else {
+			sl.logger.Error("a job could not be decoded; its failure is recorded on it", adapter.F("job-id", j.ID))
+		}
+	}
+	return jobs, nil
+}
