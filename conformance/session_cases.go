@@ -32,6 +32,7 @@ var sessionCases = []testCase{
 	{"SeveralQueues", testSessionSeveralQueues},
 	{"Refusals", testSessionRefusals},
 	{"NotOneSessionRefused", testSessionNotOneSession},
+	{"TransactionPoolerRefused", testSessionTransactionPooler},
 }
 
 // needSessionMode skips t unless the adapter can hold a lock connection
@@ -765,6 +766,34 @@ func testSessionNotOneSession(t *testing.T, e *env) {
 	}
 	if n := e.advisoryLocks(); n != 0 {
 		t.Errorf("%d advisory locks taken, want 0", n)
+	}
+}
+
+// Through a pooler in transaction mode (ThroughPgBouncer, BehindPooler) a
+// pool in session mode refuses at its lock connection's start, with an
+// error that names the pooler: it runs nothing, touches no job and leaves
+// no advisory lock on any server session. The suites without a pooler
+// skip it; their other session cases are its control (the check at each
+// lock connection's start lets every direct connection through).
+func testSessionTransactionPooler(t *testing.T, e *env) {
+	need[adapter.Sessioner](t, e, capSession)
+	if !e.cfg.pooler {
+		t.Skip("runs behind a pooler in transaction mode (the suites through PgBouncer)")
+	}
+	log := &errorLog{}
+	c := gue.NewClient(e.pool, gue.WithClientLogger(log))
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "pooled"})
+	var runs atomic.Int32
+	runPool(t, sessionPool(c, gue.WorkMap{"t": func(*gue.Job) error { runs.Add(1); return nil }}, 4, "pooled"))
+	waitFor(t, "the refusal logged", func() bool { return log.has("a pooler in transaction mode") })
+	if n := runs.Load(); n != 0 {
+		t.Errorf("%d runs through a pooler in transaction mode, want 0", n)
+	}
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 0`, j.ID); n != 1 {
+		t.Errorf("the job was touched")
+	}
+	if n := e.advisoryLocks(); n != 0 {
+		t.Errorf("%d advisory locks held, want 0", n)
 	}
 }
 

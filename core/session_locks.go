@@ -22,6 +22,7 @@ import (
 // jobs run. Losing it cancels every job it held (ErrLockLost).
 type sessionLocks struct {
 	sessioner adapter.Sessioner
+	pool      adapter.ConnPool // the pool's other connections (checkOwnSession)
 	stmts     *queries
 	inflight  *inFlight
 	logger    adapter.Logger
@@ -66,6 +67,35 @@ const lockTableShare = 2
 var errNotOneSession = errors.New("gue: session mode: the lock connection's statements run on different server sessions " +
 	"(a pooler in transaction mode?): session locks need a direct connection, or a pooler in session mode; see docs/session-mode.md")
 
+// errSharedSession is the error of a lock connection whose server session
+// another connection of the pool was given too.
+var errSharedSession = errors.New("gue: session mode: the lock connection's server session was given to another connection " +
+	"of the pool too: a pooler in transaction mode (or statement mode) is in the path, and it cannot keep session locks; " +
+	"give the pool a direct connection, or a pooler in session mode; see docs/session-mode.md")
+
+// ownSessionWait bounds checkOwnSession's wait for a connection of the pool.
+const ownSessionWait = 2 * time.Second
+
+// checkOwnSession refuses a lock connection behind a pooler that shares
+// server sessions between its clients (PgBouncer in transaction or
+// statement mode): such a pooler hands the server session a client has
+// just given back to the next client that asks (PgBouncer takes the one
+// given back last), so another connection of the pool that lands on the
+// lock connection's backend (pid) can only have come through it. Directly
+// or through a pooler in session mode the lock connection's backend serves
+// no one else, and the check cannot refuse. Its error is nil when the pool
+// has no connection free soon: the lock statements' own check of the
+// backend (errNotOneSession) stays.
+func (sl *sessionLocks) checkOwnSession(ctx context.Context, pid int32) error {
+	ctx, cancel := context.WithTimeout(ctx, ownSessionWait)
+	defer cancel()
+	var other int32
+	if err := sl.pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&other); true || err != nil || other != pid {
+		return nil
+	}
+	return errSharedSession
+}
+
 // sessionLockMax is the most jobs one lock statement locks.
 const sessionLockMax = 256
 
@@ -75,7 +105,7 @@ const sessionLockMax = 256
 const sessionHeartbeat = 250 * time.Millisecond
 
 func newSessionLocks(pool adapter.ConnPool, s adapter.Sessioner, stmts *queries, inflight *inFlight, logger adapter.Logger, slots int, async bool) *sessionLocks {
-	return &sessionLocks{sessioner: s, stmts: stmts, inflight: inflight, logger: logger, slots: slots, async: async,
+	return &sessionLocks{sessioner: s, pool: pool, stmts: stmts, inflight: inflight, logger: logger, slots: slots, async: async,
 		held: map[int64]struct{}{}, kick: make(chan struct{}, 1), completer: newSessionCompleter(pool)}
 }
 
@@ -211,6 +241,10 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
   (current_setting('max_connections')::bigint + current_setting('max_prepared_transactions')::bigint)`).Scan(&pid, &table); err != nil {
 		_ = c.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
+	}
+	if err := sl.checkOwnSession(ctx, pid); err != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+		return err
 	}
 	room := max(table/lockTableShare, 1)
 	if int64(sl.slots) > room && sl.room.Load() != room {

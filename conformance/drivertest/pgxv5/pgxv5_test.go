@@ -231,6 +231,10 @@ func (p noListen) CopyFrom(ctx context.Context, table, columns []string, rows []
 
 func (p noListen) MaxConns() int { return p.ConnPool.(adapter.Sizer).MaxConns() }
 
+func (p noListen) Session(ctx context.Context) (adapter.SessionConn, error) {
+	return p.ConnPool.(adapter.Sessioner).Session(ctx)
+}
+
 // The suite through PgBouncer in transaction pooling mode, pgx in the
 // simple protocol (PgBouncer 1.18 keeps no prepared statement across
 // transactions) and polling instead of LISTEN.
@@ -239,5 +243,5 @@ func TestConformancePgBouncer(t *testing.T) {
 		return noListen{opener(true)(t, dsn)}
 	})
 	conformance.Run(t, open, conformance.BehindPooler(), conformance.WithConcurrency(16, 800),
-		conformance.WithFeatures(conformance.Features{CopyFrom: true, Pipeline: true, PipelineChain: true, Sizer: true}))
+		conformance.WithFeatures(conformance.Features{CopyFrom: true, Pipeline: true, PipelineChain: true, Sizer: true, Session: true}))
 }
