@@ -339,7 +339,7 @@ func TestDoctor(t *testing.T) {
 		Checks []struct{ Name, Status, Detail, Advice string } `json:"checks"`
 	}
 	cs := decode[checks](t, r)
-	if len(cs.Checks) != 8 || cs.Checks[0].Name != "migrations" || cs.Checks[0].Status != "fail" || cs.Checks[0].Advice == "" {
+	if len(cs.Checks) != 9 || cs.Checks[0].Name != "migrations" || cs.Checks[0].Status != "fail" || cs.Checks[0].Advice == "" {
 		t.Fatalf("doctor before migrate: %+v", cs)
 	}
 	d.gue("", "migrate", "up").want(t, 0, "migrate")
@@ -350,6 +350,9 @@ func TestDoctor(t *testing.T) {
 		}
 		if c.Name == "LISTEN/NOTIFY" && c.Status != "ok" {
 			t.Errorf("LISTEN does work on a plain server: %+v", c)
+		}
+		if c.Name == "pooler" && (c.Status != "ok" || !strings.Contains(c.Detail, "two server sessions")) {
+			t.Errorf("no pooler before a plain server: %+v", c)
 		}
 		if c.Name == "session locks" && (c.Status != "ok" || !strings.Contains(c.Detail, "at most")) {
 			t.Errorf("session locks on a plain server: %+v", c)
@@ -540,14 +543,19 @@ func TestThroughPgBouncer(t *testing.T) {
 			if c.Status != "warn" || !strings.Contains(c.Detail, "pooler") {
 				t.Errorf("doctor through PgBouncer: %+v; want a warning naming the pooler", c)
 			}
+		case "pooler":
+			found++
+			if c.Status != "warn" || !strings.Contains(c.Detail, "one server session") {
+				t.Errorf("doctor through PgBouncer: %+v; want the shared server session found", c)
+			}
 		case "session locks":
 			found++
-			if c.Status != "warn" || !strings.Contains(c.Advice, "direct connection") {
+			if c.Status != "warn" || !strings.Contains(c.Detail, "see pooler") || !strings.Contains(c.Advice, "direct connection") {
 				t.Errorf("doctor through PgBouncer: %+v; want session locks warned of", c)
 			}
 		}
 	}
-	if found != 2 {
-		t.Errorf("doctor through PgBouncer lacks the LISTEN or session locks check: %+v", cs)
+	if found != 3 {
+		t.Errorf("doctor through PgBouncer lacks the pooler, LISTEN or session locks check: %+v", cs)
 	}
 }

@@ -24,12 +24,13 @@ func (a *app) doctorCommand() *cobra.Command {
 	var jobTimeout time.Duration
 	c := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check the database's setup for gue: migrations, lock index, vacuum, long transactions, timeouts, LISTEN, session locks, privileges",
+		Short: "Check the database's setup for gue: migrations, lock index, vacuum, long transactions, timeouts, pooler, LISTEN, session locks, privileges",
 		Long: `Check the database's setup for gue, each check ok, warn or fail with one line of
 advice: pending migrations; the lock index valid; dead tuples and the last
 autovacuum of the jobs table; the oldest open transaction holding back vacuum;
 idle_in_transaction_session_timeout against the job timeout (--job-timeout);
-whether LISTEN works (a pooler in transaction mode cannot); room in the
+whether a pooler shares server sessions between connections (transaction
+or statement mode); whether LISTEN works (such a pooler loses it); room in the
 lock table for session mode's locks, and whether they can hold through this
 connection; the role's privileges on gue's tables. Exit code 3 when a check
 fails.`,
@@ -41,15 +42,16 @@ fails.`,
 				return err
 			}
 			ctx := c.Context()
-			listen := a.checkListen(ctx)
+			listen, pooler := a.checkListen(ctx), a.checkPooler(ctx)
 			checks := []check{
 				a.checkMigrations(ctx),
 				a.checkLockIndex(ctx),
 				a.checkVacuum(ctx),
 				a.checkOldestTransaction(ctx),
 				a.checkIdleTimeout(ctx, jobTimeout),
+				pooler,
 				listen,
-				a.checkSessionLocks(ctx, listen),
+				a.checkSessionLocks(ctx, listen, pooler),
 				a.checkPrivileges(ctx),
 			}
 			failed := 0
@@ -230,12 +232,42 @@ func (a *app) checkListen(ctx context.Context) check {
 	return check{Name: ch.Name, Status: "ok", Detail: fmt.Sprintf("a notification arrived in %s", age(time.Since(start)))}
 }
 
+// checkPooler asks two connections for their server sessions, the first
+// held (idle, outside a transaction) while the second asks: directly, or
+// through a pooler in session mode, they are two backends; a pooler that
+// shares server sessions (PgBouncer in transaction or statement mode)
+// hands the first one's, just given back, to the second (PgBouncer takes
+// the one given back last). One backend twice is proof of such a pooler;
+// two prove nothing, the pooler may have picked another.
+func (a *app) checkPooler(ctx context.Context) check {
+	ch := check{Name: "pooler"}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var pids [2]int32
+	for i := range pids {
+		conn, err := a.pgx.Acquire(ctx)
+		if err != nil {
+			return check{Name: ch.Name, Status: "warn", Detail: "could not tell: " + oneLine(err.Error())}
+		}
+		defer conn.Release()
+		if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pids[i]); err != nil {
+			return check{Name: ch.Name, Status: "warn", Detail: "could not tell: " + oneLine(err.Error())}
+		}
+	}
+	if pids[0] == pids[1] {
+		return check{Name: ch.Name, Status: "warn",
+			Detail: fmt.Sprintf("two connections ran on one server session (backend %d): a pooler in transaction or statement mode is in the path", pids[0]),
+			Advice: "the default and batch modes, the CLI and the dashboard work through it (pgx: default_query_exec_mode=simple_protocol; lib/pq: binary_parameters=yes); LISTEN does not (WithPoolListen(false)); session mode needs a direct connection or a pooler in session mode"}
+	}
+	return check{Name: ch.Name, Status: "ok", Detail: fmt.Sprintf("two connections ran on two server sessions (backends %d and %d): no pooler shared one", pids[0], pids[1])}
+}
+
 // checkSessionLocks sizes the lock table for session mode
 // (WithPoolSessionLocks), whose pools hold a session-level advisory lock
 // per running job, and warns when the connection goes through a pooler
 // in transaction mode (the LISTEN check found one), where such locks do
 // not hold.
-func (a *app) checkSessionLocks(ctx context.Context, listen check) check {
+func (a *app) checkSessionLocks(ctx context.Context, listen, pooler check) check {
 	ch := check{Name: "session locks"}
 	var table, held int64
 	err := a.pgx.QueryRow(ctx, `SELECT current_setting('max_locks_per_transaction')::bigint *
@@ -247,6 +279,10 @@ func (a *app) checkSessionLocks(ctx context.Context, listen check) check {
 	ch.Status = "ok"
 	ch.Detail = fmt.Sprintf("lock table of %d entries, %d advisory locks held now; a pool in session mode holds at most %d jobs at once", table, held, table/2)
 	switch {
+	case pooler.Status == "warn" && strings.Contains(pooler.Detail, "one server session"):
+		ch.Status = "warn"
+		ch.Detail = "this connection is pooled in transaction or statement mode (see pooler), where session locks do not hold; " + ch.Detail
+		ch.Advice = "give pools in session mode (WithPoolSessionLocks) a direct connection, or one pooled in session mode; they refuse a lock connection whose server session another connection gets"
 	case listen.Status != "ok" && strings.Contains(listen.Detail, "pooler"):
 		ch.Status = "warn"
 		ch.Detail = "this connection looks pooled in transaction mode (see LISTEN), where session locks do not hold; " + ch.Detail
