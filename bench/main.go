@@ -65,6 +65,8 @@ func main() {
 	producerOnly := flag.String("producer-systems", "gue-go,gue-go-batch,gue-go-session", "systems to run with -producer (also: river, at the same worker count)")
 	producerDepth := flag.Int("producer-depth", 5000, "the backlog the -producer run keeps")
 	producerWindow := flag.Duration("producer-window", 5*time.Second, "how long each -producer run is measured, after a warm-up of a fifth of it")
+	vacuumWindow := flag.Duration("vacuum", 0, "instead of the side-by-side run: one job runs this long in each system of -vacuum-systems while the application updates a table of its own; VACUUM of that table then reports the dead rows it could not remove (e.g. 40s)")
+	vacuumOnly := flag.String("vacuum-systems", "river-own,gue-go,gue-go-batch,gue-go-session", "systems to run with -vacuum")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
 	flag.StringVar(&citusWorkers, "citus-workers", "", "DATABASE_URL is a Citus coordinator with these workers (comma-separated URLs, as scripts/citus-cluster.sh prints): each database is set up on them, and gue-go's tables distributed by queue")
 	flag.Parse()
@@ -177,6 +179,25 @@ func main() {
 		}
 		progress("")
 		reportProducer(os.Stdout, rs, *producerDepth, *producerWindow)
+		return
+	}
+	if *vacuumWindow > 0 {
+		var rs []vacuumResult
+		for _, key := range strings.Split(*vacuumOnly, ",") {
+			h := newJobHold()
+			sys, ok := vacuumSystems(h, *batch)[strings.TrimSpace(key)]
+			if !ok {
+				fatalf("-vacuum-systems: unknown system %q", key)
+			}
+			progress("%s, one job of %s", sys.Name(), *vacuumWindow)
+			r, err := measureVacuum(ctx, admin, sys, h, *vacuumWindow)
+			if err != nil {
+				fatalf("-vacuum %s: %v", sys.Name(), err)
+			}
+			rs = append(rs, r)
+		}
+		progress("")
+		reportVacuum(os.Stdout, rs, *vacuumWindow)
 		return
 	}
 	if *ioSleeps != "" {

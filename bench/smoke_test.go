@@ -107,3 +107,26 @@ func TestLocalServer(t *testing.T) {
 		t.Errorf("server directory %s left behind: %v", s.dir, err)
 	}
 }
+
+// TestVacuum: a job held by an open transaction (the default and batch
+// modes) keeps VACUUM from removing any of the application's dead rows,
+// the control that the measurement can see them; a job held by a session
+// lock (session mode) or by its row's state (River) keeps none.
+func TestVacuum(t *testing.T) {
+	admin := conformance.ServerDSN(t)
+	var rs []vacuumResult
+	for _, key := range []string{"gue-go", "gue-go-batch", "gue-go-session", "river-own"} {
+		h := newJobHold()
+		r, err := measureVacuum(context.Background(), admin, vacuumSystems(h, 5)[key], h, time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		held := key == "gue-go" || key == "gue-go-batch"
+		if r.updated != vacuumRows*vacuumRounds || held && r.deadLeft != r.updated || !held && r.deadLeft != 0 {
+			t.Errorf("%s: %d rows updated, %d dead rows left; want %d updated and %v", key, r.updated, r.deadLeft,
+				vacuumRows*vacuumRounds, map[bool]string{true: "all left", false: "none left"}[held])
+		}
+		rs = append(rs, r)
+	}
+	reportVacuum(testWriter{t}, rs, time.Second)
+}

@@ -45,7 +45,8 @@ type gueGo struct {
 	batch   int  // > 1: batch mode
 	session bool // session mode (WithPoolSessionLocks)
 	poll    time.Duration
-	sleep   time.Duration // each job's handler waits this long (I/O-bound jobs)
+	sleep   time.Duration         // each job's handler waits this long (I/O-bound jobs)
+	hold    func(context.Context) // each job's handler runs this first (-vacuum)
 	c       *gue.Client
 }
 
@@ -97,6 +98,9 @@ func (g *gueGo) Start(ctx context.Context, done func()) (func(), error) {
 	if g.sleep > 0 {
 		work = func(*gue.Job) error { time.Sleep(g.sleep); done(); return nil }
 	}
+	if g.hold != nil {
+		work = func(j *gue.Job) error { g.hold(j.Context()); done(); return nil }
+	}
 	p := gue.NewWorkerPool(g.c, gue.WorkMap{"noop": work}, size, opts...)
 	ctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
@@ -113,10 +117,14 @@ func (noopArgs) Kind() string { return "noop" }
 type noopWorker struct {
 	river.WorkerDefaults[noopArgs]
 	done  func()
-	sleep time.Duration // I/O-bound jobs: each waits this long
+	sleep time.Duration         // I/O-bound jobs: each waits this long
+	hold  func(context.Context) // -vacuum: each runs this first
 }
 
-func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
+func (w *noopWorker) Work(ctx context.Context, _ *river.Job[noopArgs]) error {
+	if w.hold != nil {
+		w.hold(ctx)
+	}
 	if w.sleep > 0 {
 		time.Sleep(w.sleep)
 	}
@@ -133,7 +141,8 @@ type riverSystem struct {
 	own       bool
 	cooldown  time.Duration
 	pollEvery time.Duration
-	sleep     time.Duration // I/O-bound jobs
+	sleep     time.Duration         // I/O-bound jobs
+	hold      func(context.Context) // -vacuum
 	pool      *pgxpool.Pool
 	inserter  *river.Client[pgx.Tx]
 }
@@ -185,7 +194,7 @@ func (r *riverSystem) Enqueue(ctx context.Context, n int) error {
 
 func (r *riverSystem) Start(ctx context.Context, done func()) (func(), error) {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &noopWorker{done: done, sleep: r.sleep})
+	river.AddWorker(workers, &noopWorker{done: done, sleep: r.sleep, hold: r.hold})
 	c, err := river.NewClient(riverpgxv5.New(r.pool), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.workers}},
 		Workers:           workers,
