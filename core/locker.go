@@ -49,7 +49,16 @@ func (lk *locker) loop(ctx context.Context) {
 		if busy = lk.workOneOrBatch(ctx, busy); busy {
 			continue
 		}
-		lk.lookAhead(ctx)
+		if l := lk.lookAhead(ctx); l != nil {
+			// A job of l that came due between the miss above and the
+			// look-ahead's statement was no future job to that statement,
+			// and ready too late for the miss: it would wait for the next
+			// poll (a whole interval) but for this second try.
+			l.wake()
+			if busy = lk.workOneOrBatch(ctx, false); busy {
+				continue
+			}
+		}
 		wait := jittered(lk.interval)
 		if wokenMiss {
 			wait = min(wait, wake.Ahead)
@@ -107,23 +116,23 @@ func jittered(d time.Duration) time.Duration {
 // not grow with its queues. A pool of many queues sees each lane's future
 // jobs less often; a job that comes due in a lane the look-ahead has not
 // reached is found by the lanes' probe or the next poll, as before the
-// look-ahead.
-func (lk *locker) lookAhead(ctx context.Context) {
+// look-ahead. It returns the lane it looked in, nil when it did not look.
+func (lk *locker) lookAhead(ctx context.Context) *lane {
 	a := lk.ahead
 	last := a.last.Load()
 	now := time.Now()
 	if now.UnixNano()-last < int64(lk.interval)/2 || !a.last.CompareAndSwap(last, now.UnixNano()) {
-		return // looked lately, or another worker is looking
+		return nil // looked lately, or another worker is looking
 	}
 	l := lk.lanes[(a.turn.Add(1)-1)%uint64(len(lk.lanes))]
 	var next sql.NullTime
 	var dbNow time.Time
 	if err := lk.c.pool.QueryRow(ctx, lk.stmts.NextDue, l.queue).Scan(&next, &dbNow); err != nil {
 		a.last.CompareAndSwap(now.UnixNano(), last) // not looked: the next idle round tries again
-		return
+		return nil
 	}
 	if !next.Valid {
-		return
+		return l
 	}
 	// The database's now() was read at some moment while the statement
 	// ran: mapped with the local time after its reply, the due time can be
@@ -131,6 +140,7 @@ func (lk *locker) lookAhead(ctx context.Context) {
 	// nothing, and on a loaded server its retries (dueRetryFor) can all
 	// come before the job is due, leaving it to the next poll.
 	lk.due.At(next.Time.Add(time.Since(now) + now.Sub(dbNow)))
+	return l
 }
 
 // workOneOrBatch works one job, or one batch in batch mode, from the first
