@@ -55,9 +55,10 @@ test-env:
 bench:
 	@cd conformance/drivertest && go test -run '^$$' -bench BenchmarkLockJob -benchtime 2000x -count 1 ./pgxv4
 
-## bench-compare: gue-go against River and gue v5, side by side (about 2.5 minutes; see BENCHMARKS.md)
+## bench-compare: gue-go's three modes against River and gue v5, side by side: BENCHMARKS.md's first table (about 7 minutes)
 bench-compare:
-	@cd bench && go run . -jobs 200000 -workers 50 -duration 15s -latency-samples 200
+	@cd bench && go run . -jobs 200000 -workers 50 -duration 15s -latency-samples 200 \
+		-systems gue-go,gue-go-batch,gue-go-session,river-own,river,gue-v5,limit-default,limit-batch
 
 ## fuzz: fuzz queue names, args and schema names against real PostgreSQL (FUZZTIME=30s each)
 FUZZTIME ?= 30s
