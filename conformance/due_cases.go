@@ -132,15 +132,7 @@ func testDueBetweenMissAndLookAhead(t *testing.T, e *env) {
 		ran := make(chan struct{})
 		p := gue.NewWorkerPool(c, gue.WorkMap{"later": func(*gue.Job) error { close(ran); return nil }}, 1,
 			gue.WithPoolQueue(q), gue.WithPoolBatchSize(m.batch), gue.WithPoolPollInterval(time.Hour), gue.WithPoolListen(false))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			select {
-			case <-ran:
-			case <-time.After(30 * time.Second):
-				t.Errorf("%s: the job that came due between a miss and the look-ahead did not run within 30 s (the pool polls hourly)", m.name)
-			}
-		}()
-		runPoolUntil(t, p, done)
+		runPoolUntilRan(t, p, ran, 30*time.Second,
+			m.name+": the job that came due between a miss and the look-ahead did not run within 30 s (the pool polls hourly)")
 	}
 }

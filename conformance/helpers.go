@@ -132,6 +132,22 @@ func runPool(t *testing.T, p *gue.WorkerPool) {
 	})
 }
 
+// runPoolUntilRan runs p until ran receives (or is closed), and reports
+// failure as an error when within passes first.
+func runPoolUntilRan(t *testing.T, p *gue.WorkerPool, ran <-chan struct{}, within time.Duration, failure string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ran:
+		case <-time.After(within):
+			t.Error(failure)
+		}
+	}()
+	runPoolUntil(t, p, done)
+}
+
 // runPoolUntil runs p until done is closed (or a minute passes), then stops
 // it and waits for Run to return.
 func runPoolUntil(t *testing.T, p *gue.WorkerPool, done <-chan struct{}) {

@@ -228,16 +228,7 @@ func testPoolHooksWrapPeriodicEnqueues(t *testing.T, e *env) {
 		return nil
 	}}, 1, gue.WithPoolQueue("periodic-hooks"), gue.WithPoolPollInterval(50*time.Millisecond), gue.WithPoolHooks(hooks("pool")),
 		gue.WithPoolPeriodic("hooked", gue.Every(100*time.Millisecond), func() *gue.Job { return &gue.Job{Type: "tick"} }))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		select {
-		case <-ran:
-		case <-time.After(30 * time.Second):
-			t.Error("no periodic job ran within 30s")
-		}
-	}()
-	runPoolUntil(t, p, done)
+	runPoolUntilRan(t, p, ran, 30*time.Second, "no periodic job ran within 30s")
 	mu.Lock()
 	got := strings.Join(seen, ",")
 	seen = nil

@@ -752,20 +752,28 @@ func testSessionRefusals(t *testing.T, e *env) {
 // logs why. (The control that locks are taken at all: ManyJobsNoTransaction.)
 func testSessionNotOneSession(t *testing.T, e *env) {
 	needSessionMode(t, e)
+	e.requireSessionRefused(t, hopping{e.pool}, "hop", "different server sessions")
+}
+
+// requireSessionRefused runs a pool in session mode on pool and a job of
+// queue, and fails t unless the pool logs an error containing logged,
+// runs nothing, leaves the job untouched and holds no advisory lock.
+func (e *env) requireSessionRefused(t *testing.T, pool adapter.ConnPool, queue, logged string) {
+	t.Helper()
 	log := &errorLog{}
-	c := gue.NewClient(hopping{e.pool}, gue.WithClientLogger(log))
-	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "hop"})
+	c := gue.NewClient(pool, gue.WithClientLogger(log))
+	j := e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
 	var runs atomic.Int32
-	runPool(t, sessionPool(c, gue.WorkMap{"t": func(*gue.Job) error { runs.Add(1); return nil }}, 4, "hop"))
-	waitFor(t, "the refusal logged", func() bool { return log.has("different server sessions") })
+	runPool(t, sessionPool(c, gue.WorkMap{"t": func(*gue.Job) error { runs.Add(1); return nil }}, 4, queue))
+	waitFor(t, "the refusal logged", func() bool { return log.has(logged) })
 	if n := runs.Load(); n != 0 {
-		t.Errorf("%d runs through a lock connection of several sessions, want 0", n)
+		t.Errorf("%d runs where session mode must refuse (%q), want 0", n, logged)
 	}
 	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 0`, j.ID); n != 1 {
 		t.Errorf("the job was touched")
 	}
 	if n := e.advisoryLocks(); n != 0 {
-		t.Errorf("%d advisory locks taken, want 0", n)
+		t.Errorf("%d advisory locks held, want 0", n)
 	}
 }
 
@@ -780,21 +788,7 @@ func testSessionTransactionPooler(t *testing.T, e *env) {
 	if !e.cfg.pooler {
 		t.Skip("runs behind a pooler in transaction mode (the suites through PgBouncer)")
 	}
-	log := &errorLog{}
-	c := gue.NewClient(e.pool, gue.WithClientLogger(log))
-	j := e.enqueue(c, &gue.Job{Type: "t", Queue: "pooled"})
-	var runs atomic.Int32
-	runPool(t, sessionPool(c, gue.WorkMap{"t": func(*gue.Job) error { runs.Add(1); return nil }}, 4, "pooled"))
-	waitFor(t, "the refusal logged", func() bool { return log.has("a pooler in transaction mode") })
-	if n := runs.Load(); n != 0 {
-		t.Errorf("%d runs through a pooler in transaction mode, want 0", n)
-	}
-	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id = $1 AND error_count = 0`, j.ID); n != 1 {
-		t.Errorf("the job was touched")
-	}
-	if n := e.advisoryLocks(); n != 0 {
-		t.Errorf("%d advisory locks held, want 0", n)
-	}
+	e.requireSessionRefused(t, e.pool, "pooled", "a pooler in transaction mode")
 }
 
 // hopping is a pool whose Session connection runs its statements on two

@@ -76,25 +76,41 @@ var errSharedSession = errors.New("gue: session mode: the lock connection's serv
 // ownSessionWait bounds checkOwnSession's wait for a connection of the pool.
 const ownSessionWait = 2 * time.Second
 
-// checkOwnSession refuses a lock connection behind a pooler that shares
+// checkOwnSession refuses a lock connection c behind a pooler that shares
 // server sessions between its clients (PgBouncer in transaction or
 // statement mode): such a pooler hands the server session a client has
 // just given back to the next client that asks (PgBouncer takes the one
 // given back last), so another connection of the pool that lands on the
 // lock connection's backend (pid) can only have come through it. Directly
 // or through a pooler in session mode the lock connection's backend serves
-// no one else, and the check cannot refuse. Its error is nil when the pool
-// has no connection free soon: the lock statements' own check of the
-// backend (errNotOneSession) stays.
-func (sl *sessionLocks) checkOwnSession(ctx context.Context, pid int32) error {
+// no one else, and the check cannot refuse. It asks ownSessionProbes
+// times, c first each time: a statement of another client of the pooler
+// may take that server session between the two. A probe that finds no
+// free connection of the pool soon ends the check without an error: the
+// lock statements' own check of the backend (errNotOneSession) stays.
+func (sl *sessionLocks) checkOwnSession(ctx context.Context, c adapter.SessionConn, pid int32) error {
 	ctx, cancel := context.WithTimeout(ctx, ownSessionWait)
 	defer cancel()
-	var other int32
-	if err := sl.pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&other); true || err != nil || other != pid {
-		return nil
+	for range ownSessionProbes {
+		var own, other int32
+		if err := c.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&own); err != nil {
+			return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
+		}
+		if own != pid {
+			return errNotOneSession
+		}
+		if err := sl.pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&other); err != nil {
+			return nil
+		}
+		if other == pid {
+			return errSharedSession
+		}
 	}
-	return errSharedSession
+	return nil
 }
+
+// ownSessionProbes is how many times checkOwnSession asks.
+const ownSessionProbes = 3
 
 // sessionLockMax is the most jobs one lock statement locks.
 const sessionLockMax = 256
@@ -242,7 +258,7 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
 		_ = c.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
 	}
-	if err := sl.checkOwnSession(ctx, pid); err != nil {
+	if err := sl.checkOwnSession(ctx, c, pid); err != nil {
 		_ = c.Close(context.WithoutCancel(ctx))
 		return err
 	}
