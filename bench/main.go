@@ -67,6 +67,10 @@ func main() {
 	producerWindow := flag.Duration("producer-window", 5*time.Second, "how long each -producer run is measured, after a warm-up of a fifth of it")
 	vacuumWindow := flag.Duration("vacuum", 0, "instead of the side-by-side run: one job runs this long in each system of -vacuum-systems while the application updates a table of its own; VACUUM of that table then reports the dead rows it could not remove (e.g. 40s)")
 	vacuumOnly := flag.String("vacuum-systems", "river-own,gue-go,gue-go-batch,gue-go-session", "systems to run with -vacuum")
+	pressureHold := flag.Duration("pressure", 0, "instead of the side-by-side run: each system of -pressure-systems works a queue kept at -producer-depth jobs with -workers workers, before, during this long of each kind of -pressure-kinds, and after (e.g. 60s)")
+	pressureOnly := flag.String("pressure-systems", "gue-go,gue-go-batch,gue-go-session", "systems to run with -pressure")
+	pressureKindList := flag.String("pressure-kinds", "holder,readers", "kinds of pressure: holder (an idle transaction with an ID), readers (4 REPEATABLE READ readers of gue_jobs)")
+	pressureWindow := flag.Duration("pressure-window", 10*time.Second, "how long -pressure measures before and after the pressure")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
 	flag.StringVar(&citusWorkers, "citus-workers", "", "DATABASE_URL is a Citus coordinator with these workers (comma-separated URLs, as scripts/citus-cluster.sh prints): each database is set up on them, and gue-go's tables distributed by queue")
 	flag.Parse()
@@ -179,6 +183,26 @@ func main() {
 		}
 		progress("")
 		reportProducer(os.Stdout, rs, *producerDepth, *producerWindow)
+		return
+	}
+	if *pressureHold > 0 {
+		var rs []pressureResult
+		for _, kind := range strings.Split(*pressureKindList, ",") {
+			for _, key := range strings.Split(*pressureOnly, ",") {
+				sys, ok := producerSystems(*workers, *batch)[strings.TrimSpace(key)]
+				if !ok {
+					fatalf("-pressure-systems: unknown system %q", key)
+				}
+				progress("%s, %s", sys.Name(), kind)
+				r, err := measurePressure(ctx, admin, sys, strings.TrimSpace(kind), *workers, *producerDepth, *pressureWindow, *pressureHold)
+				if err != nil {
+					fatalf("-pressure %s, %s: %v", sys.Name(), kind, err)
+				}
+				rs = append(rs, r)
+			}
+		}
+		progress("")
+		reportPressure(os.Stdout, rs, *workers, *producerDepth, *pressureWindow, *pressureHold)
 		return
 	}
 	if *vacuumWindow > 0 {

@@ -47,69 +47,101 @@ func measureProducer(ctx context.Context, adminDSN string, s system, workers, de
 	if err := s.Setup(ctx, pool); err != nil {
 		return r, err
 	}
-	if err := s.Enqueue(ctx, depth); err != nil {
+	f, err := startFeeder(ctx, s, depth)
+	if err != nil {
 		return r, err
 	}
-	var worked, inserted atomic.Int64
-	inserted.Store(int64(depth))
-	kick := make(chan struct{}, 1)
+	if err := f.wait(warmup); err != nil {
+		return r, err
+	}
+	w0, i0, t0 := f.worked.Load(), f.inserted.Load(), time.Now()
+	if err := f.wait(window); err != nil {
+		return r, err
+	}
+	el := time.Since(t0).Seconds()
+	r.rate = float64(f.worked.Load()-w0) / el
+	r.enq = float64(f.inserted.Load()-i0) / el
+	return r, f.finish()
+}
+
+// feeder runs a system while a producer keeps its backlog (inserted minus
+// worked) at a depth, with inserts of up to chunk jobs.
+type feeder struct {
+	worked, inserted atomic.Int64
+	kick             chan struct{}
+	produced         chan error // the producer's end: its error, or nil
+	cancel           context.CancelFunc
+	stop             func() // stops the system
+	ctx, pctx        context.Context
+	ended            bool // wait saw the producer end, and stopped the system
+}
+
+// startFeeder prefills depth jobs, starts s and its producer.
+func startFeeder(ctx context.Context, s system, depth int) (*feeder, error) {
+	if err := s.Enqueue(ctx, depth); err != nil {
+		return nil, err
+	}
+	f := &feeder{kick: make(chan struct{}, 1), produced: make(chan error, 1), ctx: ctx}
+	f.inserted.Store(int64(depth))
 	stop, err := s.Start(ctx, func() {
-		worked.Add(1)
+		f.worked.Add(1)
 		select {
-		case kick <- struct{}{}:
+		case f.kick <- struct{}{}:
 		default:
 		}
 	})
 	if err != nil {
-		return r, err
+		return nil, err
 	}
-	pctx, cancel := context.WithCancel(ctx)
-	produced := make(chan error, 1)
+	f.stop = stop
+	f.pctx, f.cancel = context.WithCancel(ctx)
 	go func() {
 		for {
-			if backlog := inserted.Load() - worked.Load(); backlog < int64(depth) {
+			if backlog := f.inserted.Load() - f.worked.Load(); backlog < int64(depth) {
 				k := min(int(int64(depth)-backlog), chunk)
-				if err := s.Enqueue(pctx, k); err != nil {
-					produced <- err
+				if err := s.Enqueue(f.pctx, k); err != nil {
+					f.produced <- err
 					return
 				}
-				inserted.Add(int64(k))
+				f.inserted.Add(int64(k))
 				continue
 			}
 			select {
-			case <-kick: // a job was worked: look at the backlog again
-			case <-pctx.Done():
-				produced <- nil
+			case <-f.kick: // a job was worked: look at the backlog again
+			case <-f.pctx.Done():
+				f.produced <- nil
 				return
 			}
 		}
 	}()
-	finish := func() error {
-		cancel()
-		err := <-produced
-		stop()
-		if pctx.Err() != nil && ctx.Err() == nil {
-			err = nil // the producer's insert cut short by the end of the run
-		}
-		return err
-	}
+	return f, nil
+}
+
+// wait waits d, or stops the system and returns the producer's error if it
+// ends first.
+func (f *feeder) wait(d time.Duration) error {
 	select {
-	case <-time.After(warmup):
-	case err := <-produced:
-		stop()
-		return r, fmt.Errorf("producer: %w", err)
+	case <-time.After(d):
+		return nil
+	case err := <-f.produced:
+		f.stop()
+		f.ended = true
+		return fmt.Errorf("producer: %w", err)
 	}
-	w0, i0, t0 := worked.Load(), inserted.Load(), time.Now()
-	select {
-	case <-time.After(window):
-	case err := <-produced:
-		stop()
-		return r, fmt.Errorf("producer: %w", err)
+}
+
+// finish stops the producer and the system, unless wait did.
+func (f *feeder) finish() error {
+	if f.ended {
+		return nil
 	}
-	el := time.Since(t0).Seconds()
-	r.rate = float64(worked.Load()-w0) / el
-	r.enq = float64(inserted.Load()-i0) / el
-	return r, finish()
+	f.cancel()
+	err := <-f.produced
+	f.stop()
+	if f.pctx.Err() != nil && f.ctx.Err() == nil {
+		err = nil // the producer's insert cut short by the end of the run
+	}
+	return err
 }
 
 func reportProducer(w io.Writer, rs []producerResult, depth int, window time.Duration) {

@@ -130,3 +130,21 @@ func TestVacuum(t *testing.T) {
 	}
 	reportVacuum(testWriter{t}, rs, time.Second)
 }
+
+// TestPressure runs both kinds of pressure briefly: the pool keeps working
+// before, during and after each, and the figures are read.
+func TestPressure(t *testing.T) {
+	admin := conformance.ServerDSN(t)
+	var rs []pressureResult
+	for _, kind := range []string{"holder", "readers"} {
+		r, err := measurePressure(context.Background(), admin, producerSystems(4, 5)["gue-go"], kind, 4, 50, 500*time.Millisecond, 1500*time.Millisecond)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if r.before <= 0 || r.during <= 0 || r.after <= 0 || r.dead < 0 {
+			t.Errorf("%s: implausible result %+v", kind, r)
+		}
+		rs = append(rs, r)
+	}
+	reportPressure(testWriter{t}, rs, 4, 50, 500*time.Millisecond, 1500*time.Millisecond)
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// A database under someone else's pressure (issue 32): while a producer
+// keeps the queue at a depth and a pool works it, another client of the
+// same database either holds a transaction with an ID open and idle
+// (holder), or runs four REPEATABLE READ readers that scan the queue's
+// table, each holding its snapshot a second (readers). Both hold back the
+// cleanup horizon, so the rows of worked jobs stay as dead tuples that the
+// lock statements must step over. Measured: the rate before, during and
+// after, the dead tuples of gue_jobs at the end of the pressure, and how
+// long after it the rate is back at 0.9 of the rate before.
+
+// pressureKinds are the kinds of pressure.
+var pressureKinds = map[string]func(ctx context.Context, pool *pgxpool.Pool) (release func() error, err error){
+	"holder":  holdTransaction,
+	"readers": repeatableReaders,
+}
+
+// holdTransaction opens a transaction that takes a transaction ID and then
+// stays idle until release.
+func holdTransaction(ctx context.Context, pool *pgxpool.Pool) (func() error, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT txid_current()`); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, err
+	}
+	return func() error { return tx.Rollback(context.WithoutCancel(ctx)) }, nil
+}
+
+// repeatableReaders runs four readers until release, each in a loop of a
+// REPEATABLE READ transaction that counts the queue's rows and holds its
+// snapshot for a second, started a quarter second apart.
+func repeatableReaders(ctx context.Context, pool *pgxpool.Pool) (func() error, error) {
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-time.After(time.Duration(i) * 250 * time.Millisecond):
+			case <-rctx.Done():
+				return
+			}
+			for rctx.Err() == nil {
+				if err := readOnce(rctx, pool); err != nil && rctx.Err() == nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	return func() error {
+		cancel()
+		wg.Wait()
+		select {
+		case err := <-errs:
+			return err
+		default:
+			return nil
+		}
+	}, nil
+}
+
+func readOnce(ctx context.Context, pool *pgxpool.Pool) error {
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var n int64
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM gue_jobs`).Scan(&n); err != nil {
+		return err
+	}
+	select {
+	case <-time.After(time.Second):
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// pressureResult is one system's figures under one kind of pressure.
+type pressureResult struct {
+	name, kind            string
+	before, during, after float64 // jobs/s
+	dead                  int64   // n_dead_tup of gue_jobs at the end of the pressure
+	recovered             time.Duration
+	recoveredOK           bool // the rate came back within the after window
+}
+
+// measurePressure works s with a producer beside it for window, then under
+// the pressure of kind for hold, then for window again.
+func measurePressure(ctx context.Context, adminDSN string, s system, kind string, workers, depth int, window, hold time.Duration) (pressureResult, error) {
+	r := pressureResult{name: s.Name(), kind: kind}
+	apply, ok := pressureKinds[kind]
+	if !ok {
+		return r, fmt.Errorf("unknown pressure %q", kind)
+	}
+	pool, err := newDatabase(ctx, adminDSN, workers+10)
+	if err != nil {
+		return r, err
+	}
+	defer pool.Close()
+	if err := s.Setup(ctx, pool); err != nil {
+		return r, err
+	}
+	f, err := startFeeder(ctx, s, depth)
+	if err != nil {
+		return r, err
+	}
+	rate := func(d time.Duration) (float64, error) {
+		w0, t0 := f.worked.Load(), time.Now()
+		if err := f.wait(d); err != nil {
+			return 0, err
+		}
+		return float64(f.worked.Load()-w0) / time.Since(t0).Seconds(), nil
+	}
+	if err := f.wait(window / 5); err != nil { // warm-up
+		return r, err
+	}
+	if r.before, err = rate(window); err != nil {
+		return r, err
+	}
+	release, err := apply(ctx, pool)
+	if err != nil {
+		_ = f.finish()
+		return r, err
+	}
+	r.during, err = rate(hold)
+	if err == nil {
+		err = pool.QueryRow(ctx, `SELECT COALESCE(sum(n_dead_tup), 0) FROM pg_stat_user_tables WHERE relname = 'gue_jobs'`).Scan(&r.dead)
+	}
+	if rerr := release(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		_ = f.finish()
+		return r, err
+	}
+	// After: the rate of each 100 ms step over the last second, until it is
+	// back at 0.9 of the rate before; then the rest of the window.
+	start, w0 := time.Now(), f.worked.Load()
+	type sample struct {
+		at     time.Time
+		worked int64
+	}
+	samples := []sample{{start, w0}}
+	for time.Since(start) < window {
+		if err := f.wait(100 * time.Millisecond); err != nil {
+			return r, err
+		}
+		now := sample{time.Now(), f.worked.Load()}
+		samples = append(samples, now)
+		if r.recoveredOK {
+			continue
+		}
+		for _, old := range samples {
+			if el := now.at.Sub(old.at); el <= time.Second+50*time.Millisecond && el >= 950*time.Millisecond {
+				if float64(now.worked-old.worked)/el.Seconds() >= 0.9*r.before {
+					r.recovered, r.recoveredOK = now.at.Sub(start), true
+				}
+				break
+			}
+		}
+	}
+	r.after = float64(f.worked.Load()-w0) / time.Since(start).Seconds()
+	return r, f.finish()
+}
+
+func reportPressure(w io.Writer, rs []pressureResult, workers, depth int, window, hold time.Duration) {
+	fmt.Fprintf(w, "\nUnder pressure: %d workers, the queue kept at %d jobs; jobs/s over %s before, during %s of pressure "+
+		"(holder: a transaction with an ID, idle; readers: 4 REPEATABLE READ readers counting gue_jobs, each snapshot held 1 s), and %s after; "+
+		"recovered: after the pressure, when the rate over a second first reached 0.9 of the rate before\n\n", workers, depth, window, hold, window)
+	fmt.Fprintln(w, "| system | pressure | before | during | after | dead tuples of gue_jobs at its end | recovered after |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		rec := "not within the window"
+		if r.recoveredOK {
+			rec = r.recovered.Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f (%.2f×) | %.0f (%.2f×) | %d | %s |\n", r.name, r.kind, r.before,
+			r.during, r.during/max(r.before, 1), r.after, r.after/max(r.before, 1), r.dead, rec)
+	}
+}
