@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -111,18 +110,11 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 	if !ok {
 		return r, fmt.Errorf("unknown pressure %q", kind)
 	}
-	pool, err := newDatabase(ctx, adminDSN, workers+10)
+	pool, f, err := feedOnNewDatabase(ctx, adminDSN, s, workers+10, depth)
 	if err != nil {
 		return r, err
 	}
 	defer pool.Close()
-	if err := s.Setup(ctx, pool); err != nil {
-		return r, err
-	}
-	f, err := startFeeder(ctx, s, depth)
-	if err != nil {
-		return r, err
-	}
 	rate := func(d time.Duration) (float64, error) {
 		w0, t0 := f.worked.Load(), time.Now()
 		if err := f.wait(d); err != nil {
@@ -180,20 +172,4 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 	}
 	r.after = float64(f.worked.Load()-w0) / time.Since(start).Seconds()
 	return r, f.finish()
-}
-
-func reportPressure(w io.Writer, rs []pressureResult, workers, depth int, window, hold time.Duration) {
-	fmt.Fprintf(w, "\nUnder pressure: %d workers, the queue kept at %d jobs; jobs/s over %s before, during %s of pressure "+
-		"(holder: a transaction with an ID, idle; readers: 4 REPEATABLE READ readers counting gue_jobs, each snapshot held 1 s), and %s after; "+
-		"recovered: after the pressure, when the rate over a second first reached 0.9 of the rate before\n\n", workers, depth, window, hold, window)
-	fmt.Fprintln(w, "| system | pressure | before | during | after | dead tuples of gue_jobs at its end | recovered after |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
-	for _, r := range rs {
-		rec := "not within the window"
-		if r.recoveredOK {
-			rec = r.recovered.Round(100 * time.Millisecond).String()
-		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f (%.2f×) | %.0f (%.2f×) | %d | %s |\n", r.name, r.kind, r.before,
-			r.during, r.during/max(r.before, 1), r.after, r.after/max(r.before, 1), r.dead, rec)
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Many workers with a producer beside them: a producer keeps the queue at
@@ -39,18 +41,11 @@ func producerSystems(n, batch int) map[string]system {
 // s works; it counts the jobs worked during window after a warm-up.
 func measureProducer(ctx context.Context, adminDSN string, s system, workers, depth int, warmup, window time.Duration) (producerResult, error) {
 	r := producerResult{name: s.Name(), workers: workers}
-	pool, err := newDatabase(ctx, adminDSN, workers+4)
+	pool, f, err := feedOnNewDatabase(ctx, adminDSN, s, workers+4, depth)
 	if err != nil {
 		return r, err
 	}
 	defer pool.Close()
-	if err := s.Setup(ctx, pool); err != nil {
-		return r, err
-	}
-	f, err := startFeeder(ctx, s, depth)
-	if err != nil {
-		return r, err
-	}
 	if err := f.wait(warmup); err != nil {
 		return r, err
 	}
@@ -74,6 +69,26 @@ type feeder struct {
 	stop             func() // stops the system
 	ctx, pctx        context.Context
 	ended            bool // wait saw the producer end, and stopped the system
+}
+
+// feedOnNewDatabase sets s up on a database of its own with a pool of
+// conns connections and starts it with a feeder of depth; the caller
+// closes the pool after the feeder's finish.
+func feedOnNewDatabase(ctx context.Context, adminDSN string, s system, conns, depth int) (*pgxpool.Pool, *feeder, error) {
+	pool, err := newDatabase(ctx, adminDSN, conns)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Setup(ctx, pool); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	f, err := startFeeder(ctx, s, depth)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return pool, f, nil
 }
 
 // startFeeder prefills depth jobs, starts s and its producer.
