@@ -8,7 +8,13 @@
 #      in transaction pooling mode (GUE_TEST_PGBOUNCER names it).
 # Source it (". scripts/test-env.sh") to get the exported variables, or run it
 # and copy the printed exports. Safe to run repeatedly: every step is skipped
-# when its result is already there.
+# when its result is already there. Sourced, it leaves the caller's shell
+# options as they were: it runs with -euo pipefail itself, and a caller's
+# shell that kept them would end at its next failing command (a test run
+# with a failure, and whatever was to run after it).
+case $- in *e*) _gue_e=-e ;; *) _gue_e=+e ;; esac
+case $- in *u*) _gue_u=-u ;; *) _gue_u=+u ;; esac
+if shopt -qo pipefail; then _gue_pf=-o; else _gue_pf=+o; fi
 set -euo pipefail
 
 PG_MAJOR="${PG_MAJOR:-15}"
@@ -95,4 +101,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   echo "export GUE_TEST_PGBOUNCER=$GUE_TEST_PGBOUNCER"
   echo "export TESTCONTAINERS_HOST_OVERRIDE=$TESTCONTAINERS_HOST_OVERRIDE"
   echo "export TESTCONTAINERS_RYUK_DISABLED=$TESTCONTAINERS_RYUK_DISABLED"
+else
+  set "$_gue_e" "$_gue_u" "$_gue_pf" pipefail
 fi
+unset _gue_e _gue_u _gue_pf
