@@ -3,7 +3,10 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,8 +18,12 @@ import (
 var lockHintsCases = []testCase{
 	{"FindJobsBehindThem", testLockHintsFindJobsBehindThem},
 	{"KeepPriorityOrder", testLockHintsKeepPriorityOrder},
-	{"WakeFindsJobBehindThem", testLockHintsWakeFindsJobBehindThem},
-	{"LateJobsAreNotStarved", testLateJobsAreNotStarvedByHints},
+	{"WakeFindsJobBehindThem", lockHintsWakeFindsJobBehindThem()},
+	{"LateJobsAreNotStarved", lateJobsAreNotStarvedByHints()},
+	{"BatchFindJobsBehindThem", testLockHintsBatchFindJobsBehindThem},
+	{"BatchKeepPriorityOrder", testLockHintsBatchKeepPriorityOrder},
+	{"BatchWakeFindsJobBehindThem", lockHintsWakeFindsJobBehindThem(gue.WithPoolBatchSize(2))},
+	{"BatchLateJobsAreNotStarved", lateJobsAreNotStarvedByHints(gue.WithPoolBatchSize(10))},
 }
 
 // A Worker remembers where its last job was and seeks past it (lock hints).
@@ -24,13 +31,21 @@ var lockHintsCases = []testCase{
 
 // orderWorker returns a Worker on c that records the Args of every job it
 // works, and the func that returns them.
-func orderWorker(c *gue.Client) (*gue.Worker, func() []string) {
+// The handlers of a batch run at once, each recording under mu.
+func orderWorker(c *gue.Client, opts ...gue.WorkerOption) (*gue.Worker, func() []string) {
+	var mu sync.Mutex
 	var got []string
 	w := gue.NewWorker(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		defer mu.Unlock()
 		got = append(got, string(j.Args))
 		return nil
-	}})
-	return w, func() []string { return got }
+	}}, opts...)
+	return w, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
 }
 
 // workAll works jobs one at a time until none is ready and returns how many.
@@ -100,8 +115,12 @@ func testLockHintsKeepPriorityOrder(t *testing.T, e *env) {
 
 // An idle pool woken for a job that sorts behind its hints (RunAt in the
 // past) works it at once, even right after its workers found the queue
-// empty; the poll interval here is an hour.
-func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env) {
+// empty; the poll interval here is an hour. opts: the pool's mode.
+func lockHintsWakeFindsJobBehindThem(opts ...gue.WorkerPoolOption) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) { testLockHintsWakeFindsJobBehindThem(t, e, opts) }
+}
+
+func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env, opts []gue.WorkerPoolOption) {
 	need[adapter.Listener](t, e, capListen)
 	// Empty lock attempts are reported, so that the second job goes in right
 	// after the pool looked again and found nothing.
@@ -116,7 +135,7 @@ func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env) {
 	}}))
 	picked := make(chan string, 2)
 	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error { picked <- string(j.Args); return nil }}, 2,
-		gue.WithPoolPollInterval(time.Hour))
+		append([]gue.WorkerPoolOption{gue.WithPoolPollInterval(time.Hour)}, opts...)...)
 	runPool(t, p)
 	waitPicked := func(want string) {
 		t.Helper()
@@ -141,7 +160,12 @@ func testLockHintsWakeFindsJobBehindThem(t *testing.T, e *env) {
 // Jobs that land behind the lock hints (a RunAt in the past) are found
 // within about a second (the hints' scan from the front), not after the
 // backlog ahead of them, and then worked together, not one a second.
-func testLateJobsAreNotStarvedByHints(t *testing.T, e *env) {
+// opts: the pool's mode.
+func lateJobsAreNotStarvedByHints(opts ...gue.WorkerPoolOption) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) { testLateJobsAreNotStarvedByHints(t, e, opts) }
+}
+
+func testLateJobsAreNotStarvedByHints(t *testing.T, e *env, opts []gue.WorkerPoolOption) {
 	// The late jobs arrive after a tenth of the backlog has run. The pool's
 	// jobs end one at a time, at least 0.3 ms apart, so 5,000 of them take
 	// 1.5 s or more on any machine, and the backlog left (7,200 with -short)
@@ -193,7 +217,7 @@ func testLateJobsAreNotStarvedByHints(t *testing.T, e *env) {
 			}
 		}
 		return nil
-	}}, 4, gue.WithPoolPollInterval(10*time.Millisecond))
+	}}, 4, append([]gue.WorkerPoolOption{gue.WithPoolPollInterval(10 * time.Millisecond)}, opts...)...)
 	// The late jobs come from a pool of their own, as from another process:
 	// the workers' pool may have no connection to spare.
 	other := gue.NewClient(e.open(t, e.dsn))
@@ -236,4 +260,127 @@ func testLateJobsAreNotStarvedByHints(t *testing.T, e *env) {
 		t.Errorf("%d backlog jobs ran between the first and the last of %d late jobs; want them together", between, late)
 	}
 	t.Logf("%d late jobs found after %d backlog jobs had run (they arrived after %d); %d backlog jobs ran among them", late, first, size/10, between)
+}
+
+// batchSteps is a pool of one worker in batch mode whose handlers wait
+// for the test: the pool locks its next batch only once the worker is
+// free, so what the test enqueues before release is there for that lock.
+type batchSteps struct {
+	ran  chan string
+	mu   sync.Mutex
+	gate chan struct{}
+	open bool // the test has ended: handlers no longer wait
+}
+
+func startBatchSteps(t *testing.T, c *gue.Client, size int) *batchSteps {
+	s := &batchSteps{ran: make(chan string, 64), gate: make(chan struct{})}
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+		s.mu.Lock()
+		gate, open := s.gate, s.open
+		s.mu.Unlock()
+		s.ran <- string(j.Args)
+		if !open {
+			<-gate
+		}
+		return nil
+	}}, 1, gue.WithPoolBatchSize(size), gue.WithPoolPollInterval(time.Hour))
+	runPool(t, p)
+	t.Cleanup(func() { // before the pool stops (cleanups run last first)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.open = true
+		close(s.gate)
+	})
+	return s
+}
+
+// batch waits for the jobs of the held batch and compares them with want
+// as a set; the batch stays held.
+func (s *batchSteps) batch(t *testing.T, want ...string) {
+	t.Helper()
+	var got []string
+	for range want {
+		select {
+		case a := <-s.ran:
+			got = append(got, a)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("batch worked %v within 20s, want %v; the poll interval is an hour", got, want)
+		}
+	}
+	q := make([]string, len(want))
+	for i, w := range want {
+		q[i] = `"` + w + `"`
+	}
+	sort.Strings(got)
+	sort.Strings(q)
+	if !slices.Equal(got, q) {
+		t.Fatalf("batch worked %v, want %v", got, q)
+	}
+}
+
+// release lets the held batch's handlers return.
+func (s *batchSteps) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.gate)
+	s.gate = make(chan struct{})
+}
+
+// Batch mode: a batch seeks past the last job of the batch before it, and
+// a job that lands behind that position (its RunAt in the past) is still
+// found, by the scan from the front that follows, in the same attempt, a
+// hinted lock that found nothing. Control: without that scan an attempt
+// finds nothing and the late job waits for the hints' scan once a second.
+func testLockHintsBatchFindJobsBehindThem(t *testing.T, e *env) {
+	var empty atomic.Int64 // lock attempts that found nothing
+	c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, _ string, j *gue.Job, err error) {
+		if j == nil && err == nil {
+			empty.Add(1)
+		}
+	}}))
+	for _, a := range []string{"a", "b", "c"} {
+		e.enqueueArgs(c, a, 0, time.Time{})
+	}
+	s := startBatchSteps(t, c, 2)
+	s.batch(t, "a", "b")
+	e.enqueueArgs(c, "late", 0, time.Now().Add(-time.Hour))
+	s.release()
+	s.batch(t, "c")
+	before := empty.Load()
+	s.release()
+	s.batch(t, "late")
+	// The lock after c's batch finds the late job: its hinted query finds
+	// nothing, and the scan from the front in the same attempt finds it.
+	if n := empty.Load() - before; n != 0 {
+		t.Errorf("%d lock attempts found nothing before the late job: it was left behind the hints", n)
+	}
+	s.release()
+}
+
+// Batch mode: each batch takes the queue's first ready jobs in its order,
+// whether their priority is new to the hints, sorts between known ones or
+// is a known one past its position; a future job of the highest priority
+// is left alone.
+func testLockHintsBatchKeepPriorityOrder(t *testing.T, e *env) {
+	c := e.client()
+	for i := range 4 {
+		e.enqueueArgs(c, fmt.Sprint("p5-", i), 5, time.Time{})
+	}
+	e.enqueueArgs(c, "p-10-future", -10, time.Now().Add(time.Hour))
+	s := startBatchSteps(t, c, 2)
+	s.batch(t, "p5-0", "p5-1")
+	e.enqueueArgs(c, "p1", 1, time.Time{})
+	s.release()
+	s.batch(t, "p1", "p5-2") // a new priority, below the only one known
+	e.enqueueArgs(c, "p3", 3, time.Time{})
+	e.enqueueArgs(c, "p1-again", 1, time.Time{})
+	s.release()
+	s.batch(t, "p1-again", "p3") // a known priority past its position, a new one between
+	s.release()
+	s.batch(t, "p5-3")
+	// Held, so still there: the last batch and the future job.
+	if n := e.jobs(); n != 2 {
+		t.Errorf("%d jobs left, want p5-3 (its batch held) and the future one", n)
+	}
+	s.release()
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/lockplan"
 	"github.com/gue-go/gue/core/internal/sqlq"
 )
 
@@ -165,10 +166,11 @@ func (b *batch) recordFailures(ctx context.Context, pool adapter.ConnPool, stmts
 	}
 }
 
-// lockBatch locks up to n ready jobs of queue in a new transaction. It
-// returns nil when none is ready. Jobs that cannot be decoded are not
-// returned but queued on the batch as failed.
-func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n int) (*batch, []*Job, error) {
+// lockBatch locks up to n ready jobs of queue in a new transaction, by
+// the lock queries cur plans through its pool's lock hints (nil: from the
+// front). It returns nil when none is ready. Jobs that cannot be decoded
+// are not returned but queued on the batch as failed.
+func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n int, cur *lockplan.Cursor) (*batch, []*Job, error) {
 	if c.err != nil {
 		return nil, nil, c.err
 	}
@@ -182,7 +184,17 @@ func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n 
 		return nil, nil, fmt.Errorf("gue: lock jobs: begin: %w", err)
 	}
 	b := &batch{tx: tx, queue: queue, async: !c.syncCompletion, stmts: ends}
-	jobs, err := c.scanBatch(ctx, b, ends, queue, n)
+	step := cur.FirstBatch(queue)
+	jobs, err := c.scanBatch(ctx, b, ends, step, n, cur)
+	for err == nil && len(jobs) == 0 && !b.writes() {
+		next, ok := cur.AfterMiss(step, queue)
+		if !ok {
+			break
+		}
+		step = next
+		jobs, err = c.scanBatch(ctx, b, ends, step, n, cur)
+		cur.Outcome(step, len(jobs) > 0 || b.writes())
+	}
 	// A batch of undecodable jobs only has failures to record: it is
 	// returned (with no job to run) so that they are committed.
 	if err != nil || (len(jobs) == 0 && !b.writes()) {
@@ -195,13 +207,25 @@ func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n 
 	return b, jobs, nil
 }
 
-func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *sqlq.Set, queue string, n int) ([]*Job, error) {
-	rows, err := b.tx.Query(ctx, stmts.LockBatch, queue, n)
+// scanBatch runs the lock query of step, taking up to n jobs, and tells
+// cur where each priority's last job lies.
+func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *sqlq.Set, step lockplan.Step, n int, cur *lockplan.Cursor) ([]*Job, error) {
+	rows, err := b.tx.Query(ctx, stmts.LockBatch, append(step.Args, n)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var jobs []*Job
+	// The rows come by priority, then position: the last of each
+	// priority is its hint.
+	var last lockplan.Pos
+	var lastPrio int16
+	found := false
+	defer func() {
+		if found {
+			cur.Found(step, lastPrio, last)
+		}
+	}()
 	for rows.Next() {
 		m := &batchMember{held: held{tx: b.tx, pool: c.pool, stmts: stmts, backoff: c.backoff, maxAttempts: c.maxAttempts}, b: b}
 		j := &Job{hold: m}
@@ -213,6 +237,10 @@ func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *sqlq.Set, queue
 		}
 		j.UniqueKey = key.String
 		j.RunAt = j.RunAt.UTC()
+		if found && j.Priority != lastPrio {
+			cur.Found(step, lastPrio, last)
+		}
+		found, lastPrio, last = true, j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID}
 		if err := decodeMetadata(metadata, &j.Metadata); err != nil {
 			// Charged to this job alone: it goes back failed, as stored,
 			// and the rest of the batch runs.
@@ -328,8 +356,8 @@ func (s *slot) waitOrAbandon(ctx context.Context, wg *sync.WaitGroup, jobs []*Jo
 // lockForBatch locks up to n jobs of queue for a slot, running the Client's
 // Locked hooks and keeping the outage log. It returns a nil batch when none
 // was found, the lock failed, or shutdown began meanwhile.
-func (lk *locker) lockForBatch(ctx context.Context, queue string, n int) (*batch, []*Job) {
-	b, jobs, err := lk.c.lockBatch(ctx, lk.stmts, queue, n)
+func (lk *locker) lockForBatch(ctx context.Context, queue string, n int, cur *lockplan.Cursor) (*batch, []*Job) {
+	b, jobs, err := lk.c.lockBatch(ctx, lk.stmts, queue, n, cur)
 	if len(lk.c.hooks) > 0 {
 		if len(jobs) == 0 {
 			lk.c.runLockedHooks(ctx, queue, nil, err)

@@ -3,6 +3,8 @@ package gue
 import (
 	"context"
 	"sync"
+
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // batchFeed is how a runner in batch mode locks: batchLockers lockers, of
@@ -52,10 +54,10 @@ func newBatchFeed(slots []*slot) *batchFeed {
 }
 
 // feedBatch waits for an idle slot (and for the commits to keep up),
-// locks up to lk.batchSize jobs of l's queue for it and hands it the
-// batch to run in a goroutine of its own. It reports whether a batch was
-// found.
-func (lk *locker) feedBatch(ctx context.Context, l *lane) bool {
+// locks up to lk.batchSize jobs of l's queue for it, through cur (the
+// loop's own way through l's lock hints), and hands it the batch to run
+// in a goroutine of its own. It reports whether a batch was found.
+func (lk *locker) feedBatch(ctx context.Context, l *lane, cur *lockplan.Cursor) bool {
 	queue := l.queue
 	f, hard := lk.feed, lk.hardStopped()
 	if !f.waitCommits(ctx, hard) {
@@ -76,7 +78,7 @@ func (lk *locker) feedBatch(ctx context.Context, l *lane) bool {
 		f.idle <- runner
 		return false
 	}
-	b, jobs := lk.lockForBatch(ctx, queue, lk.batchSize)
+	b, jobs := lk.lockForBatch(ctx, queue, lk.batchSize, cur)
 	if b == nil {
 		f.idle <- runner
 		return false

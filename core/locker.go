@@ -192,11 +192,11 @@ func (lk *locker) workLane(ctx context.Context, k int, fromJob bool) bool {
 	if lk.sess != nil {
 		return lk.feedSession(ctx, l)
 	}
-	if lk.feed != nil {
-		return lk.feedBatch(ctx, l)
-	}
 	cur := lk.cursors[k] // the loop's own: one goroutine
 	cur.plan.FromJob = fromJob
+	if lk.feed != nil {
+		return lk.feedBatch(ctx, l, cur.planner())
+	}
 	if len(lk.lanes) > 1 {
 		cur.chain = othersQuiet(lk.lanes, k)
 	}

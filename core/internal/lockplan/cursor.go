@@ -54,6 +54,16 @@ func (c *Cursor) First(queue string) Step {
 	return step(c.hints.Plan(), queue)
 }
 
+// FirstBatch returns the query to start a batch with: the general hinted
+// query or a full one, never a seek (see Hints.BatchPlan). Its Args are
+// those of First's; the batch's size goes after them.
+func (c *Cursor) FirstBatch(queue string) Step {
+	if c == nil {
+		return fullStep(Plan{Full: true, Args: NoHints}, queue)
+	}
+	return step(c.hints.BatchPlan(), queue)
+}
+
 func step(plan Plan, queue string) Step {
 	switch {
 	case plan.One:

@@ -54,3 +54,30 @@ func TestCursorSteps(t *testing.T) {
 		t.Errorf("after RescanSoon the next query is %v; want full", s.Kind)
 	}
 }
+
+// A batch's lock statement has no seek: where a single worker would seek
+// at the one priority its hints name, a batch runs the general hinted
+// query with that priority's position; the first and a nil cursor's are
+// full.
+func TestCursorFirstBatch(t *testing.T) {
+	var none *Cursor
+	if s := none.FirstBatch("q"); s.Kind != Full || s.Args[1] != NoHints.Prios {
+		t.Errorf("a nil cursor starts a batch with %+v; want a full query", s)
+	}
+	cur := NewCursor(NewHints(EmptyRescanGap))
+	if s := cur.FirstBatch("q"); s.Kind != Full {
+		t.Errorf("empty hints start a batch with %v; want full", s.Kind)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cur.Found(Step{Plan: Plan{Full: true}}, 3, Pos{t0, 7})
+	if s := cur.First("q"); s.Kind != Seek {
+		t.Fatalf("the control: one hinted priority starts a single lock with %v; want a seek", s.Kind)
+	}
+	s := cur.FirstBatch("q")
+	if s.Kind != Hinted || s.Args[0] != "q" || s.Args[1] != "{3}" || s.Args[3] != "{7}" {
+		t.Fatalf("one hinted priority starts a batch with %+v; want the hinted query past job 7 of priority 3", s)
+	}
+	if next, ok := cur.AfterMiss(s, "q"); !ok || next.Kind != Full {
+		t.Errorf("after a batch's hinted query found nothing: %+v, %v; want a full query", next, ok)
+	}
+}

@@ -103,7 +103,13 @@ type Plan struct {
 // Plan returns how to lock next. It scans from the front when the hints are
 // empty and once every RescanEvery. A nil *Hints always scans from
 // the front.
-func (h *Hints) Plan() Plan {
+func (h *Hints) Plan() Plan { return h.plan(true) }
+
+// BatchPlan is Plan for a batch's lock statement, which has no seek: where
+// Plan would seek at one priority, it plans the general hinted query.
+func (h *Hints) BatchPlan() Plan { return h.plan(false) }
+
+func (h *Hints) plan(seek bool) Plan {
 	if h == nil {
 		return Plan{Full: true, Args: NoHints}
 	}
@@ -114,7 +120,7 @@ func (h *Hints) Plan() Plan {
 		h.slowOnly = false
 		return Plan{Full: true, Args: NoHints, gen: h.gen}
 	}
-	if len(h.pos) == 1 && !h.slowOnly {
+	if seek && len(h.pos) == 1 && !h.slowOnly {
 		for prio, pos := range h.pos {
 			return Plan{One: true, Prio: prio, Pos: pos, gen: h.gen}
 		}

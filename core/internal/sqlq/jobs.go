@@ -59,7 +59,8 @@ type Set struct {
 	// worker that commits (citus.propagate_set_commands = local).
 	AsyncCommit []string
 	Fail        string
-	// LockBatch locks up to $2 ready jobs of queue $1 (batch mode).
+	// LockBatch locks up to $5 ready jobs of queue $1 (batch mode), past
+	// the lock hints $2..$4 as Lock.Hinted does.
 	LockBatch string
 	// DeleteBatch and RescheduleBatch end a batch's jobs (see batch.finish).
 	DeleteBatch, RescheduleBatch string
@@ -163,8 +164,7 @@ SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_coun
 FROM prio CROSS JOIN LATERAL (
   SELECT * FROM ` + t + ` c
   WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
-    AND (c.run_at, c.job_id) > (COALESCE(($3::text::timestamptz[])[array_position($2::text::smallint[], prio.priority)], '-infinity'),
-                                COALESCE(($4::text::bigint[])[array_position($2::text::smallint[], prio.priority)], 0))
+    AND ` + pastHint + `
   ORDER BY c.run_at, c.job_id
   LIMIT 1
   FOR UPDATE SKIP LOCKED
@@ -179,22 +179,27 @@ LIMIT 1
 FOR UPDATE SKIP LOCKED`},
 		// The batch's rows stay as they are, locked, until the batch
 		// commits (see batch): deleteBatch and rescheduleBatch end them.
-		LockBatch: `WITH RECURSIVE prio AS (
-  (SELECT priority FROM ` + t + ` WHERE queue = $1 ORDER BY priority LIMIT 1)
+		// The lock query's walk with the lock hints in $2..$4 (empty: from
+		// the front), taking up to $5 jobs: stepping to the hinted
+		// priorities without a probe and seeking each from its position,
+		// it walks none of the dead entries the batches before it left,
+		// which an open transaction elsewhere keeps VACUUM from removing.
+		LockBatch: `WITH RECURSIVE prio(priority) AS (
+  SELECT ` + nextPriority(t, "") + `
   UNION ALL
-  SELECT (SELECT n.priority FROM ` + t + ` n WHERE n.queue = $1 AND n.priority > prio.priority ORDER BY n.priority LIMIT 1)
-  FROM prio WHERE prio.priority IS NOT NULL
+  SELECT ` + nextPriority(t, "prio.priority") + ` FROM prio WHERE prio.priority IS NOT NULL
 )
 SELECT j.job_id, j.queue, j.priority, j.run_at, j.job_type, j.args, j.error_count, j.last_error, j.metadata, j.created_at, j.max_attempts, j.unique_key
 FROM prio CROSS JOIN LATERAL (
   SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.created_at, c.max_attempts, c.unique_key
   FROM ` + t + ` c
   WHERE c.queue = $1 AND c.priority = prio.priority AND c.run_at <= now()
+    AND ` + pastHint + `
   ORDER BY c.run_at, c.job_id
-  LIMIT $2
+  LIMIT $5
   FOR UPDATE SKIP LOCKED
 ) j
-LIMIT $2`,
+LIMIT $5`,
 		// The cancellation requests of the batch's ended jobs go with them
 		// (see Lifecycle.die); the dead ones' rows are among $2.
 		DeleteBatch: forgetting(`ANY($2::text::bigint[])`) + `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
@@ -285,6 +290,13 @@ func (l LockSQL) Of(k lockplan.Kind) string {
 	}
 	return l.Hinted
 }
+
+// pastHint is the lock queries' condition that row c of priority
+// prio.priority lies past that priority's lock hint, the (run_at, job_id)
+// of the same index in $3 and $4 as the priority in $2 (see
+// internal/lockplan); every row of a priority without one.
+const pastHint = `(c.run_at, c.job_id) > (COALESCE(($3::text::timestamptz[])[array_position($2::text::smallint[], prio.priority)], '-infinity'),
+                                COALESCE(($4::text::bigint[])[array_position($2::text::smallint[], prio.priority)], 0))`
 
 // readyNow is the readiness condition of the lock queries.
 const readyNow = "c.run_at <= now()"
