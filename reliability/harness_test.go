@@ -90,10 +90,19 @@ func newDatabase(t testing.TB, adminDSN string) *database {
 		}
 		return nil
 	})
+	return prepareDatabase(t, d)
+}
+
+// prepareDatabase opens d's pool and creates the gue schema and the tables
+// the worker binary writes in d's database.
+func prepareDatabase(t testing.TB, d *database) *database {
+	t.Helper()
+	ctx := d.ctx
+	var err error
 	if d.pool, err = pgxpool.New(ctx, d.dsn); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(d.pool.Close)
+	t.Cleanup(func() { d.pool.Close() })
 	if err := gue.Migrate(ctx, pgxv5.NewConnPool(d.pool), ""); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,8 @@
 // that many, sharing a transaction; with -session, each job is held by a
 // session lock of the pool's lock connection. With -periodic, the pool also declares the schedule
 // "tick" (gue.Every of that duration), whose jobs record their tick in table
-// ticks. The first SIGTERM or SIGINT shuts down gracefully; a
+// ticks. With -acked it prints "acked <job ID>" for each job whose run
+// returned with its ending applied. The first SIGTERM or SIGINT shuts down gracefully; a
 // second one stops hard.
 package main
 
@@ -18,6 +19,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,6 +38,8 @@ func main() {
 	every := flag.Duration("periodic", 0, "declare the periodic job \"tick\" every this long")
 	batch := flag.Int("batch", 0, "jobs per transaction (WithPoolBatchSize); 0: the default mode, a transaction per job")
 	session := flag.Bool("session", false, "session mode (WithPoolSessionLocks): jobs held by the session locks of one connection")
+	syncCompletion := flag.Bool("sync-completion", false, "WithClientAsyncCompletion(false): a job's completion waits for its WAL flush (and for synchronous standbys)")
+	acked := flag.Bool("acked", false, "print \"acked <job ID>\" once a job's run has returned with its ending applied (in the default mode: its transaction committed)")
 	flag.Parse()
 	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
 
@@ -80,10 +84,24 @@ func main() {
 	if *session {
 		opts = append(opts, gue.WithPoolSessionLocks(true))
 	}
+	if *acked {
+		var mu sync.Mutex // one line at a time on stdout
+		opts = append(opts, gue.WithPoolHooks(gue.Hooks{Work: func(next gue.RunFunc) gue.RunFunc {
+			return func(ctx context.Context, j *gue.Job) error {
+				err := next(ctx, j)
+				if err == nil {
+					mu.Lock()
+					fmt.Printf("acked %d\n", j.ID)
+					mu.Unlock()
+				}
+				return err
+			}
+		}}))
+	}
 	if *every > 0 {
 		opts = append(opts, gue.WithPoolPeriodic("tick", gue.Every(*every), func() *gue.Job { return &gue.Job{Type: "tick"} }))
 	}
-	p := gue.NewWorkerPool(gue.NewClient(pool), gue.WorkMap{"work": work, "tick": tick}, *workers, opts...)
+	p := gue.NewWorkerPool(gue.NewClient(pool, gue.WithClientAsyncCompletion(!*syncCompletion)), gue.WorkMap{"work": work, "tick": tick}, *workers, opts...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	signals := make(chan os.Signal, 2)
