@@ -262,7 +262,15 @@ type worker struct {
 // logged when the test fails.
 func startWorker(t *testing.T, dsn string, args ...string) *worker {
 	t.Helper()
-	w := &worker{cmd: exec.Command(workerBinary(t), args...), out: &lockedOutput{}, done: make(chan struct{})}
+	return startWorkerIn(t, nil, dsn, args...)
+}
+
+// startWorkerIn is startWorker with the command prefix in before the
+// binary (such as "ip netns exec NAME", which runs it as the same process).
+func startWorkerIn(t *testing.T, in []string, dsn string, args ...string) *worker {
+	t.Helper()
+	argv := append(append(append([]string{}, in...), workerBinary(t)), args...)
+	w := &worker{cmd: exec.Command(argv[0], argv[1:]...), out: &lockedOutput{}, done: make(chan struct{})}
 	w.cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
 	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
 	if err := w.cmd.Start(); err != nil {

@@ -66,33 +66,8 @@ func serverBin(t *testing.T) string {
 // them (synchronous_standby_names = '*').
 func startReplicaPair(t *testing.T, syncStandby bool) *replicaPair {
 	t.Helper()
-	r := &replicaPair{t: t, bin: serverBin(t)}
-	if os.Geteuid() == 0 { // PostgreSQL refuses to run as root
-		if _, err := user.Lookup("postgres"); err != nil {
-			t.Fatalf("running as root and no postgres user: %v", err)
-		}
-		r.asUser = []string{"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"}
-	}
-	dir, err := os.MkdirTemp("", "gue-failover-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.dir = dir
-	t.Cleanup(r.stopAll)
-	if r.asUser != nil {
-		r.run("chown", "postgres:postgres", dir)
-	}
-	for i := range r.ports {
-		if r.ports[i], err = freePort(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	primary := r.data(0)
-	r.pg("initdb", "-D", primary, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-locale")
-	conf := "listen_addresses = '127.0.0.1'\nmax_connections = 200\nwal_level = replica\nmax_wal_senders = 4\n" +
-		"unix_socket_directories = '" + dir + "'\n"
-	r.appendConf(primary, conf)
-	r.start(0)
+	r := newLocalServers(t)
+	r.initPrimary("wal_level = replica\nmax_wal_senders = 4\n")
 	// The standby: a base backup of the primary, with the connection to it
 	// in its settings (-R), started in recovery.
 	standby := r.data(1)
@@ -118,6 +93,45 @@ func startReplicaPair(t *testing.T, syncStandby bool) *replicaPair {
 		}
 	}
 	return r
+}
+
+// newLocalServers prepares the directory and ports of up to two servers;
+// initPrimary makes the first.
+func newLocalServers(t *testing.T) *replicaPair {
+	t.Helper()
+	r := &replicaPair{t: t, bin: serverBin(t)}
+	if os.Geteuid() == 0 { // PostgreSQL refuses to run as root
+		if _, err := user.Lookup("postgres"); err != nil {
+			t.Fatalf("running as root and no postgres user: %v", err)
+		}
+		r.asUser = []string{"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"}
+	}
+	dir, err := os.MkdirTemp("", "gue-servers-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.dir = dir
+	t.Cleanup(r.stopAll)
+	if r.asUser != nil {
+		r.run("chown", "postgres:postgres", dir)
+	}
+	for i := range r.ports {
+		if r.ports[i], err = freePort(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// initPrimary creates and starts server 0 on loopback, with conf added to
+// its settings.
+func (r *replicaPair) initPrimary(conf string) {
+	r.t.Helper()
+	primary := r.data(0)
+	r.pg("initdb", "-D", primary, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-locale")
+	r.appendConf(primary, "listen_addresses = '127.0.0.1'\nmax_connections = 200\n"+
+		"unix_socket_directories = '"+r.dir+"'\n"+conf)
+	r.start(0)
 }
 
 func (r *replicaPair) data(i int) string {

@@ -7,7 +7,8 @@
 // that many, sharing a transaction; with -session, each job is held by a
 // session lock of the pool's lock connection. With -periodic, the pool also declares the schedule
 // "tick" (gue.Every of that duration), whose jobs record their tick in table
-// ticks. With -acked it prints "acked <job ID>" for each job whose run
+// ticks. With -tcp-timeout its connections give up a silent peer (a
+// network partition) within that long. With -acked it prints "acked <job ID>" for each job whose run
 // returned with its ending applied. The first SIGTERM or SIGINT shuts down gracefully; a
 // second one stops hard.
 package main
@@ -17,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -39,6 +41,7 @@ func main() {
 	batch := flag.Int("batch", 0, "jobs per transaction (WithPoolBatchSize); 0: the default mode, a transaction per job")
 	session := flag.Bool("session", false, "session mode (WithPoolSessionLocks): jobs held by the session locks of one connection")
 	syncCompletion := flag.Bool("sync-completion", false, "WithClientAsyncCompletion(false): a job's completion waits for its WAL flush (and for synchronous standbys)")
+	tcpTimeout := flag.Duration("tcp-timeout", 0, "give up a connection whose peer stops answering after this long: TCP_USER_TIMEOUT, and keepalives (idle and interval a third of it, 2 probes) through pgx's DialFunc; 0: Go's defaults (keepalives after 15 s idle, every 15 s, 9 probes; no user timeout)")
 	acked := flag.Bool("acked", false, "print \"acked <job ID>\" once a job's run has returned with its ending applied (in the default mode: its transaction committed)")
 	flag.Parse()
 	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
@@ -49,6 +52,9 @@ func main() {
 	}
 	cfg.MaxConns = int32(*workers + 4) // batch mode: a connection per batch in flight, as in the default mode per job
 	cfg.ConnConfig.RuntimeParams["application_name"] = "gue-testworker"
+	if *tcpTimeout > 0 {
+		cfg.ConnConfig.DialFunc = deadPeerDialer(*tcpTimeout).DialContext
+	}
 	pgxPool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		logger.Fatalf("connect: %v", err)
@@ -129,4 +135,28 @@ func (quietLogger) Debug(string, ...adapter.Field) {}
 
 func (q quietLogger) With(fields ...adapter.Field) adapter.Logger {
 	return quietLogger{q.Logger.With(fields...)}
+}
+
+// tcpUserTimeout is Linux's TCP_USER_TIMEOUT socket option (not in package
+// syscall): how long sent data may stay unacknowledged before the kernel
+// drops the connection.
+const tcpUserTimeout = 0x12
+
+// deadPeerDialer dials connections that notice a peer gone silent (a
+// network partition) within about d: TCP_USER_TIMEOUT for a connection
+// waiting for a reply, keepalives for an idle one.
+func deadPeerDialer(d time.Duration) *net.Dialer {
+	return &net.Dialer{
+		Timeout:         d,
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: d / 3, Interval: d / 3, Count: 2},
+		Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpUserTimeout, int(d.Milliseconds()))
+			}); err != nil {
+				return err
+			}
+			return serr
+		},
+	}
 }
