@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -19,6 +20,8 @@ type netns struct {
 	nsIP   string
 }
 
+var netnsSeq atomic.Int32
+
 // newNetns makes the namespace and its link; it needs root, as ip netns
 // does.
 func newNetns(t *testing.T) *netns {
@@ -26,10 +29,14 @@ func newNetns(t *testing.T) *netns {
 	if os.Geteuid() != 0 {
 		t.Skip("a network namespace of the test's own needs root (ip netns); CI runs as root")
 	}
-	id := os.Getpid() % 200
-	n := &netns{t: t, name: fmt.Sprintf("gue-part-%d", os.Getpid()),
-		hostIP: fmt.Sprintf("10.231.%d.1", id), nsIP: fmt.Sprintf("10.231.%d.2", id)}
-	host, peer := fmt.Sprintf("gueh%d", os.Getpid()%100000), fmt.Sprintf("guen%d", os.Getpid()%100000)
+	// Unique on the machine: per process and per namespace of the process
+	// (tests run them in parallel), in names of at most 15 bytes.
+	seq := netnsSeq.Add(1) % 4
+	id := fmt.Sprintf("%d%d", os.Getpid()%100000, seq)
+	octet := (os.Getpid()%60)*4 + int(seq)
+	n := &netns{t: t, name: "gue-part-" + id,
+		hostIP: fmt.Sprintf("10.231.%d.1", octet), nsIP: fmt.Sprintf("10.231.%d.2", octet)}
+	host, peer := "gueh"+id, "guen"+id
 	n.ip("netns", "add", n.name)
 	t.Cleanup(func() {
 		_ = exec.Command("ip", "link", "del", host).Run()

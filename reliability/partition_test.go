@@ -43,8 +43,13 @@ func TestNetworkPartition(t *testing.T) {
 	if conformance.Citus() {
 		t.Skip("the partition is between workers and one plain server")
 	}
+	// In parallel: each has a namespace, a server and workers of its own,
+	// and most of its time is the partition.
 	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) { testNetworkPartition(t, m) })
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testNetworkPartition(t, m)
+		})
 	}
 }
 
