@@ -100,6 +100,12 @@ type pressureResult struct {
 	dead                  int64   // n_dead_tup of gue_jobs at the end of the pressure
 	recovered             time.Duration
 	recoveredOK           bool // the rate came back within the after window
+	// pickup is the 99th percentile of the jobs' pickup latency before,
+	// during and after (enqueue to handler: with the queue kept at a depth,
+	// mostly the wait behind it); timed is false for a system that does not
+	// tell its jobs' enqueue times.
+	pickup [3]time.Duration
+	timed  bool
 }
 
 // measurePressure works s with a producer beside it for window, then under
@@ -115,17 +121,21 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 		return r, err
 	}
 	defer pool.Close()
-	rate := func(d time.Duration) (float64, error) {
+	// rate measures a phase of d: its jobs/s, and the p99 of its pickups
+	// in r.pickup[phase].
+	rate := func(phase int, d time.Duration) (float64, error) {
 		w0, t0 := f.worked.Load(), time.Now()
+		f.pickup.take()
 		if err := f.wait(d); err != nil {
 			return 0, err
 		}
+		r.pickup[phase], r.timed = f.pickup.take()
 		return float64(f.worked.Load()-w0) / time.Since(t0).Seconds(), nil
 	}
 	if err := f.wait(window / 5); err != nil { // warm-up
 		return r, err
 	}
-	if r.before, err = rate(window); err != nil {
+	if r.before, err = rate(0, window); err != nil {
 		return r, err
 	}
 	release, err := apply(ctx, pool)
@@ -133,7 +143,7 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 		_ = f.finish()
 		return r, err
 	}
-	r.during, err = rate(hold)
+	r.during, err = rate(1, hold)
 	if err == nil {
 		err = pool.QueryRow(ctx, `SELECT COALESCE(sum(n_dead_tup), 0) FROM pg_stat_user_tables WHERE relname = 'gue_jobs'`).Scan(&r.dead)
 	}
@@ -147,6 +157,7 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 	// After: the rate of each 100 ms step over the last second, until it is
 	// back at 0.9 of the rate before; then the rest of the window.
 	start, w0 := time.Now(), f.worked.Load()
+	f.pickup.take()
 	type sample struct {
 		at     time.Time
 		worked int64
@@ -171,5 +182,6 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 		}
 	}
 	r.after = float64(f.worked.Load()-w0) / time.Since(start).Seconds()
+	r.pickup[2], _ = f.pickup.take()
 	return r, f.finish()
 }

@@ -10,15 +10,29 @@ import (
 func reportPressure(w io.Writer, rs []pressureResult, workers, depth int, window, hold time.Duration) {
 	fmt.Fprintf(w, "\nUnder pressure: %d workers, the queue kept at %d jobs; jobs/s over %s before, during %s of pressure "+
 		"(holder: a transaction with an ID, idle; readers: 4 REPEATABLE READ readers counting gue_jobs, each snapshot held 1 s), and %s after; "+
-		"recovered: after the pressure, when the rate over a second first reached 0.9 of the rate before\n\n", workers, depth, window, hold, window)
-	fmt.Fprintln(w, "| system | pressure | before | during | after | dead tuples of gue_jobs at its end | recovered after |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+		"recovered: after the pressure, when the rate over a second first reached 0.9 of the rate before; "+
+		"pickup: from a job's enqueue to the start of its handler (with the queue kept at a depth, mostly the wait behind it)\n\n", workers, depth, window, hold, window)
+	fmt.Fprintln(w, "| system | pressure | before | during | after | dead tuples of gue_jobs at its end | recovered after | pickup p99 before / during / after |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		rec := "not within the window"
 		if r.recoveredOK {
 			rec = r.recovered.Round(100 * time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f (%.2f×) | %.0f (%.2f×) | %d | %s |\n", r.name, r.kind, r.before,
-			r.during, r.during/max(r.before, 1), r.after, r.after/max(r.before, 1), r.dead, rec)
+		pickup := "—"
+		if r.timed {
+			pickup = fmt.Sprintf("%s / %s / %s", roundLatency(r.pickup[0]), roundLatency(r.pickup[1]), roundLatency(r.pickup[2]))
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f (%.2f×) | %.0f (%.2f×) | %d | %s | %s |\n", r.name, r.kind, r.before,
+			r.during, r.during/max(r.before, 1), r.after, r.after/max(r.before, 1), r.dead, rec, pickup)
 	}
+}
+
+// roundLatency rounds d to what a reader compares: 1 ms above 100 ms, 0.1
+// ms below.
+func roundLatency(d time.Duration) time.Duration {
+	if d >= 100*time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
 }

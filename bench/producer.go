@@ -63,6 +63,7 @@ func measureProducer(ctx context.Context, adminDSN string, s system, workers, de
 // worked) at a depth, with inserts of up to chunk jobs.
 type feeder struct {
 	worked, inserted atomic.Int64
+	pickup           pickups
 	kick             chan struct{}
 	produced         chan error // the producer's end: its error, or nil
 	cancel           context.CancelFunc
@@ -98,13 +99,24 @@ func startFeeder(ctx context.Context, s system, depth int) (*feeder, error) {
 	}
 	f := &feeder{kick: make(chan struct{}, 1), produced: make(chan error, 1), ctx: ctx}
 	f.inserted.Store(int64(depth))
-	stop, err := s.Start(ctx, func() {
+	worked := func() {
 		f.worked.Add(1)
 		select {
 		case f.kick <- struct{}{}:
 		default:
 		}
-	})
+	}
+	var stop func()
+	var err error
+	if ts, ok := s.(timedSystem); ok {
+		f.pickup.timed = true
+		stop, err = ts.StartTimed(ctx, func(enqueued time.Time) {
+			f.pickup.add(time.Since(enqueued))
+			worked()
+		})
+	} else {
+		stop, err = s.Start(ctx, worked)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -144,6 +144,13 @@ func TestPressure(t *testing.T) {
 		if r.before <= 0 || r.during <= 0 || r.after <= 0 || r.dead < 0 {
 			t.Errorf("%s: implausible result %+v", kind, r)
 		}
+		// Pickups: gue-go tells its jobs' enqueue times; a job waits at
+		// least the time its insert took to commit, and not for minutes.
+		for i, p := range r.pickup {
+			if !r.timed || p <= 0 || p > time.Minute {
+				t.Errorf("%s: pickup p99 of phase %d is %s (timed: %v); want a latency", kind, i, p, r.timed)
+			}
+		}
 		rs = append(rs, r)
 	}
 	reportPressure(testWriter{t}, rs, 4, 50, 500*time.Millisecond, 1500*time.Millisecond)

@@ -34,6 +34,13 @@ type system interface {
 	Start(ctx context.Context, done func()) (stop func(), err error)
 }
 
+// timedSystem is a system whose workers tell when each job they work was
+// enqueued (its run_at or created_at), for pickup latencies.
+type timedSystem interface {
+	// StartTimed is Start, with each job's enqueue time passed to done.
+	StartTimed(ctx context.Context, done func(enqueued time.Time)) (stop func(), err error)
+}
+
 // chunk is the number of jobs per bulk insert call (-enqueue-batch).
 var chunk = 5000
 
@@ -85,6 +92,12 @@ func (g *gueGo) Enqueue(ctx context.Context, n int) error {
 }
 
 func (g *gueGo) Start(ctx context.Context, done func()) (func(), error) {
+	return g.StartTimed(ctx, func(time.Time) { done() })
+}
+
+// StartTimed passes each job's RunAt, which the bench's jobs leave to the
+// database: the time of their insert.
+func (g *gueGo) StartTimed(ctx context.Context, done func(time.Time)) (func(), error) {
 	// Batch mode as documented (WithPoolBatchSize): the pool sized like
 	// the others, one batch per worker at a time.
 	size, opts := g.workers, []gue.WorkerPoolOption{gue.WithPoolPollInterval(g.poll)}
@@ -94,12 +107,12 @@ func (g *gueGo) Start(ctx context.Context, done func()) (func(), error) {
 	if g.session {
 		opts = append(opts, gue.WithPoolSessionLocks(true))
 	}
-	work := func(*gue.Job) error { done(); return nil }
+	work := func(j *gue.Job) error { done(j.RunAt); return nil }
 	if g.sleep > 0 {
-		work = func(*gue.Job) error { time.Sleep(g.sleep); done(); return nil }
+		work = func(j *gue.Job) error { time.Sleep(g.sleep); done(j.RunAt); return nil }
 	}
 	if g.hold != nil {
-		work = func(j *gue.Job) error { g.hold(j.Context()); done(); return nil }
+		work = func(j *gue.Job) error { g.hold(j.Context()); done(j.RunAt); return nil }
 	}
 	p := gue.NewWorkerPool(g.c, gue.WorkMap{"noop": work}, size, opts...)
 	ctx, cancel := context.WithCancel(ctx)
@@ -116,19 +129,19 @@ func (noopArgs) Kind() string { return "noop" }
 
 type noopWorker struct {
 	river.WorkerDefaults[noopArgs]
-	done  func()
+	done  func(enqueued time.Time)
 	sleep time.Duration         // I/O-bound jobs: each waits this long
 	hold  func(context.Context) // -vacuum: each runs this first
 }
 
-func (w *noopWorker) Work(ctx context.Context, _ *river.Job[noopArgs]) error {
+func (w *noopWorker) Work(ctx context.Context, j *river.Job[noopArgs]) error {
 	if w.hold != nil {
 		w.hold(ctx)
 	}
 	if w.sleep > 0 {
 		time.Sleep(w.sleep)
 	}
-	w.done()
+	w.done(j.CreatedAt)
 	return nil
 }
 
@@ -193,6 +206,11 @@ func (r *riverSystem) Enqueue(ctx context.Context, n int) error {
 }
 
 func (r *riverSystem) Start(ctx context.Context, done func()) (func(), error) {
+	return r.StartTimed(ctx, func(time.Time) { done() })
+}
+
+// StartTimed passes each job's CreatedAt.
+func (r *riverSystem) StartTimed(ctx context.Context, done func(time.Time)) (func(), error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &noopWorker{done: done, sleep: r.sleep, hold: r.hold})
 	c, err := river.NewClient(riverpgxv5.New(r.pool), &river.Config{
