@@ -2,6 +2,7 @@ package reliability_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,19 +39,27 @@ func TestFailover(t *testing.T) {
 		t.Skip("a Citus coordinator's failover is Citus's own matter: this promotes a plain standby")
 	}
 	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) { testFailover(t, m, false) })
+		t.Run(m.name, func(t *testing.T) { testFailover(t, m, false, "pgxv5") })
 	}
-	t.Run("default/synchronous", func(t *testing.T) { testFailover(t, modes[0], true) })
+	t.Run("default/synchronous", func(t *testing.T) { testFailover(t, modes[0], true, "pgxv5") })
+	// lib/pq takes both hosts and target_session_attrs since 1.11, in its
+	// key=value form.
+	t.Run("default/libpq", func(t *testing.T) { testFailover(t, modes[0], false, "libpq") })
 }
 
-func testFailover(t *testing.T, m mode, synchronous bool) {
+func testFailover(t *testing.T, m mode, synchronous bool, driver string) {
 	const procs, workersPerProc, jobs = 2, 8, 10_000
 	pair := startReplicaPair(t, synchronous)
 	d := prepareDatabase(t, &database{t: t, dsn: pair.createDatabase("gue_failover"), ctx: context.Background()})
 	d.enqueue("", jobs)
 	pair.caughtUp() // the jobs themselves are on both servers
 	dsn := pair.multiHost(d.dsn)
-	args := m.args("-workers", strconv.Itoa(workersPerProc), "-sleep", "2ms")
+	workerDSN := dsn
+	if driver == "libpq" {
+		workerDSN = fmt.Sprintf("host=127.0.0.1,127.0.0.1 port=%d,%d user=postgres dbname=gue_failover sslmode=disable target_session_attrs=read-write",
+			pair.ports[0], pair.ports[1])
+	}
+	args := m.args("-workers", strconv.Itoa(workersPerProc), "-sleep", "2ms", "-driver", driver)
 	acks := m.batch == 0 && !m.session // see the comment above
 	if acks {
 		args = append(args, "-acked")
@@ -60,7 +69,7 @@ func testFailover(t *testing.T, m mode, synchronous bool) {
 	}
 	ws := make([]*worker, procs)
 	for i := range ws {
-		ws[i] = startWorker(t, dsn, args...)
+		ws[i] = startWorker(t, workerDSN, args...)
 	}
 	for d.count(`SELECT count(*) FROM results`) < jobs/5 {
 		time.Sleep(50 * time.Millisecond)
@@ -140,7 +149,7 @@ func testFailover(t *testing.T, m mode, synchronous bool) {
 		t.Errorf("%d re-executions after one failover with %d processes of %d workers and %d completions lost with the old primary; at most %d can be explained",
 			o.reexecuted, procs, workersPerProc, lostCommits, limit)
 	}
-	t.Logf("%s mode, %s standby: the primary crashed, the standby promoted in %s; resumed %s after the promotion; %s; completions lost with the old primary: %d, of them acknowledged to a worker: %s",
-		m.name, map[bool]string{false: "an asynchronous", true: "a synchronous"}[synchronous], promoted.Sub(crashed).Round(time.Millisecond),
+	t.Logf("%s mode (%s), %s standby: the primary crashed, the standby promoted in %s; resumed %s after the promotion; %s; completions lost with the old primary: %d, of them acknowledged to a worker: %s",
+		m.name, driver, map[bool]string{false: "an asynchronous", true: "a synchronous"}[synchronous], promoted.Sub(crashed).Round(time.Millisecond),
 		resumed.Round(time.Millisecond), o, lostCommits, map[bool]string{false: "not counted in this mode", true: strconv.FormatInt(ackedTwice, 10)}[acks])
 }

@@ -5,6 +5,7 @@ go 1.23.0
 replace (
 	github.com/gue-go/gue/conformance => ../conformance
 	github.com/gue-go/gue/core => ../core
+	github.com/gue-go/gue/driver-libpq => ../driver-libpq
 	github.com/gue-go/gue/driver-pgxv5 => ../driver-pgxv5
 )
 
@@ -13,8 +14,10 @@ require (
 	github.com/docker/go-connections v0.5.0
 	github.com/gue-go/gue/conformance v0.0.0-00010101000000-000000000000
 	github.com/gue-go/gue/core v0.0.0-00010101000000-000000000000
+	github.com/gue-go/gue/driver-libpq v0.0.0-00010101000000-000000000000
 	github.com/gue-go/gue/driver-pgxv5 v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.7.6
+	github.com/lib/pq v1.12.3
 	github.com/testcontainers/testcontainers-go v0.36.0
 	github.com/testcontainers/testcontainers-go/modules/postgres v0.36.0
 )

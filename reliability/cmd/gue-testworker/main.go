@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"log"
@@ -27,8 +28,10 @@ import (
 
 	gue "github.com/gue-go/gue/core"
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/driver-libpq"
 	"github.com/gue-go/gue/driver-pgxv5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/lib/pq"
 )
 
 func main() {
@@ -41,26 +44,44 @@ func main() {
 	batch := flag.Int("batch", 0, "jobs per transaction (WithPoolBatchSize); 0: the default mode, a transaction per job")
 	session := flag.Bool("session", false, "session mode (WithPoolSessionLocks): jobs held by the session locks of one connection")
 	syncCompletion := flag.Bool("sync-completion", false, "WithClientAsyncCompletion(false): a job's completion waits for its WAL flush (and for synchronous standbys)")
+	driver := flag.String("driver", "pgxv5", "the database driver: pgxv5 (pgxpool) or libpq (database/sql with github.com/lib/pq)")
 	tcpTimeout := flag.Duration("tcp-timeout", 0, "give up a connection whose peer stops answering after this long: TCP_USER_TIMEOUT, and keepalives (idle and interval a third of it, 2 probes) through pgx's DialFunc; 0: Go's defaults (keepalives after 15 s idle, every 15 s, 9 probes; no user timeout)")
 	acked := flag.Bool("acked", false, "print \"acked <job ID>\" once a job's run has returned with its ending applied (in the default mode: its transaction committed)")
 	flag.Parse()
 	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
 
-	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
-	if err != nil {
-		logger.Fatalf("parse DATABASE_URL: %v", err)
+	var pool adapter.ConnPool
+	switch *driver {
+	case "pgxv5":
+		cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
+		if err != nil {
+			logger.Fatalf("parse DATABASE_URL: %v", err)
+		}
+		cfg.MaxConns = int32(*workers + 4) // batch mode: a connection per batch in flight, as in the default mode per job
+		cfg.ConnConfig.RuntimeParams["application_name"] = "gue-testworker"
+		if *tcpTimeout > 0 {
+			cfg.ConnConfig.DialFunc = deadPeerDialer(*tcpTimeout).DialContext
+		}
+		pgxPool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			logger.Fatalf("connect: %v", err)
+		}
+		defer pgxPool.Close()
+		pool = pgxv5.NewConnPool(pgxPool)
+	case "libpq":
+		if *tcpTimeout > 0 {
+			logger.Fatal("-tcp-timeout is for -driver pgxv5")
+		}
+		db, err := sql.Open("postgres", os.Getenv("DATABASE_URL"))
+		if err != nil {
+			logger.Fatalf("open DATABASE_URL: %v", err)
+		}
+		db.SetMaxOpenConns(*workers + 4)
+		defer db.Close()
+		pool = libpq.NewConnPool(db)
+	default:
+		logger.Fatalf("-driver %q: want pgxv5 or libpq", *driver)
 	}
-	cfg.MaxConns = int32(*workers + 4) // batch mode: a connection per batch in flight, as in the default mode per job
-	cfg.ConnConfig.RuntimeParams["application_name"] = "gue-testworker"
-	if *tcpTimeout > 0 {
-		cfg.ConnConfig.DialFunc = deadPeerDialer(*tcpTimeout).DialContext
-	}
-	pgxPool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		logger.Fatalf("connect: %v", err)
-	}
-	defer pgxPool.Close()
-	pool := pgxv5.NewConnPool(pgxPool)
 
 	work := func(j *gue.Job) error {
 		ctx := j.Context()
