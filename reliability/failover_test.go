@@ -93,15 +93,7 @@ func testFailover(t *testing.T, m mode, synchronous bool, driver string) {
 		t.Fatal(err)
 	}
 	resumed := waitForResultAfter(t, d, promoted)
-	d.waitDrained()
-	for i, w := range ws {
-		if !w.running() {
-			t.Fatalf("worker process %d died with the primary: %v", i, w.err)
-		}
-		w.stop(t)
-	}
-	o := d.outcome(jobs)
-	d.requireExactlyOnce(o)
+	o := d.drainAndStop(t, ws, "with the primary", jobs)
 	// Completions the old primary committed and the standby never got:
 	// the old primary's results against those the new one had from
 	// before the crash. The old primary is started on its own for it, once

@@ -219,6 +219,23 @@ func (d *database) outcome(n int) outcome {
 	return o
 }
 
+// drainAndStop waits for the queue to drain, requires every worker of ws to
+// have lived through the fault (they died "with the server", say), stops
+// them, and returns the outcome of jobs 1..n, required exactly once.
+func (d *database) drainAndStop(t *testing.T, ws []*worker, fault string, n int) outcome {
+	t.Helper()
+	d.waitDrained()
+	for i, w := range ws {
+		if !w.running() {
+			t.Fatalf("worker process %d died %s: %v", i, fault, w.err)
+		}
+		w.stop(t)
+	}
+	o := d.outcome(n)
+	d.requireExactlyOnce(o)
+	return o
+}
+
 // requireExactlyOnce fails unless every job 1..n has exactly one result and
 // the queue is empty.
 func (d *database) requireExactlyOnce(o outcome) {

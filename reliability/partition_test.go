@@ -110,15 +110,7 @@ func testNetworkPartition(t *testing.T, m mode) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	resumed := time.Since(healed)
-	d.waitDrained()
-	for i, w := range append(cut, outside) {
-		if !w.running() {
-			t.Fatalf("worker process %d died in the partition: %v", i, w.err)
-		}
-		w.stop(t)
-	}
-	o := d.outcome(jobs + more)
-	d.requireExactlyOnce(o)
+	o := d.drainAndStop(t, append(cut, outside), "in the partition", jobs+more)
 	if most := d.count(`SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM attempts GROUP BY job_id) x`); most > 2 {
 		t.Errorf("a job ran %d times; a partition may cut one run off, so twice at most", most)
 	}

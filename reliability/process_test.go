@@ -137,15 +137,7 @@ func testPostgresRestart(t *testing.T, m mode) {
 	d.pool.Reset() // the test's own connections die with the server too
 	up := restartServer(t, c, d.dsn, time.Second)
 	resumed := waitForResultAfter(t, d, up)
-	d.waitDrained()
-	for i, w := range ws {
-		if !w.running() {
-			t.Fatalf("worker process %d died with the server: %v", i, w.err)
-		}
-		w.stop(t)
-	}
-	o := d.outcome(jobs)
-	d.requireExactlyOnce(o)
+	o := d.drainAndStop(t, ws, "with the server", jobs)
 	// A job re-runs only if its transaction died with the server: at most
 	// the jobs one transaction holds, per worker.
 	if limit := int64(procs*workersPerProc) * int64(max(m.batch, 1)); o.reexecuted > limit {
