@@ -425,16 +425,22 @@ func testBatchTimeoutInTxChargesJob(t *testing.T, e *env) {
 	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE job_id <> $1 AND error_count = 0`, slow); n != 0 {
 		t.Errorf("%d other jobs left with no failure recorded", n)
 	}
+	// Each batch that breaks charges the job whose timeout broke it, which
+	// then backs off for an hour: a job runs at most once per charged job
+	// and once more. Twice when only the slow job's timeout broke one; on a
+	// loaded machine a second batch can break on another job's timeout
+	// (2026-12-07: its nine jobs each waiting for the shared transaction).
+	charged := int(e.count(`SELECT count(*) FROM gue_jobs WHERE error_count >= 1`))
 	mu.Lock()
 	defer mu.Unlock()
 	most := 0
 	for id, n := range runs {
 		most = max(most, n)
-		if n > 2 {
-			t.Errorf("job %d ran %d times; want at most twice (once in the batch that broke, once after)", id, n)
+		if n > 1+charged {
+			t.Errorf("job %d ran %d times with %d jobs charged; want at most %d (once in each batch that broke, once after)", id, n, charged, 1+charged)
 		}
 	}
-	t.Logf("a job timeout broke the batch's connection: the slow job was charged, the others ran at most %d times", most)
+	t.Logf("a job timeout broke the batch's connection: %d jobs charged (the slow one among them), the others ran at most %d times", charged, most)
 }
 
 // Batch mode: a handler that ignores its context does not hold the batch's
