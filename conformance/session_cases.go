@@ -233,6 +233,20 @@ func testSessionLongJobVacuum(t *testing.T, e *env) {
 	c := e.client()
 	e.exec(`CREATE TABLE app (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = off)`)
 	e.exec(`INSERT INTO app SELECT g, 0 FROM generate_series(1, 100) g`)
+	// holders names the sessions of this database that hold a snapshot or
+	// an ID, other than this one: what kept VACUUM back, for a failure's
+	// message.
+	holders := func() string {
+		var h string
+		if err := e.pool.QueryRow(e.ctx, `SELECT COALESCE(string_agg(format('pid %s (%s, %s, xmin %s, xid %s): %s',
+			pid, application_name, state, backend_xmin, backend_xid, left(query, 100)), '; '), 'none')
+			FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+			AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL)`).Scan(&h); err != nil {
+			return err.Error()
+		}
+		return h
+	}
+	var held string // who held VACUUM back in the last round that left rows
 	deadLeft := func(session bool) int64 {
 		queue := fmt.Sprintf("vacuum-%v", session)
 		e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
@@ -262,6 +276,9 @@ func testSessionLongJobVacuum(t *testing.T, e *env) {
 				break
 			}
 		}
+		if n != 0 {
+			held = holders()
+		}
 		close(release)
 		waitFor(t, "the job done", func() bool {
 			return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue) == 0
@@ -271,7 +288,7 @@ func testSessionLongJobVacuum(t *testing.T, e *env) {
 		return n
 	}
 	if n := deadLeft(true); n != 0 {
-		t.Errorf("session mode: VACUUM left %d dead rows while a job ran, want 0", n)
+		t.Errorf("session mode: VACUUM left %d dead rows while a job ran, want 0; sessions of the database holding a snapshot or an ID: %s", n, held)
 	}
 	if n := deadLeft(false); n < 1000 {
 		t.Errorf("control: the default mode's VACUUM left %d dead rows while a job ran, want >= 1000 (10 updates of 100 rows)", n)
