@@ -139,7 +139,7 @@ func testNetworkPartition(t *testing.T, m mode) {
 
 // allowHosts lets clients of the address range cidr connect to server 0
 // (initdb's rules admit loopback only).
-func (r *replicaPair) allowHosts(cidr string) {
+func (r *localServers) allowHosts(cidr string) {
 	r.t.Helper()
 	f, err := os.OpenFile(filepath.Join(r.data(0), "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {

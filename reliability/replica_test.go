@@ -16,12 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// replicaPair is a primary and a streaming standby made from it with
-// pg_basebackup, both run from the machine's own PostgreSQL binaries
-// (Debian's postgresql-NN) in a directory of the test's, on loopback: the
-// failover of a managed database, where the standby is promoted when the
-// primary is lost.
-type replicaPair struct {
+// localServers is one or two servers run from the machine's own PostgreSQL
+// binaries (Debian's postgresql-NN) in a directory of the test's: a server
+// of its own (initPrimary), or a primary and a streaming standby made from
+// it with pg_basebackup (startReplicaPair), for the failover of a managed
+// database, where the standby is promoted when the primary is lost.
+type localServers struct {
 	t      *testing.T
 	bin    string
 	dir    string
@@ -64,7 +64,7 @@ func serverBin(t *testing.T) string {
 // startReplicaPair starts a primary and a standby streaming from it. With
 // syncStandby, the primary's commits wait for the standby to have flushed
 // them (synchronous_standby_names = '*').
-func startReplicaPair(t *testing.T, syncStandby bool) *replicaPair {
+func startReplicaPair(t *testing.T, syncStandby bool) *localServers {
 	t.Helper()
 	r := newLocalServers(t)
 	r.initPrimary("wal_level = replica\nmax_wal_senders = 4\n")
@@ -97,9 +97,9 @@ func startReplicaPair(t *testing.T, syncStandby bool) *replicaPair {
 
 // newLocalServers prepares the directory and ports of up to two servers;
 // initPrimary makes the first.
-func newLocalServers(t *testing.T) *replicaPair {
+func newLocalServers(t *testing.T) *localServers {
 	t.Helper()
-	r := &replicaPair{t: t, bin: serverBin(t)}
+	r := &localServers{t: t, bin: serverBin(t)}
 	if os.Geteuid() == 0 { // PostgreSQL refuses to run as root
 		if _, err := user.Lookup("postgres"); err != nil {
 			t.Fatalf("running as root and no postgres user: %v", err)
@@ -113,7 +113,7 @@ func newLocalServers(t *testing.T) *replicaPair {
 	r.dir = dir
 	t.Cleanup(r.stopAll)
 	if r.asUser != nil {
-		r.run("chown", "postgres:postgres", dir)
+		run(t, "chown", "postgres:postgres", dir)
 	}
 	for i := range r.ports {
 		if r.ports[i], err = freePort(); err != nil {
@@ -125,7 +125,7 @@ func newLocalServers(t *testing.T) *replicaPair {
 
 // initPrimary creates and starts server 0 on loopback, with conf added to
 // its settings.
-func (r *replicaPair) initPrimary(conf string) {
+func (r *localServers) initPrimary(conf string) {
 	r.t.Helper()
 	primary := r.data(0)
 	r.pg("initdb", "-D", primary, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-locale")
@@ -134,19 +134,19 @@ func (r *replicaPair) initPrimary(conf string) {
 	r.start(0)
 }
 
-func (r *replicaPair) data(i int) string {
+func (r *localServers) data(i int) string {
 	return filepath.Join(r.dir, []string{"primary", "standby"}[i])
 }
 
 // DSN is the admin DSN of server i (0 the primary, 1 the standby).
-func (r *replicaPair) DSN(i int) string {
+func (r *localServers) DSN(i int) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", r.ports[i])
 }
 
 // multiHost turns dsn, a DSN of the primary, into one that names both
 // servers and connects to whichever accepts writes, as a client of a
 // managed database with a standby does.
-func (r *replicaPair) multiHost(dsn string) string {
+func (r *localServers) multiHost(dsn string) string {
 	primary := fmt.Sprintf("127.0.0.1:%d", r.ports[0])
 	if !strings.Contains(dsn, primary) {
 		r.t.Fatalf("%s is not a DSN of the primary (%s)", dsn, primary)
@@ -154,7 +154,7 @@ func (r *replicaPair) multiHost(dsn string) string {
 	return strings.Replace(dsn, primary, primary+fmt.Sprintf(",127.0.0.1:%d", r.ports[1]), 1) + "&target_session_attrs=read-write"
 }
 
-func (r *replicaPair) appendConf(data, conf string) {
+func (r *localServers) appendConf(data, conf string) {
 	r.t.Helper()
 	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -166,14 +166,14 @@ func (r *replicaPair) appendConf(data, conf string) {
 	}
 }
 
-func (r *replicaPair) start(i int) {
+func (r *localServers) start(i int) {
 	r.t.Helper()
 	r.pg("pg_ctl", "-D", r.data(i), "-w", "-l", r.data(i)+".log", "-o", "-p "+strconv.Itoa(r.ports[i]), "start")
 }
 
 // crashPrimary stops the primary as a crash does (immediate: no checkpoint,
 // no goodbye to its clients or its standby).
-func (r *replicaPair) crashPrimary() {
+func (r *localServers) crashPrimary() {
 	r.t.Helper()
 	r.pg("pg_ctl", "-D", r.data(0), "-w", "-m", "immediate", "stop")
 }
@@ -182,7 +182,7 @@ func (r *replicaPair) crashPrimary() {
 // primary refuses replication connections from then on (pg_hba.conf) and
 // ends the one it has. An asynchronous primary acknowledges commits
 // meanwhile that the standby does not have; a synchronous one ends none.
-func (r *replicaPair) cutStandby() {
+func (r *localServers) cutStandby() {
 	r.t.Helper()
 	hba := filepath.Join(r.data(0), "pg_hba.conf")
 	old, err := os.ReadFile(hba)
@@ -209,14 +209,14 @@ func (r *replicaPair) cutStandby() {
 }
 
 // promote makes the standby the primary and returns once it accepts writes.
-func (r *replicaPair) promote() {
+func (r *localServers) promote() {
 	r.t.Helper()
 	r.pg("pg_ctl", "-D", r.data(1), "-w", "promote")
 }
 
 // caughtUp waits until the standby has replayed everything the primary had
 // written when it was called.
-func (r *replicaPair) caughtUp() {
+func (r *localServers) caughtUp() {
 	r.t.Helper()
 	var lsn string
 	r.queryRow(0, &lsn, `SELECT pg_current_wal_lsn()::text`)
@@ -236,7 +236,7 @@ func (r *replicaPair) caughtUp() {
 
 // queryRow runs sql on server i, in database db when given (default:
 // postgres), and scans its row into dest.
-func (r *replicaPair) queryRow(i int, dest any, sql string, db ...string) {
+func (r *localServers) queryRow(i int, dest any, sql string, db ...string) {
 	r.t.Helper()
 	ctx := context.Background()
 	dsn := r.DSN(i)
@@ -255,14 +255,14 @@ func (r *replicaPair) queryRow(i int, dest any, sql string, db ...string) {
 
 // createDatabase creates database name on the primary and returns its DSN
 // there. It is dropped with the servers.
-func (r *replicaPair) createDatabase(name string) string {
+func (r *localServers) createDatabase(name string) string {
 	r.t.Helper()
 	r.exec(0, `CREATE DATABASE `+name)
 	return strings.Replace(r.DSN(0), "/postgres?", "/"+name+"?", 1)
 }
 
 // exec runs sql on server i.
-func (r *replicaPair) exec(i int, sql string) {
+func (r *localServers) exec(i int, sql string) {
 	r.t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, r.DSN(i))
@@ -276,24 +276,14 @@ func (r *replicaPair) exec(i int, sql string) {
 }
 
 // pg runs the server program name as the server's user.
-func (r *replicaPair) pg(name string, args ...string) {
+func (r *localServers) pg(name string, args ...string) {
 	r.t.Helper()
-	r.run(filepath.Join(r.bin, name), args...)
-}
-
-func (r *replicaPair) run(name string, args ...string) {
-	r.t.Helper()
-	argv := append(append(append([]string{}, r.asUser...), name), args...)
-	if name == "chown" {
-		argv = append([]string{name}, args...)
-	}
-	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
-		r.t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
+	argv := append(append(append([]string{}, r.asUser...), filepath.Join(r.bin, name)), args...)
+	run(r.t, argv[0], argv[1:]...)
 }
 
 // stopAll stops whichever server still runs and removes the directory.
-func (r *replicaPair) stopAll() {
+func (r *localServers) stopAll() {
 	for i := range r.ports {
 		if _, err := os.Stat(filepath.Join(r.data(i), "postmaster.pid")); err == nil {
 			argv := append(append([]string{}, r.asUser...), filepath.Join(r.bin, "pg_ctl"), "-D", r.data(i), "-w", "-m", "immediate", "stop")
