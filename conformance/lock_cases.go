@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"database/sql"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ var lockCases = []testCase{
 	{"DeleteAndDoneRemoveJob", testDeleteAndDoneRemoveJob},
 	{"DoneWithoutDeleteKeepsJob", testDoneWithoutDeleteKeepsJob},
 	{"UndecodableRowChargedToJob", testUndecodableRowChargedToJob},
+	{"UndecodableRowChargedAtShutdown", testUndecodableRowChargedAtShutdown},
 	{"ErrorAfterDeleteRestoresJob", testErrorAfterDeleteRestoresJob},
 	{"TxNilAfterDoneOrError", testTxNilAfterDoneOrError},
 }
@@ -307,6 +309,44 @@ func testUndecodableRowChargedToJob(t *testing.T, e *env) {
 			_ = e.pool.QueryRow(e.ctx, `SELECT format('error_count %s, last_error %s, run_at in %s, metadata %s', error_count, last_error, run_at - now(), metadata)
 				FROM gue_jobs WHERE queue = $1 AND job_id = $2`, queue, bad.ID).Scan(&row)
 			t.Errorf("batch size %d: the undecodable job's failure is not recorded on it (or its metadata changed): %s", batch, row)
+		}
+	}
+}
+
+// A pool that stops while its lock finds only an undecodable row still
+// records that row's failure: the lock that found it is the one that
+// charges it (a batch locked as shutdown begins is released unrun, and
+// the failures it recorded go with that release). The Locked hook stops
+// the pool right after the lock, before the pool looks at its context.
+func testUndecodableRowChargedAtShutdown(t *testing.T, e *env) {
+	for _, batch := range []int{0, 5} {
+		queue := "poison-stop" + strings.Repeat("-batch", min(batch, 1))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var once sync.Once
+		c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)), gue.WithClientHooks(gue.Hooks{
+			Locked: func(_ context.Context, q string, j *gue.Job, err error) {
+				if q == queue && j == nil && err == nil {
+					once.Do(cancel)
+				}
+			},
+		}))
+		bad := e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+		e.exec(`UPDATE gue_jobs SET metadata = '{"traceparent": 1}' WHERE queue = $1 AND job_id = $2`, queue, bad.ID)
+		p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error {
+			t.Errorf("batch size %d: the undecodable job ran", batch)
+			return nil
+		}}, 2, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(10*time.Millisecond))
+		if err := p.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var row string
+		if err := e.pool.QueryRow(e.ctx, `SELECT format('error_count %s, last_error %s', error_count, last_error)
+			FROM gue_jobs WHERE queue = $1 AND job_id = $2`, queue, bad.ID).Scan(&row); err != nil {
+			t.Fatalf("batch size %d: the undecodable job is gone: %v", batch, err)
+		}
+		if !strings.HasPrefix(row, "error_count 1, last_error ") || !strings.Contains(row, "decode") {
+			t.Errorf("batch size %d: a pool stopping as it locked the undecodable job did not charge it: %s", batch, row)
 		}
 	}
 }

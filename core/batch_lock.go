@@ -125,10 +125,24 @@ func (lk *locker) lockForBatch(ctx context.Context, queue string, n int, cur *lo
 		return nil, nil
 	}
 	if ctx.Err() != nil || lk.hardStopped().Err() != nil {
-		// Shutdown began while the lock query ran: the rollback releases
-		// the jobs to others.
-		_ = b.tx.Rollback(context.WithoutCancel(ctx))
+		lk.releaseBatch(ctx, b)
 		return nil, nil
 	}
 	return b, jobs
+}
+
+// releaseBatch gives back, unrun, a batch locked while shutdown began. Its
+// jobs go back to others as they were; failures it recorded at lock time
+// (rows that could not be decoded) are committed with that release, since
+// a rollback would leave those jobs uncharged for the next lock to meet
+// again.
+func (lk *locker) releaseBatch(ctx context.Context, b *batch) {
+	ctx = context.WithoutCancel(ctx)
+	if !b.writes() {
+		_ = b.tx.Rollback(ctx)
+		return
+	}
+	if err := b.finish(ctx, b.stmts); err != nil {
+		lk.logger.Error("could not record the failures of a batch released at shutdown; they are recorded when it is locked again", adapter.Err(err))
+	}
 }
