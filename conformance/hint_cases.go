@@ -24,6 +24,18 @@ var lockHintsCases = []testCase{
 	{"BatchKeepPriorityOrder", testLockHintsBatchKeepPriorityOrder},
 	{"BatchWakeFindsJobBehindThem", lockHintsWakeFindsJobBehindThem(gue.WithPoolBatchSize(2))},
 	{"BatchLateJobsAreNotStarved", lateJobsAreNotStarvedByHints(gue.WithPoolBatchSize(10))},
+	{"SessionFindJobsBehindThem", testLockHintsSessionFindJobsBehindThem},
+	{"SessionKeepPriorityOrder", testLockHintsSessionKeepPriorityOrder},
+	{"SessionWakeFindsJobBehindThem", inSessionMode(lockHintsWakeFindsJobBehindThem(gue.WithPoolSessionLocks(true)))},
+	{"SessionLateJobsAreNotStarved", inSessionMode(lateJobsAreNotStarvedByHints(gue.WithPoolSessionLocks(true)))},
+}
+
+// inSessionMode is test, skipped where session mode cannot run.
+func inSessionMode(test func(*testing.T, *env)) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) {
+		needSessionMode(t, e)
+		test(t, e)
+	}
 }
 
 // A Worker remembers where its last job was and seeks past it (lock hints).
@@ -262,9 +274,10 @@ func testLateJobsAreNotStarvedByHints(t *testing.T, e *env, opts []gue.WorkerPoo
 	t.Logf("%d late jobs found after %d backlog jobs had run (they arrived after %d); %d backlog jobs ran among them", late, first, size/10, between)
 }
 
-// batchSteps is a pool of one worker in batch mode whose handlers wait
-// for the test: the pool locks its next batch only once the worker is
-// free, so what the test enqueues before release is there for that lock.
+// batchSteps is a pool of one worker in batch or session mode whose
+// handlers wait for the test: the pool locks its next batch (in session
+// mode, its next job) only once the worker is free, so what the test
+// enqueues before release is there for that lock.
 type batchSteps struct {
 	ran  chan string
 	mu   sync.Mutex
@@ -273,6 +286,11 @@ type batchSteps struct {
 }
 
 func startBatchSteps(t *testing.T, c *gue.Client, size int) *batchSteps {
+	return startSteps(t, c, gue.WithPoolBatchSize(size))
+}
+
+// startSteps starts the batchSteps pool in the mode opts set.
+func startSteps(t *testing.T, c *gue.Client, opts ...gue.WorkerPoolOption) *batchSteps {
 	s := &batchSteps{ran: make(chan string, 64), gate: make(chan struct{})}
 	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
 		s.mu.Lock()
@@ -283,7 +301,7 @@ func startBatchSteps(t *testing.T, c *gue.Client, size int) *batchSteps {
 			<-gate
 		}
 		return nil
-	}}, 1, gue.WithPoolBatchSize(size), gue.WithPoolPollInterval(time.Hour))
+	}}, 1, append([]gue.WorkerPoolOption{gue.WithPoolPollInterval(time.Hour)}, opts...)...)
 	runPool(t, p)
 	t.Cleanup(func() { // before the pool stops (cleanups run last first)
 		s.mu.Lock()
@@ -381,6 +399,74 @@ func testLockHintsBatchKeepPriorityOrder(t *testing.T, e *env) {
 	// Held, so still there: the last batch and the future job.
 	if n := e.jobs(); n != 2 {
 		t.Errorf("%d jobs left, want p5-3 (its batch held) and the future one", n)
+	}
+	s.release()
+}
+
+// Session mode: the lock walk starts past the last job the pool locked,
+// and a job that lands behind that position (its RunAt in the past) is
+// still found, by the walk from the front that follows, in the same turn,
+// a hinted walk that found nothing. The order shows the hints at work: a
+// walk from the front would take the late job right after a. Control:
+// without the walk from the front after a miss, a turn finds nothing and
+// the late job waits for the poll, an hour.
+func testLockHintsSessionFindJobsBehindThem(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	var empty atomic.Int64 // lock turns that found nothing
+	c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, _ string, j *gue.Job, err error) {
+		if j == nil && err == nil {
+			empty.Add(1)
+		}
+	}}))
+	for _, a := range []string{"a", "b", "c"} {
+		e.enqueueArgs(c, a, 0, time.Time{})
+	}
+	s := startSteps(t, c, gue.WithPoolSessionLocks(true))
+	s.batch(t, "a")
+	e.enqueueArgs(c, "late", 0, time.Now().Add(-time.Hour))
+	s.release()
+	s.batch(t, "b")
+	s.release()
+	s.batch(t, "c")
+	before := empty.Load()
+	s.release()
+	s.batch(t, "late")
+	if n := empty.Load() - before; n != 0 {
+		t.Errorf("%d lock turns found nothing before the late job: it was left behind the hints", n)
+	}
+	s.release()
+}
+
+// Session mode: each turn takes the queue's first ready job in its order,
+// whether its priority is new to the hints, sorts between known ones or is
+// a known one past its position; a future job of the highest priority is
+// left alone and does not stop the walk.
+func testLockHintsSessionKeepPriorityOrder(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	for i := range 3 {
+		e.enqueueArgs(c, fmt.Sprint("p5-", i), 5, time.Time{})
+	}
+	e.enqueueArgs(c, "p-10-future", -10, time.Now().Add(time.Hour))
+	e.enqueueArgs(c, "p3-future", 3, time.Now().Add(time.Hour))
+	s := startSteps(t, c, gue.WithPoolSessionLocks(true))
+	s.batch(t, "p5-0")
+	e.enqueueArgs(c, "p1", 1, time.Time{})
+	s.release()
+	s.batch(t, "p1") // a new priority, below the only one known
+	e.enqueueArgs(c, "p3", 3, time.Time{})
+	e.enqueueArgs(c, "p1-again", 1, time.Time{})
+	s.release()
+	s.batch(t, "p1-again") // a known priority past its position
+	s.release()
+	s.batch(t, "p3") // a new one between known ones
+	s.release()
+	s.batch(t, "p5-1")
+	s.release()
+	s.batch(t, "p5-2")
+	// Held, so still there: the last job and the future ones.
+	if n := e.jobs(); n != 3 {
+		t.Errorf("%d jobs left, want p5-2 (held) and the two future ones", n)
 	}
 	s.release()
 }

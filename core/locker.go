@@ -189,11 +189,11 @@ func (lk *locker) workLane(ctx context.Context, k int, fromJob bool) bool {
 		lk.dropPending(ctx) // paused since the last job's commit
 		return false
 	}
-	if lk.sess != nil {
-		return lk.feedSession(ctx, l)
-	}
 	cur := lk.cursors[k] // the loop's own: one goroutine
 	cur.plan.FromJob = fromJob
+	if lk.sess != nil {
+		return lk.feedSession(ctx, l, cur.planner())
+	}
 	if lk.feed != nil {
 		return lk.feedBatch(ctx, l, cur.planner())
 	}

@@ -1,12 +1,17 @@
 package gue
 
-import "context"
+import (
+	"context"
+
+	"github.com/gue-go/gue/core/internal/lockplan"
+)
 
 // feedSession is how the locker of a pool in session mode locks (see
 // sessionLocks): it waits for an idle slot, takes every other slot idle
 // by then, locks a job for each in one statement and runs each job in its
-// slot, in a goroutine of its own. It reports whether a job was found.
-func (lk *locker) feedSession(ctx context.Context, l *lane) bool {
+// slot, in a goroutine of its own, through cur (the loop's own way
+// through l's lock hints). It reports whether a job was found.
+func (lk *locker) feedSession(ctx context.Context, l *lane, cur *lockplan.Cursor) bool {
 	f, hard := lk.feed, lk.hardStopped()
 	var first *slot
 	select {
@@ -36,7 +41,7 @@ more:
 		giveBack(slots)
 		return false
 	}
-	jobs, err := lk.sess.lock(ctx, lk.c, l.queue, len(slots), newSessionHold(lk.sess))
+	jobs, err := lk.sess.lock(ctx, lk.c, l.queue, len(slots), cur, newSessionHold(lk.sess))
 	if len(lk.c.hooks) > 0 {
 		if len(jobs) == 0 {
 			lk.c.runLockedHooks(ctx, l.queue, nil, err)
@@ -58,8 +63,9 @@ more:
 		s := slots[i]
 		if ctx.Err() != nil || hard.Err() != nil {
 			// Shutdown began while the lock statement ran: leave the
-			// job to others.
+			// job to others, behind the hints' positions now.
 			_ = j.rollback(context.WithoutCancel(ctx))
+			cur.RescanSoon()
 			f.idle <- s
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // The lock connection's turn that takes jobs: one statement gives back the
@@ -18,11 +19,12 @@ import (
 // lock connection does not depend on how its jobs end.
 type holdMaker func(h held, gen uint64, pid int32) hold
 
-// lock locks up to n ready jobs of queue, reads them and returns them held
-// by newHold's holds. Its statements run on the lock connection and are never
-// cancelled half-way: a cancelled statement can cost the connection, and
-// with it the locks of every running job.
-func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int, newHold holdMaker) ([]*Job, error) {
+// lock locks up to n ready jobs of queue, through the lock queries cur
+// plans with its pool's lock hints (nil: from the front), reads them and
+// returns them held by newHold's holds. Its statements run on the lock
+// connection and are never cancelled half-way: a cancelled statement can
+// cost the connection, and with it the locks of every running job.
+func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int, cur *lockplan.Cursor, newHold holdMaker) ([]*Job, error) {
 	ctx = context.WithoutCancel(ctx)
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
@@ -32,7 +34,19 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 	if n = min(n, int(sl.room.Load())-sl.heldCount()); n <= 0 {
 		return nil, nil // no room in the lock table: the next poll looks again
 	}
-	ids, err := sl.lockIDs(ctx, queue, n)
+	// As a batch does: past the hints, and from the front, in the same
+	// turn, when that finds nothing.
+	step := cur.FirstBatch(queue)
+	ids, err := sl.lockIDs(ctx, step, n)
+	for err == nil && len(ids) == 0 {
+		next, ok := cur.AfterMiss(step, queue)
+		if !ok {
+			break
+		}
+		step = next
+		ids, err = sl.lockIDs(ctx, step, n)
+		cur.Outcome(step, len(ids) > 0)
+	}
 	if err != nil {
 		sl.lostLocked(err)
 		return nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, notMigrated(sl.stmts.Schema, err))
@@ -46,15 +60,33 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 		sl.lostLocked(err) // the locks just taken go with it
 		return nil, fmt.Errorf("gue: lock jobs from queue %q: %w", queue, err)
 	}
+	recordPositions(cur, step, jobs)
 	return jobs, nil
 }
 
+// recordPositions tells cur where the last job of each priority that step
+// locked lies. The jobs come in the walk's order; they are sorted again
+// rather than trusted to keep it through two statements.
+func recordPositions(cur *lockplan.Cursor, step lockplan.Step, jobs []*Job) {
+	last := map[int16]lockplan.Pos{}
+	for _, j := range jobs {
+		pos := lockplan.Pos{RunAt: j.RunAt, ID: j.ID}
+		if old, ok := last[j.Priority]; !ok || pos.After(old) {
+			last[j.Priority] = pos
+		}
+	}
+	for prio, pos := range last {
+		cur.Found(step, prio, pos)
+	}
+}
+
 // lockIDs gives back the locks of the jobs ended since the last statement
-// and takes the locks of up to n jobs of queue, in one statement; callers
-// hold mu.
-func (sl *sessionLocks) lockIDs(ctx context.Context, queue string, n int) ([]int64, error) {
+// and takes the locks of up to n jobs by the lock query of step, in one
+// statement; callers hold mu.
+func (sl *sessionLocks) lockIDs(ctx context.Context, step lockplan.Step, n int) ([]int64, error) {
 	releases := sl.takeReleases()
-	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, queue, n, sl.heldArray(), sl.pid, idArray(releases))
+	args := append(step.Args, n, sl.heldArray(), sl.pid, idArray(releases))
+	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, args...)
 	if err != nil {
 		return nil, err
 	}

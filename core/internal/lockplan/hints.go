@@ -44,7 +44,8 @@ type Pos struct {
 	ID    int64
 }
 
-func (p Pos) after(o Pos) bool {
+// After reports whether p comes after o in its priority's order.
+func (p Pos) After(o Pos) bool {
 	return p.RunAt.After(o.RunAt) || (p.RunAt.Equal(o.RunAt) && p.ID > o.ID)
 }
 
@@ -229,12 +230,12 @@ func (h *Hints) Record(prio int16, pos Pos, p Plan) {
 	switch {
 	case !ok && len(h.pos) >= maxHints:
 	case p.Full:
-		if ok && old.after(pos) {
+		if ok && old.After(pos) {
 			h.gen++
 		}
 		h.pos[prio] = pos
 	case p.gen != h.gen:
-	case !ok, pos.after(old):
+	case !ok, pos.After(old):
 		h.pos[prio] = pos
 	}
 }

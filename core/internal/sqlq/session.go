@@ -10,22 +10,23 @@ import (
 // job_id (the one-bigint form), that the pool's lock connection takes, and
 // by no transaction and no row lock.
 type Session struct {
-	// SessionLock takes the advisory locks of up to $2 ready jobs of queue
-	// $1, skipping the jobs in $3 (a text array of IDs: the ones the lock
-	// connection holds already, which pg_try_advisory_lock would grant it
-	// again) and the jobs whose lock another session holds, and returns
-	// their IDs. The walk goes in the queue's order, one row per step, and
-	// tries one lock per step, so it never takes a lock it does not
-	// return; it gives up after $2 + sessionWalkSlack rows. $4 is the
-	// process ID the lock connection's backend had when it opened: on
-	// any other backend (the connection goes through a pooler in
-	// transaction mode, which hands each statement to any server
-	// session) the statement takes no lock and returns the ID -1. Each
-	// row has a second column, 0; but first the statement gives back the
-	// locks of the jobs $5 (a text array of IDs: jobs ended since the last
-	// statement) and returns how many it held in a row of job ID 0 (none
-	// on another backend), which saves the unlocks a round trip of their
-	// own while the pool is busy.
+	// SessionLock takes the advisory locks of up to $5 ready jobs of queue
+	// $1, past the lock hints $2..$4 as Lock.Hinted reads them (empty:
+	// from the front), skipping the jobs in $6 (a text array of IDs: the
+	// ones the lock connection holds already, which pg_try_advisory_lock
+	// would grant it again) and the jobs whose lock another session
+	// holds, and returns their IDs. The walk goes in the queue's order,
+	// one row per step, and tries one lock per step, so it never takes a
+	// lock it does not return; it gives up after $5 + sessionWalkSlack
+	// steps. $7 is the process ID the lock connection's backend had when
+	// it opened: on any other backend (the connection goes through a
+	// pooler in transaction mode, which hands each statement to any
+	// server session) the statement takes no lock and returns the ID -1.
+	// Each row has a second column, 0; but first the statement gives back
+	// the locks of the jobs $8 (a text array of IDs: jobs ended since the
+	// last statement) and returns how many it held in a row of job ID 0
+	// (none on another backend), which saves the unlocks a round trip of
+	// their own while the pool is busy.
 	SessionLock string
 	// SessionLoad reads the jobs $2 (a text array of IDs) of queue $1 that
 	// are still ready. Run after their locks are taken, in a statement of
@@ -55,7 +56,8 @@ type Session struct {
 
 // sessionWalkSlack is how many locked rows a SessionLock walk steps over,
 // beyond the locks it asks for, before it gives up: rows locked by other
-// pools, which the walk cannot skip in the index.
+// pools, which the walk cannot skip in the index, and the ends of
+// priorities without a ready row.
 const sessionWalkSlack = 64
 
 // jobMatch is the condition every ending of a single job has on the jobs
@@ -120,43 +122,58 @@ func newSession(s *Set, forget bool) Session {
 	// The held IDs as an uncorrelated subquery: planned as a hashed
 	// SubPlan, built once per statement. (<> ALL of the text parameter
 	// cast per row parsed the whole list again on every row walked.)
-	ready := `c.queue = $1 AND c.run_at <= now() AND c.job_id NOT IN (SELECT unnest($3::text::bigint[])) AND pg_backend_pid() = $4::int`
+	ready := `c.queue = $1 AND c.run_at <= now() AND c.job_id NOT IN (SELECT unnest($6::text::bigint[])) AND pg_backend_pid() = $7::int`
+	// The first ready row of the priority after prev (an SQL expression; ""
+	// for none) past that priority's hint, as the batch lock finds it: the
+	// priorities the hints name are stepped to without a probe, and each
+	// is sought from its position, so the walk starts past the dead
+	// entries the jobs before it left. A priority with no such row gives a
+	// row that stands for its end (run_at 'infinity', job_id NULL), from
+	// which the walk's next step goes on to the priority after it.
+	firstOf := func(prev string) string {
+		return `SELECT prio.priority, COALESCE(f.run_at, 'infinity'), f.job_id
+     FROM (SELECT ` + nextPriority(t, prev) + ` AS priority) prio
+     LEFT JOIN LATERAL (SELECT c.run_at, c.job_id FROM ` + t + ` c
+       WHERE ` + ready + ` AND c.priority = prio.priority AND ` + pastHint + `
+       ORDER BY c.run_at, c.job_id LIMIT 1) f ON true
+     WHERE prio.priority IS NOT NULL AND pg_backend_pid() = $7::int`
+	}
+	// The lock of a step's row, tried in the step's own select list: once
+	// per row, whatever plan the seek gets (a subquery with OFFSET 0 is
+	// never folded into its parent, so the call is not repeated where got
+	// is used). A priority's end (job_id NULL) takes none: the function is
+	// strict.
+	try := `CROSS JOIN LATERAL (SELECT COALESCE(pg_try_advisory_lock(x.job_id), false) AS got OFFSET 0) g`
 	out := Session{
 		// Each step seeks the next ready row after the last one in the
 		// lock index (queue, priority, run_at, job_id): in the same
-		// priority, or else in the next one. (A single row comparison over
-		// the three columns is estimated so loosely that a table without
-		// statistics got a sort of the whole queue per step: 0.7 s for 256
-		// locks of 10,000 jobs, against 7 ms.) Then it tries its
-		// lock in the step's own select list: once per row, whatever plan
-		// the seek gets (a subquery with OFFSET 0 is never folded into
-		// its parent, so the call is not repeated where got is used). n
-		// counts the locks taken, k the rows walked; the bounds are checked
-		// on the last step's row before the next row is sought, so no lock
-		// is taken past $2.
+		// priority, or else the first of the next one (firstOf). (A single
+		// row comparison over the three columns is estimated so loosely
+		// that a table without statistics got a sort of the whole queue
+		// per step: 0.7 s for 256 locks of 10,000 jobs, against 7 ms.) n
+		// counts the locks taken, k the steps; the bounds are checked on
+		// the last step's row before the next row is sought, so no lock is
+		// taken past $5.
 		SessionLock: `WITH RECURSIVE u AS (
-  SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) AS n FROM unnest($5::text::bigint[]) x WHERE pg_backend_pid() = $4::int
+  SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) AS n FROM unnest($8::text::bigint[]) x WHERE pg_backend_pid() = $7::int
 ), w AS (
   SELECT x.priority, x.run_at, x.job_id, g.got, g.got::int AS n, 1 AS k
-  FROM (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c WHERE ` + ready + `
-        ORDER BY c.priority, c.run_at, c.job_id LIMIT 1) x
-  CROSS JOIN LATERAL (SELECT pg_try_advisory_lock(x.job_id) AS got OFFSET 0) g
+  FROM (` + firstOf("") + `) x(priority, run_at, job_id)
+  ` + try + `
   UNION ALL
   SELECT x.priority, x.run_at, x.job_id, g.got, w.n + g.got::int, w.k + 1
-  FROM (SELECT * FROM w WHERE w.k < $2::int + ` + strconv.Itoa(sessionWalkSlack) + ` AND w.n < $2::int OFFSET 0) w
+  FROM (SELECT * FROM w WHERE w.k < $5::int + ` + strconv.Itoa(sessionWalkSlack) + ` AND w.n < $5::int OFFSET 0) w
   CROSS JOIN LATERAL (
     (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c
      WHERE ` + ready + ` AND c.priority = w.priority AND (c.run_at, c.job_id) > (w.run_at, w.job_id)
      ORDER BY c.run_at, c.job_id LIMIT 1)
     UNION ALL
-    (SELECT c.priority, c.run_at, c.job_id FROM ` + t + ` c
-     WHERE ` + ready + ` AND c.priority > w.priority
-     ORDER BY c.priority, c.run_at, c.job_id LIMIT 1)
+    (` + firstOf("w.priority") + `)
     LIMIT 1) x
-  CROSS JOIN LATERAL (SELECT pg_try_advisory_lock(x.job_id) AS got OFFSET 0) g
+  ` + try + `
 )
 SELECT job_id, 0::bigint FROM w WHERE got
-UNION ALL SELECT -1, 0 WHERE pg_backend_pid() <> $4::int
+UNION ALL SELECT -1, 0 WHERE pg_backend_pid() <> $7::int
 UNION ALL SELECT 0, n FROM u`,
 		// The IDs drive the join, a primary key probe each: = ANY of the
 		// text parameter, on a table without statistics, was a sequential
