@@ -89,6 +89,9 @@ func main() {
 	admin := os.Getenv("DATABASE_URL")
 	switch {
 	case admin != "":
+		// Someone's server: leave it as it was.
+		defer dropDatabases(admin)
+		atExit = append(atExit, func() { dropDatabases(admin) })
 	case *server == "local" || (*server == "auto" && findServerBin() != ""):
 		bin := findServerBin()
 		if bin == "" {
@@ -489,6 +492,7 @@ func newDatabase(ctx context.Context, adminDSN string, maxConns int) (*pgxpool.P
 	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
 		return nil, err
 	}
+	recordDatabase(name)
 	u, err := url.Parse(adminDSN)
 	if err != nil {
 		return nil, err
