@@ -20,11 +20,11 @@ var lockHintsCases = []testCase{
 	{"KeepPriorityOrder", testLockHintsKeepPriorityOrder},
 	{"WakeFindsJobBehindThem", lockHintsWakeFindsJobBehindThem()},
 	{"LateJobsAreNotStarved", lateJobsAreNotStarvedByHints()},
-	{"BatchFindJobsBehindThem", testLockHintsBatchFindJobsBehindThem},
+	{"BatchFindJobsBehindThem", lockHintsStepsFindJobsBehindThem([][]string{{"a", "b"}, {"c"}}, gue.WithPoolBatchSize(2))},
 	{"BatchKeepPriorityOrder", testLockHintsBatchKeepPriorityOrder},
 	{"BatchWakeFindsJobBehindThem", lockHintsWakeFindsJobBehindThem(gue.WithPoolBatchSize(2))},
 	{"BatchLateJobsAreNotStarved", lateJobsAreNotStarvedByHints(gue.WithPoolBatchSize(10))},
-	{"SessionFindJobsBehindThem", testLockHintsSessionFindJobsBehindThem},
+	{"SessionFindJobsBehindThem", inSessionMode(lockHintsStepsFindJobsBehindThem([][]string{{"a"}, {"b"}, {"c"}}, gue.WithPoolSessionLocks(true)))},
 	{"SessionKeepPriorityOrder", testLockHintsSessionKeepPriorityOrder},
 	{"SessionWakeFindsJobBehindThem", inSessionMode(lockHintsWakeFindsJobBehindThem(gue.WithPoolSessionLocks(true)))},
 	{"SessionLateJobsAreNotStarved", inSessionMode(lateJobsAreNotStarvedByHints(gue.WithPoolSessionLocks(true)))},
@@ -344,37 +344,6 @@ func (s *batchSteps) release() {
 	s.gate = make(chan struct{})
 }
 
-// Batch mode: a batch seeks past the last job of the batch before it, and
-// a job that lands behind that position (its RunAt in the past) is still
-// found, by the scan from the front that follows, in the same attempt, a
-// hinted lock that found nothing. Control: without that scan an attempt
-// finds nothing and the late job waits for the hints' scan once a second.
-func testLockHintsBatchFindJobsBehindThem(t *testing.T, e *env) {
-	var empty atomic.Int64 // lock attempts that found nothing
-	c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, _ string, j *gue.Job, err error) {
-		if j == nil && err == nil {
-			empty.Add(1)
-		}
-	}}))
-	for _, a := range []string{"a", "b", "c"} {
-		e.enqueueArgs(c, a, 0, time.Time{})
-	}
-	s := startBatchSteps(t, c, 2)
-	s.batch(t, "a", "b")
-	e.enqueueArgs(c, "late", 0, time.Now().Add(-time.Hour))
-	s.release()
-	s.batch(t, "c")
-	before := empty.Load()
-	s.release()
-	s.batch(t, "late")
-	// The lock after c's batch finds the late job: its hinted query finds
-	// nothing, and the scan from the front in the same attempt finds it.
-	if n := empty.Load() - before; n != 0 {
-		t.Errorf("%d lock attempts found nothing before the late job: it was left behind the hints", n)
-	}
-	s.release()
-}
-
 // Batch mode: each batch takes the queue's first ready jobs in its order,
 // whether their priority is new to the hints, sorts between known ones or
 // is a known one past its position; a future job of the highest priority
@@ -399,40 +368,6 @@ func testLockHintsBatchKeepPriorityOrder(t *testing.T, e *env) {
 	// Held, so still there: the last batch and the future job.
 	if n := e.jobs(); n != 2 {
 		t.Errorf("%d jobs left, want p5-3 (its batch held) and the future one", n)
-	}
-	s.release()
-}
-
-// Session mode: the lock walk starts past the last job the pool locked,
-// and a job that lands behind that position (its RunAt in the past) is
-// still found, by the walk from the front that follows, in the same turn,
-// a hinted walk that found nothing. The order shows the hints at work: a
-// walk from the front would take the late job right after a. Control:
-// without the walk from the front after a miss, a turn finds nothing and
-// the late job waits for the poll, an hour.
-func testLockHintsSessionFindJobsBehindThem(t *testing.T, e *env) {
-	needSessionMode(t, e)
-	var empty atomic.Int64 // lock turns that found nothing
-	c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, _ string, j *gue.Job, err error) {
-		if j == nil && err == nil {
-			empty.Add(1)
-		}
-	}}))
-	for _, a := range []string{"a", "b", "c"} {
-		e.enqueueArgs(c, a, 0, time.Time{})
-	}
-	s := startSteps(t, c, gue.WithPoolSessionLocks(true))
-	s.batch(t, "a")
-	e.enqueueArgs(c, "late", 0, time.Now().Add(-time.Hour))
-	s.release()
-	s.batch(t, "b")
-	s.release()
-	s.batch(t, "c")
-	before := empty.Load()
-	s.release()
-	s.batch(t, "late")
-	if n := empty.Load() - before; n != 0 {
-		t.Errorf("%d lock turns found nothing before the late job: it was left behind the hints", n)
 	}
 	s.release()
 }
@@ -469,4 +404,46 @@ func testLockHintsSessionKeepPriorityOrder(t *testing.T, e *env) {
 		t.Errorf("%d jobs left, want p5-2 (held) and the two future ones", n)
 	}
 	s.release()
+}
+
+// Batch and session mode (opts; one worker): a lock starts past the last
+// job the lock before it took, and a job that lands behind that position
+// (its RunAt in the past, enqueued once the first step is held) is still
+// found, by the walk from the front that follows, in the same attempt, a
+// hinted one that found nothing. steps are the jobs each lock takes, in
+// order, before the late one: the order shows the hints at work (from the
+// front, the late job would come right after the first step). Control:
+// without the walk from the front after a miss, attempts find nothing and
+// the late job waits for the poll, an hour.
+func lockHintsStepsFindJobsBehindThem(steps [][]string, opts ...gue.WorkerPoolOption) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) {
+		var empty atomic.Int64 // lock attempts that found nothing
+		c := e.client(gue.WithClientHooks(gue.Hooks{Locked: func(_ context.Context, _ string, j *gue.Job, err error) {
+			if j == nil && err == nil {
+				empty.Add(1)
+			}
+		}}))
+		for _, step := range steps {
+			for _, a := range step {
+				e.enqueueArgs(c, a, 0, time.Time{})
+			}
+		}
+		s := startSteps(t, c, opts...)
+		for i, step := range steps {
+			if i > 0 {
+				s.release()
+			}
+			s.batch(t, step...)
+			if i == 0 {
+				e.enqueueArgs(c, "late", 0, time.Now().Add(-time.Hour))
+			}
+		}
+		before := empty.Load()
+		s.release()
+		s.batch(t, "late")
+		if n := empty.Load() - before; n != 0 {
+			t.Errorf("%d lock attempts found nothing before the late job: it was left behind the hints", n)
+		}
+		s.release()
+	}
 }
