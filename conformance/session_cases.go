@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ var sessionCases = []testCase{
 	{"SeveralQueues", testSessionSeveralQueues},
 	{"Refusals", testSessionRefusals},
 	{"NotOneSessionRefused", testSessionNotOneSession},
+	{"OtherRoleRefused", testSessionOtherRole},
 	{"TransactionPoolerRefused", testSessionTransactionPooler},
 }
 
@@ -563,7 +565,9 @@ func testSessionEndingProvesTheLock(t *testing.T, e *env) {
 		}
 		return nil
 	}}
-	runPool(t, sessionPool(c, wm, 4, "proof"))
+	// One worker: with the job running no lock turn goes out, so the pool
+	// does not notice the loss before the ending.
+	runPool(t, sessionPool(c, wm, 1, "proof"))
 	<-started
 	var pid int32
 	if err := e.pool.QueryRow(e.ctx, `SELECT pid FROM pg_locks WHERE locktype = 'advisory'
@@ -792,6 +796,43 @@ func (e *env) requireSessionRefused(t *testing.T, pool adapter.ConnPool, queue, 
 	if n := e.advisoryLocks(); n != 0 {
 		t.Errorf("%d advisory locks held, want 0", n)
 	}
+}
+
+// A pool whose connections log in as a role that cannot see the lock
+// connection's session in pg_stat_activity (another role, not a member of
+// pg_read_all_stats) cannot prove a job's lock when it ends (see
+// docs/session-mode.md): it refuses when the lock connection opens, with
+// an error that says so. The other session cases are its control: their
+// pool and lock connection share a role.
+func testSessionOtherRole(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	role := fmt.Sprintf("gue_other_%d", time.Now().UnixNano())
+	e.exec(`CREATE ROLE ` + role + ` LOGIN PASSWORD 'other'`)
+	t.Cleanup(func() {
+		e.exec(`DROP OWNED BY ` + role)
+		e.exec(`DROP ROLE ` + role)
+	})
+	e.exec(`GRANT USAGE ON SCHEMA public TO ` + role)
+	e.exec(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ` + role)
+	e.exec(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ` + role)
+	u, err := url.Parse(e.dsn)
+	if err != nil {
+		t.Skipf("the test DSN is not a URL: %v", err)
+	}
+	u.User = url.UserPassword(role, "other")
+	other := e.open(t, u.String())
+	e.requireSessionRefused(t, lockAs{other, e.pool}, "roles", "do not see the lock connection's session")
+}
+
+// lockAs is a pool whose lock connection (Session) comes from another
+// pool, logged in as another role.
+type lockAs struct {
+	adapter.ConnPool
+	sessions adapter.ConnPool
+}
+
+func (l lockAs) Session(ctx context.Context) (adapter.SessionConn, error) {
+	return l.sessions.(adapter.Sessioner).Session(ctx)
 }
 
 // Through a pooler in transaction mode (ThroughPgBouncer, BehindPooler) a

@@ -27,11 +27,12 @@ type sessionCompleter struct {
 
 // completion is one job's deletion waiting for its statement, which
 // reports on done: nil (deleted), errLost (its lock was gone), or the
-// statement's error.
+// statement's error. holder names the lock connection (sqlq's
+// SessionHolder).
 type completion struct {
-	id   int64
-	pid  int32
-	done chan error
+	id     int64
+	holder string
+	done   chan error
 }
 
 // completerLoops is how many grouped deletions run at once: one runs
@@ -45,13 +46,13 @@ func newSessionCompleter(pool adapter.ConnPool) *sessionCompleter {
 	return &sessionCompleter{pool: pool, pending: map[string][]completion{}, kick: make(chan struct{}, completerLoops)}
 }
 
-// complete deletes job id of queue, held by the lock connection of
-// process ID pid, through the next grouped statement: nil when it was
+// complete deletes job id of queue, held by the lock connection holder
+// names, through the next grouped statement: nil when it was
 // deleted, errLost when its lock was gone, or the statement's error.
-func (sc *sessionCompleter) complete(queue string, id int64, pid int32) error {
+func (sc *sessionCompleter) complete(queue string, id int64, holder string) error {
 	done := make(chan error, 1)
 	sc.mu.Lock()
-	sc.pending[queue] = append(sc.pending[queue], completion{id: id, pid: pid, done: done})
+	sc.pending[queue] = append(sc.pending[queue], completion{id: id, holder: holder, done: done})
 	sc.mu.Unlock()
 	select {
 	case sc.kick <- struct{}{}:
@@ -92,10 +93,10 @@ func (sc *sessionCompleter) flush(ctx context.Context, stmt string) bool {
 	var group []completion
 	for q, cs := range sc.pending {
 		queue = q
-		pid := cs[0].pid
+		holder := cs[0].holder
 		rest := cs[:0]
 		for _, c := range cs {
-			if c.pid == pid && len(group) < completerMax {
+			if c.holder == holder && len(group) < completerMax {
 				group = append(group, c)
 			} else {
 				rest = append(rest, c)
@@ -117,7 +118,7 @@ func (sc *sessionCompleter) flush(ctx context.Context, stmt string) bool {
 		ids[i] = c.id
 	}
 	var list sql.NullString
-	if err := sc.pool.QueryRow(ctx, stmt, queue, idArray(ids), group[0].pid).Scan(&list); err != nil {
+	if err := sc.pool.QueryRow(ctx, stmt, queue, idArray(ids), group[0].holder).Scan(&list); err != nil {
 		for _, c := range group {
 			c.done <- err
 		}

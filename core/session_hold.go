@@ -18,7 +18,9 @@ type sessionHold struct {
 	held  // tx is nil until Job.Tx opens it
 	locks *sessionLocks
 	gen   uint64 // the lock connection that holds the job
-	pid   int32  // its backend's process ID
+	// holder names its server session for the endings (sqlq's
+	// SessionHolder), which prove the lock by it.
+	holder string
 	// deleted: del ran; sent: its DELETE ran in the job's transaction
 	// (otherwise done sends it).
 	deleted, sent bool
@@ -26,8 +28,8 @@ type sessionHold struct {
 
 // newSessionHold returns a holdMaker for jobs of locks.
 func newSessionHold(locks *sessionLocks) holdMaker {
-	return func(h held, gen uint64, pid int32) hold {
-		return &sessionHold{held: h, locks: locks, gen: gen, pid: pid}
+	return func(h held, gen uint64, holder string) hold {
+		return &sessionHold{held: h, locks: locks, gen: gen, holder: holder}
 	}
 }
 
@@ -71,7 +73,7 @@ func (h *sessionHold) del(ctx context.Context, j *Job) error {
 
 // sendDelete runs the job's DELETE in its transaction.
 func (h *sessionHold) sendDelete(ctx context.Context, j *Job) error {
-	if err := h.exec(ctx, h.held.tx, h.stmts.SessionDelete, j.Queue, j.ID, h.pid); err != nil {
+	if err := h.exec(ctx, h.held.tx, h.stmts.SessionDelete, j.Queue, j.ID, h.holder); err != nil {
 		return fmt.Errorf("gue: delete job %d: %w", j.ID, err)
 	}
 	h.sent = true
@@ -114,7 +116,7 @@ func (h *sessionHold) done(ctx context.Context, j *Job) (settled, error) {
 	// Grouped with the other jobs done meanwhile (sessionCompleter).
 	err := errLost
 	if h.locks.holds(h.gen) {
-		err = h.locks.completer.complete(j.Queue, j.ID, h.pid)
+		err = h.locks.completer.complete(j.Queue, j.ID, h.holder)
 	}
 	if err != nil {
 		return settled{}, fmt.Errorf("gue: delete job %d: %w", j.ID, err)
@@ -128,7 +130,7 @@ func (h *sessionHold) fail(ctx context.Context, j *Job, msg string) (settled, er
 	}
 	h.rollbackTx(ctx)
 	delay := h.nextDelay(j)
-	if err := h.exec(ctx, h.pool, h.stmts.SessionFail, j.Queue, j.ID, delay.Microseconds(), msg, h.pid); err != nil {
+	if err := h.exec(ctx, h.pool, h.stmts.SessionFail, j.Queue, j.ID, delay.Microseconds(), msg, h.holder); err != nil {
 		return settled{}, fmt.Errorf("gue: record error of job %d: %w", j.ID, err)
 	}
 	return failedWith(msg, delay), nil
@@ -136,7 +138,7 @@ func (h *sessionHold) fail(ctx context.Context, j *Job, msg string) (settled, er
 
 func (h *sessionHold) die(ctx context.Context, j *Job, msg, reason string) (settled, error) {
 	h.rollbackTx(ctx)
-	if err := h.exec(ctx, h.pool, h.stmts.SessionDie, j.Queue, j.ID, 1, msg, reason, h.pid); err != nil {
+	if err := h.exec(ctx, h.pool, h.stmts.SessionDie, j.Queue, j.ID, 1, msg, reason, h.holder); err != nil {
 		return settled{}, fmt.Errorf("gue: move job %d to the dead jobs (%s): %w", j.ID, reason, err)
 	}
 	return settled{failed: true, msg: msg, died: reason}, nil
@@ -153,7 +155,7 @@ func (h *sessionHold) snooze(ctx context.Context, j *Job, d time.Duration) (sett
 	if h.held.tx != nil {
 		q = h.held.tx
 	}
-	err := h.exec(ctx, q, h.stmts.SessionSnooze, j.Queue, j.ID, d.Microseconds(), h.pid)
+	err := h.exec(ctx, q, h.stmts.SessionSnooze, j.Queue, j.ID, d.Microseconds(), h.holder)
 	if err == nil && h.held.tx != nil {
 		err = h.held.tx.Commit(ctx)
 	}

@@ -15,9 +15,9 @@ import (
 // reads the jobs locked and lets go of those another pool ended meanwhile.
 
 // holdMaker makes the hold of a job locked by lock connection gen, whose
-// backend has process ID pid (newSessionHold): the caller's, so that the
+// server session holder names (newSessionHold): the caller's, so that the
 // lock connection does not depend on how its jobs end.
-type holdMaker func(h held, gen uint64, pid int32) hold
+type holdMaker func(h held, gen uint64, holder string) hold
 
 // lock locks up to n ready jobs of queue, through the lock queries cur
 // plans with its pool's lock hints (nil: from the front), reads them and
@@ -124,7 +124,7 @@ func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids [
 	var undecodable []*Job
 	loaded := map[int64]bool{}
 	for rows.Next() {
-		j := &Job{ctx: ctx, hold: newHold(held{pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts}, gen, sl.pid)}
+		j := &Job{ctx: ctx, hold: newHold(held{pool: c.pool, stmts: ends, backoff: c.backoff, maxAttempts: c.maxAttempts}, gen, sl.holder)}
 		var metadata []byte
 		var key sql.NullString
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key); err != nil {

@@ -34,6 +34,9 @@ type sessionLocks struct {
 	mu   sync.Mutex // one statement at a time on conn
 	conn adapter.SessionConn
 	pid  int32
+	// holder names conn's server session for the endings, which prove a
+	// job's lock by it (sqlq's SessionHolder).
+	holder string
 	// room is how many locks the pool may hold at once: a share of the
 	// server's lock table (see lockTableShare), read when it connects.
 	room atomic.Int64
@@ -262,6 +265,11 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
 		_ = c.Close(context.WithoutCancel(ctx))
 		return err
 	}
+	holder, err := sl.checkHolderVisible(ctx, c)
+	if err != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+		return err
+	}
 	room := max(table/lockTableShare, 1)
 	if int64(sl.slots) > room && sl.room.Load() != room {
 		sl.logger.Error("session mode: the pool has more workers than its share of the server's lock table; "+
@@ -269,7 +277,7 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
 			adapter.F("workers", sl.slots), adapter.F("at-once", room), adapter.F("lock-table", table))
 	}
 	sl.room.Store(room)
-	sl.conn, sl.pid, sl.used = c, pid, time.Now()
+	sl.conn, sl.pid, sl.holder, sl.used = c, pid, holder, time.Now()
 	sl.gen.Add(1)
 	return nil
 }
@@ -349,3 +357,24 @@ func (sl *sessionLocks) heldArray() string {
 // errNoSessioner is returned by a pool in session mode whose Client's
 // ConnPool cannot hold a connection of its own.
 var errNoSessioner = errors.New("session mode needs a ConnPool that implements adapter.Sessioner (a connection held for its session locks)")
+
+// checkHolderVisible names lock connection c's server session for the
+// endings and checks that the pool's other connections see it alive, as
+// every ending's proof of the lock needs: a pool whose connections cannot
+// (another role, without pg_read_all_stats) would run every job again,
+// its endings never applied.
+func (sl *sessionLocks) checkHolderVisible(ctx context.Context, c adapter.SessionConn) (string, error) {
+	var holder string
+	if err := c.QueryRow(ctx, sl.stmts.SessionHolder).Scan(&holder); err != nil {
+		return "", fmt.Errorf("gue: session mode: open the lock connection: %w", err)
+	}
+	var seen bool
+	if err := sl.pool.QueryRow(ctx, sl.stmts.SessionHolderVisible, holder).Scan(&seen); err != nil {
+		return "", fmt.Errorf("gue: session mode: open the lock connection: %w", err)
+	}
+	if !seen {
+		return "", fmt.Errorf("gue: session mode: the pool's connections do not see the lock connection's session in pg_stat_activity, "+
+			"by which a job's ending proves its lock: connect both as the same role, or grant pg_read_all_stats to the pool's role (lock connection %s)", holder)
+	}
+	return holder, nil
+}
