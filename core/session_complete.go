@@ -12,9 +12,9 @@ import (
 
 // sessionCompleter deletes the jobs of a pool in session mode that are
 // done and wrote nothing through Job.Tx, many in one statement
-// (sqlq.Session.SessionDeleteMany), which reads the lock table once for
-// all of them: read once per job, by every job's statement at once, the
-// lock table's partition locks were what a pool of 2,000 waited on.
+// (sqlq.Session.SessionDeleteMany): one round trip and one proof of the
+// lock for all of them. (When the proof read pg_locks, one statement per
+// job had a pool of 2,000 waiting on the lock table's partition locks.)
 // Completions gather while a statement runs; completerLoops statements
 // run at once.
 type sessionCompleter struct {

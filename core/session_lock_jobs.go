@@ -65,8 +65,8 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 }
 
 // recordPositions tells cur where the last job of each priority that step
-// locked lies. The jobs come in the walk's order; they are sorted again
-// rather than trusted to keep it through two statements.
+// locked lies: the furthest by position, not the last row read, as the
+// walk's order is not trusted to survive its two statements.
 func recordPositions(cur *lockplan.Cursor, step lockplan.Step, jobs []*Job) {
 	last := map[int16]lockplan.Pos{}
 	for _, j := range jobs {

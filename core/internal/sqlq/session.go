@@ -48,9 +48,8 @@ type Session struct {
 	SessionDelete, SessionDeleteAsync, SessionFail, SessionSnooze, SessionDie string
 	// SessionDeleteMany deletes the jobs $2 (a text array of IDs) of queue
 	// $1 held by the lock connection $3 (as SessionHolder names it), if it
-	// still lives, and returns the
-	// IDs deleted, comma-separated (NULL: none): the completions of many
-	// jobs in one statement, which reads the lock table once.
+	// still lives, and returns the IDs deleted, comma-separated (NULL:
+	// none): the completions of many jobs in one statement.
 	// SessionDeleteManyAsync also lets the statement commit without
 	// waiting for its WAL flush; "" where DeleteAsync is (Citus).
 	SessionDeleteMany, SessionDeleteManyAsync string
