@@ -268,11 +268,18 @@ func testSessionLongJobVacuum(t *testing.T, e *env) {
 		for range 10 {
 			e.exec(`UPDATE app SET v = v + 1`)
 		}
-		// Up to five times: a short statement of a pool (a heartbeat, the
-		// cancel watcher) may hold a snapshot across one VACUUM, never
-		// across all; the control's open transaction holds across all.
+		// Up to five times, each once no statement of the pool is running:
+		// a statement's snapshot holds VACUUM back while it runs (its xmin
+		// can be older than the updates, also from another database's
+		// transaction), and the pool's lock walk right after the job
+		// started can still run on a loaded machine. The control's open
+		// transaction is idle, not running, and holds across all five.
 		var n int64
 		for range 5 {
+			waitFor(t, "no statement of the pool running", func() bool {
+				return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+					AND pid <> pg_backend_pid() AND state = 'active' AND backend_xmin IS NOT NULL`) == 0
+			})
 			e.exec(`VACUUM app`)
 			if n = e.count(`SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'app'`); n == 0 {
 				break
