@@ -20,6 +20,7 @@ import (
 var sessionCases = []testCase{
 	{"ManyJobsNoTransaction", testSessionManyJobsNoTransaction},
 	{"ManyJobsFewConnections", testSessionManyJobsFewConnections},
+	{"TakesOnlyTheLocksItRuns", testSessionTakesOnlyTheLocksItRuns},
 	{"LongJobLetsVacuumClean", testSessionLongJobVacuum},
 	{"TxCommitsWithSuccessRollsBackWithFailure", testSessionTx},
 	{"ExactlyOnce", testSessionExactlyOnce},
@@ -153,6 +154,55 @@ func testSessionManyJobsNoTransaction(t *testing.T, e *env) {
 		t.Errorf("control: %d backends hold a transaction while 2 jobs run in the default mode, want >= 2", n)
 	}
 	close(release)
+}
+
+// A pool of 50 in session mode, with 120 ready jobs at three priorities,
+// holds exactly the locks of the 50 jobs it runs, the first 50 in the
+// queue's order: the lock statement's scans take no lock past the ones
+// it returns, also where the scan of one priority ends and the next one's
+// begins. (Control: without the lock statement's LIMITs, 50 jobs run and
+// 120 locks are held.)
+func testSessionTakesOnlyTheLocksItRuns(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	for _, prio := range []int16{1, 2, 3} {
+		for range 40 {
+			e.enqueue(c, &gue.Job{Type: "t", Queue: "few", Priority: prio})
+		}
+	}
+	var mu sync.Mutex
+	started := map[int16]int{}
+	var n atomic.Int32
+	release := make(chan struct{})
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		started[j.Priority]++
+		mu.Unlock()
+		n.Add(1)
+		select {
+		case <-release:
+		case <-j.Context().Done():
+		}
+		return nil
+	}}
+	stop := startPool(t, sessionPool(c, wm, 50, "few"))
+	waitFor(t, "50 jobs running", func() bool { return n.Load() == 50 })
+	if got := e.advisoryLocks(); got != 50 {
+		t.Errorf("%d advisory locks held while 50 jobs run, want 50", got)
+	}
+	mu.Lock()
+	if started[1] != 40 || started[2] != 10 || started[3] != 0 {
+		t.Errorf("jobs started by priority: %v, want 40 of 1 and 10 of 2", started)
+	}
+	mu.Unlock()
+	close(release)
+	waitFor(t, "the queue worked down", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'few'`) == 0
+	})
+	stop()
+	if got := e.advisoryLocks(); got != 0 {
+		t.Errorf("%d advisory locks held after the pool stopped, want 0", got)
+	}
 }
 
 // 400 jobs of 250 ms on a pool of 200 in session mode: all done, at least

@@ -106,7 +106,16 @@ func (sl *sessionLocks) lockIDs(ctx context.Context, step lockplan.Step, n int) 
 			ids = append(ids, id)
 		}
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) > n {
+		// Never: the statement tries no lock past n. Were it to, the
+		// caller drops the connection, and the server gives back every
+		// lock it held: none is left taken and never run.
+		return nil, fmt.Errorf("gue: session mode: the lock statement took %d locks, %d asked for", len(ids), n)
+	}
+	return ids, nil
 }
 
 // load reads the jobs whose locks were just taken, gives back the locks
