@@ -118,6 +118,36 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// waitForDrain waits until left returns 0, for as long as it keeps
+// falling: it fails when a minute passes without progress, and then says
+// what why returns, the state that kept the rest back. A slow machine
+// slows the drain; a job stuck stops it.
+func waitForDrain(t *testing.T, what string, left func() int64, why func() string) {
+	t.Helper()
+	last, since := left(), time.Now()
+	for last != 0 {
+		time.Sleep(20 * time.Millisecond)
+		if n := left(); n < last {
+			last, since = n, time.Now()
+		} else if time.Since(since) > time.Minute {
+			t.Fatalf("gave up waiting for %s: %d left, none gone for a minute: %s", what, n, why())
+		}
+	}
+}
+
+// jobsLeft describes up to 5 jobs of queue, for a failure's message.
+func (e *env) jobsLeft(queue string) string {
+	var s string
+	if err := e.pool.QueryRow(e.ctx, `SELECT (SELECT count(*) FROM gue_jobs WHERE queue = $1) || ' jobs, the first: ' || COALESCE(string_agg(d, '; '), '') FROM (
+  SELECT format('job %s (run_at %s, now %s, errors %s, last error %s, locked %s)', job_id, run_at, now(), error_count,
+    quote_nullable(left(last_error, 200)), EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+      AND l.objid = j.job_id::bigint::oid AND l.objsubid = 1)) AS d
+  FROM gue_jobs j WHERE queue = $1 ORDER BY priority, run_at, job_id LIMIT 5) x`, queue).Scan(&s); err != nil {
+		return err.Error()
+	}
+	return s
+}
+
 // runPool runs p until the test ends, then stops it and fails the test if
 // Run returned an error.
 func runPool(t *testing.T, p *gue.WorkerPool) {

@@ -473,8 +473,19 @@ func testSessionExactlyOnce(t *testing.T, e *env) {
 	for range 3 {
 		runPool(t, sessionPool(c, wm, 20, "once"))
 	}
-	waitFor(t, "the queue worked down", func() bool {
-		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'once'`) == 0
+	waitForDrain(t, "the queue worked down", func() int64 {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'once'`)
+	}, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		twice := 0
+		for _, n := range runs {
+			if n > 1 {
+				twice++
+			}
+		}
+		return fmt.Sprintf("%d jobs ran, %d more than once; %d advisory locks held; left: %s", len(runs), twice,
+			e.advisoryLocks(), e.jobsLeft("once"))
 	})
 	mu.Lock()
 	defer mu.Unlock()
