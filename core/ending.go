@@ -41,7 +41,6 @@ type ending struct {
 // that ended for cause (nil while it runs), under a worker whose jobs time
 // out after timeout.
 func decide(err, cause error, timeout time.Duration) ending {
-	var panicErr *PanicError
 	stopped, cancelled := errors.Is(cause, ErrWorkerStopped), errors.Is(cause, ErrCancelled)
 	switch d, snooze := snoozed(err); {
 	case errors.Is(cause, ErrLockLost):
@@ -60,12 +59,25 @@ func decide(err, cause error, timeout time.Duration) ending {
 		return ending{outcome: OutcomeSnoozed, cause: err, delay: d}
 	case errors.Is(err, ErrDiscard):
 		return ending{outcome: OutcomeDiscarded, cause: err, msg: err.Error(), reason: ReasonDiscarded}
-	case errors.As(err, &panicErr):
-		return ending{outcome: OutcomePanic, cause: err, msg: panicErr.Error()}
-	case errors.Is(cause, ErrJobTimeout):
+	}
+	if p := asPanic(err); p != nil {
+		return ending{outcome: OutcomePanic, cause: err, msg: p.Error()}
+	}
+	if errors.Is(cause, ErrJobTimeout) {
 		return ending{outcome: OutcomeError, cause: err, msg: fmt.Sprintf("%v after %s: %s", ErrJobTimeout, timeout, err)}
 	}
 	return failure(err)
+}
+
+// asPanic is the *PanicError (call's) in err's chain, or nil. A function
+// of its own: errors.As's target escapes to the heap, and declared in
+// decide it cost every run an allocation, a job done or not.
+func asPanic(err error) *PanicError {
+	var p *PanicError
+	if errors.As(err, &p) {
+		return p
+	}
+	return nil
 }
 
 // failure is the ending of a run that failed with err.

@@ -36,6 +36,9 @@ func Snooze(d time.Duration) error {
 
 // snoozed reports the duration of a Snooze error in err's chain.
 func snoozed(err error) (time.Duration, bool) {
+	if err == nil {
+		return 0, false // before s, which errors.As makes a heap allocation
+	}
 	var s *snoozeError
 	if errors.As(err, &s) {
 		return s.d, true

@@ -9,7 +9,7 @@ import (
 // feedSession is how the locker of a pool in session mode locks (see
 // sessionLocks): it waits for an idle slot, takes every other slot idle
 // by then, locks a job for each in one statement and runs each job in its
-// slot, in a goroutine of its own, through cur (the loop's own way
+// slot, on a goroutine of its own, through cur (the loop's own way
 // through l's lock hints). It reports whether a job was found.
 func (lk *locker) feedSession(ctx context.Context, l *lane, cur *lockplan.Cursor) bool {
 	f, hard := lk.feed, lk.hardStopped()
@@ -70,11 +70,13 @@ more:
 			continue
 		}
 		f.inflight.Add(1)
-		go func() {
+		// On a goroutine that ran a job before, whose stack has grown
+		// already (see goroutines).
+		lk.goroutines.run(func() {
 			defer f.inflight.Done()
 			s.work(ctx, j)
 			f.idle <- s
-		}()
+		})
 	}
 	return len(jobs) > 0
 }
