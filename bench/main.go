@@ -72,6 +72,7 @@ func main() {
 	pressureKindList := flag.String("pressure-kinds", "holder,readers", "kinds of pressure: holder (an idle transaction with an ID), readers (4 REPEATABLE READ readers of gue_jobs)")
 	pressureWindow := flag.Duration("pressure-window", 10*time.Second, "how long -pressure measures before and after the pressure")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
+	allocProfile := flag.String("allocprofile", "", "write a profile of the bench process's allocations (pprof's allocs) to this file at the end")
 	flag.StringVar(&citusWorkers, "citus-workers", "", "DATABASE_URL is a Citus coordinator with these workers (comma-separated URLs, as scripts/citus-cluster.sh prints): each database is set up on them, and gue-go's tables distributed by queue")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -83,6 +84,18 @@ func main() {
 			log.Fatal(err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *allocProfile != "" {
+		defer func() {
+			f, err := os.Create(*allocProfile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			defer f.Close()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				log.Fatal(err)
+			}
+		}()
 	}
 
 	ctx := context.Background()

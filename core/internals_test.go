@@ -77,3 +77,24 @@ func TestJobLogWithOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("%d messages logged, want 3", n)
 	}
 }
+
+// quietLogger counts messages and writes no Debug messages.
+type quietLogger struct{ countingLogger }
+
+func (quietLogger) DebugEnabled() bool { return false }
+
+// A logger that says it drops Debug messages gets none from jobLog (whose
+// fields cost allocations per job); others get them. Control: the
+// countingLogger, which does not say, counts the message.
+func TestJobLogSkipsDebugWhenDisabled(t *testing.T) {
+	quiet := quietLogger{countingLogger{with: &atomic.Int32{}, msgs: &atomic.Int32{}}}
+	(&jobLog{base: quiet, j: &Job{ID: 7, Type: "t"}}).Debug("job done")
+	if n := quiet.msgs.Load(); n != 0 {
+		t.Errorf("a logger without Debug got %d messages, want 0", n)
+	}
+	loud := countingLogger{with: &atomic.Int32{}, msgs: &atomic.Int32{}}
+	(&jobLog{base: loud, j: &Job{ID: 7, Type: "t"}}).Debug("job done")
+	if n := loud.msgs.Load(); n != 1 {
+		t.Errorf("a logger that does not tell got %d messages, want 1", n)
+	}
+}

@@ -34,6 +34,13 @@ type Logger interface {
 	With(fields ...Field) Logger
 }
 
+// DebugEnabler is a Logger that can tell whether it writes Debug messages.
+// Optional: the engine asks it before it builds the fields of a message it
+// sends at Debug for every job, and builds them for a Logger without it.
+type DebugEnabler interface {
+	DebugEnabled() bool
+}
+
 // NoOpLogger discards every message: pass it to WithClientLogger (or a
 // worker or pool option) to silence the engine. The default is DefaultLogger.
 type NoOpLogger struct{}
@@ -46,6 +53,9 @@ func (NoOpLogger) Info(string, ...Field) {}
 
 // Error discards the message.
 func (NoOpLogger) Error(string, ...Field) {}
+
+// DebugEnabled is false: nothing is written.
+func (NoOpLogger) DebugEnabled() bool { return false }
 
 // With returns the NoOpLogger itself.
 func (l NoOpLogger) With(...Field) Logger { return l }

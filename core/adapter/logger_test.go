@@ -31,3 +31,22 @@ func TestNoOpLogger(t *testing.T) {
 	var l Logger = NoOpLogger{}
 	l.With(F("a", 1)).Info("discarded")
 }
+
+// The slog Logger tells whether it writes Debug messages, by its handler's
+// level; NoOpLogger never does.
+func TestDebugEnabled(t *testing.T) {
+	var buf bytes.Buffer
+	for _, c := range []struct {
+		level slog.Level
+		want  bool
+	}{{slog.LevelDebug, true}, {slog.LevelInfo, false}} {
+		l := NewSlogLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: c.level}))).With(F("a", 1))
+		d, ok := l.(DebugEnabler)
+		if !ok || d.DebugEnabled() != c.want {
+			t.Errorf("slog at %v: DebugEnabler %v, DebugEnabled %v, want %v", c.level, ok, ok && d.DebugEnabled(), c.want)
+		}
+	}
+	if d, ok := Logger(NoOpLogger{}).(DebugEnabler); !ok || d.DebugEnabled() {
+		t.Errorf("NoOpLogger: DebugEnabler %v, want one that is not enabled", ok)
+	}
+}

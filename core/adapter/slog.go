@@ -30,6 +30,16 @@ func (s slogLogger) Debug(msg string, fields ...Field) { s.log(slog.LevelDebug, 
 func (s slogLogger) Info(msg string, fields ...Field)  { s.log(slog.LevelInfo, msg, fields) }
 func (s slogLogger) Error(msg string, fields ...Field) { s.log(slog.LevelError, msg, fields) }
 
+// DebugEnabled reports whether the slog Logger (slog.Default() when none
+// was given, as it is now) is enabled at slog.LevelDebug.
+func (s slogLogger) DebugEnabled() bool {
+	l := s.l
+	if l == nil {
+		l = slog.Default()
+	}
+	return l.Enabled(context.Background(), slog.LevelDebug)
+}
+
 func (s slogLogger) With(fields ...Field) Logger {
 	if s.l != nil {
 		return slogLogger{l: s.l.With(attrs(fields)...)}
