@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,9 @@ var workerCases = []testCase{
 	{"PoolStartTwice", testWorkerPoolStartTwice},
 	{"GracefulShutdownFinishesJob", testGracefulShutdownFinishesJob},
 	{"HardStopReturnsJob", testHardStopReturnsJob},
+	{"GraceEndsWithWorkerStopped", graceEndsWithWorkerStopped()},
+	{"BatchGraceEndsWithWorkerStopped", graceEndsWithWorkerStopped(gue.WithPoolBatchSize(10))},
+	{"SessionGraceEndsWithWorkerStopped", inSessionMode(graceEndsWithWorkerStopped(gue.WithPoolSessionLocks(true)))},
 	{"StopAfterJobLeavesNextUnlocked", testStopAfterJobLeavesNextUnlocked},
 	{"ClosedPool", testClosedPool},
 	{"ConcurrentWorkersExactlyOnce", testConcurrentWorkersExactlyOnce},
@@ -174,6 +178,67 @@ func testGracefulShutdownFinishesJob(t *testing.T, e *env) {
 	}
 	if n := e.jobs(); n != 0 {
 		t.Errorf("%d jobs left; the in-flight job should have completed", n)
+	}
+}
+
+// A pool's shutdown cancels a running job's context with cause
+// ErrWorkerStopped once the grace period has passed, not before; its
+// HardStop during the grace period cancels at once. Either way the job
+// goes back to the queue unchanged. For a pool of opts' mode.
+func graceEndsWithWorkerStopped(opts ...gue.WorkerPoolOption) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) {
+		c := e.client()
+		for _, hard := range []bool{false, true} {
+			queue := fmt.Sprintf("grace-hard-%v", hard)
+			want := e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+			started, cause, release := make(chan struct{}), make(chan error, 1), make(chan struct{})
+			grace := 300 * time.Millisecond
+			if hard {
+				grace = time.Hour
+			}
+			p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(j *gue.Job) error {
+				close(started)
+				select {
+				case <-j.Context().Done():
+				case <-release: // the test failed: let the pool stop
+					return nil
+				}
+				cause <- context.Cause(j.Context())
+				return j.Context().Err()
+			}}, 2, append([]gue.WorkerPoolOption{gue.WithPoolQueue(queue), gue.WithPoolPollInterval(10 * time.Millisecond),
+				gue.WithPoolGracePeriod(grace)}, opts...)...)
+			ctx, cancel := context.WithCancel(e.ctx)
+			stopped := make(chan error, 1)
+			go func() { stopped <- p.Run(ctx) }()
+			<-started
+			begun := time.Now()
+			cancel()
+			if hard {
+				p.HardStop()
+			}
+			var err error
+			select {
+			case err = <-cause:
+			case <-time.After(time.Minute + min(grace, time.Second)):
+				close(release)
+				t.Fatalf("hard %v: the job's context not cancelled a minute after the grace period", hard)
+			}
+			waited := time.Since(begun)
+			if !errors.Is(err, gue.ErrWorkerStopped) {
+				t.Errorf("hard %v: the job's context ended with cause %v, want ErrWorkerStopped", hard, err)
+			}
+			if !hard && waited < grace {
+				t.Errorf("the job's context ended %v after the shutdown began, before the grace period (%v)", waited, grace)
+			}
+			if err := <-stopped; err != nil {
+				t.Errorf("hard %v: Run: %v", hard, err)
+			}
+			j := e.lock(c, queue)
+			if j == nil || j.ID != want.ID || j.ErrorCount != 0 {
+				t.Fatalf("hard %v: after the shutdown LockJob = %+v, want job %d back, unchanged", hard, j, want.ID)
+			}
+			e.done(j)
+		}
 	}
 }
 

@@ -14,6 +14,10 @@ import (
 type inFlight struct {
 	mu   sync.Mutex
 	jobs map[int64]flight
+	// stopped is the cause every job in flight was cancelled with at a
+	// pool's shutdown (watchShutdown), which cancels the jobs added later
+	// too; nil until then, and again when the pool runs again.
+	stopped error
 }
 
 // flight is one job in flight: its queue, and what cancels its context.
@@ -29,6 +33,29 @@ func (f *inFlight) add(id int64, queue string, cancel context.CancelCauseFunc) {
 		f.jobs = make(map[int64]flight)
 	}
 	f.jobs[id] = flight{queue: queue, cancel: cancel}
+	if f.stopped != nil {
+		cancel(f.stopped)
+	}
+}
+
+// stopAll cancels every job in flight with cause, and every job added
+// from now on, until reopen.
+func (f *inFlight) stopAll(cause error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = cause
+	for _, fl := range f.jobs {
+		if fl.cancel != nil {
+			fl.cancel(cause)
+		}
+	}
+}
+
+// reopen ends stopAll's effect on the jobs added from now on.
+func (f *inFlight) reopen() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = nil
 }
 
 // list returns the jobs in flight, for the pool registry.

@@ -25,6 +25,9 @@ type runner struct {
 	sess *sessionLocks
 	// wake is fired by the pool's listener (nil while none listens).
 	wake *wake.Signal
+	// watched: a WorkerPool's runner, whose run cancels its jobs at
+	// shutdown all at once (watchShutdown) rather than each job itself.
+	watched bool
 }
 
 // slot runs one job, or one batch, at a time.
@@ -113,6 +116,10 @@ func (r *runner) run(ctx context.Context) {
 		r.sess = newSessionLocks(r.c.pool, sessioner, r.stmts, r.inflight, r.logTo, len(r.slots), !r.c.syncCompletion)
 		stop := r.sess.start(ctx)
 		defer stop() // after the jobs in flight: it closes the lock connection
+	}
+	if r.watched {
+		stop := r.watchShutdown(ctx)
+		defer stop() // after the jobs in flight, which it may have to cancel
 	}
 	var wg sync.WaitGroup
 	for _, lk := range r.lockers {

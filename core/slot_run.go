@@ -10,15 +10,18 @@ import (
 
 // work runs j through the Client's Work hooks and the slot's own run, in
 // a context of its own that a shutdown cancels after the grace period, and a
-// hard stop at once. It returns the lock of the locker's next job that j's
+// hard stop at once (in a pool, its run's watchShutdown; in a Worker,
+// stopOnShutdown for each job). It returns the lock of the locker's next job that j's
 // commit carried, if any.
 func (s *slot) work(ctx context.Context, j *Job) *pendingLock {
 	// The job's context keeps ctx's values but not its cancellation: ctx
 	// ending starts a graceful shutdown, which lets the job finish.
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
-	stop := s.stopOnShutdown(ctx, cancel)
-	defer stop()
+	if !s.watched { // else the run cancels it (watchShutdown)
+		stop := s.stopOnShutdown(ctx, cancel)
+		defer stop()
+	}
 	return s.workIn(jobCtx, cancel, j)
 }
 

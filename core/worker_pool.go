@@ -52,6 +52,7 @@ func NewWorkerPool(c *Client, wm WorkMap, poolSize int, options ...WorkerPoolOpt
 		ids[i] = p.id + "/" + strconv.Itoa(i)
 	}
 	p.r = newRunner(p.workerConfig, ids)
+	p.r.watched = true // a pool has no WorkOne beside its Run
 	return p
 }
 
