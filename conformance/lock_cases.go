@@ -26,6 +26,7 @@ var lockCases = []testCase{
 	{"DoneWithoutDeleteKeepsJob", testDoneWithoutDeleteKeepsJob},
 	{"UndecodableRowChargedToJob", testUndecodableRowChargedToJob},
 	{"UndecodableRowChargedAtShutdown", testUndecodableRowChargedAtShutdown},
+	{"UndecodableRowChargedWhenReleaseFails", testUndecodableRowChargedWhenReleaseFails},
 	{"ErrorAfterDeleteRestoresJob", testErrorAfterDeleteRestoresJob},
 	{"TxNilAfterDoneOrError", testTxNilAfterDoneOrError},
 }
@@ -348,6 +349,53 @@ func testUndecodableRowChargedAtShutdown(t *testing.T, e *env) {
 		if !strings.HasPrefix(row, "error_count 1, last_error ") || !strings.Contains(row, "decode") {
 			t.Errorf("batch size %d: a pool stopping as it locked the undecodable job did not charge it: %s", batch, row)
 		}
+	}
+}
+
+// As UndecodableRowChargedAtShutdown in batch mode, with the batch's
+// connection ended before its release commits: the failure is recorded on
+// another connection all the same. The Locked hook ends the backends of
+// the test's database that sit in a transaction (the batch's, which holds
+// the row) and stops the pool.
+func testUndecodableRowChargedWhenReleaseFails(t *testing.T, e *env) {
+	e.needSession(t, "the batch's backend is ended by its process ID")
+	queue := "poison-release"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	var ended int64
+	c := e.client(gue.WithClientBackoff(gue.ConstantBackoff(time.Hour)), gue.WithClientHooks(gue.Hooks{
+		Locked: func(_ context.Context, q string, j *gue.Job, err error) {
+			if q == queue && j == nil && err == nil {
+				once.Do(func() {
+					ended = e.count(`SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+						WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%') x`)
+					cancel()
+				})
+			}
+		},
+	}))
+	bad := e.enqueue(c, &gue.Job{Type: "t", Queue: queue})
+	e.exec(`UPDATE gue_jobs SET metadata = '{"traceparent": 1}' WHERE queue = $1 AND job_id = $2`, queue, bad.ID)
+	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error {
+		t.Error("the undecodable job ran")
+		return nil
+	}}, 2, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(5), gue.WithPoolPollInterval(10*time.Millisecond))
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ended == 0 {
+		t.Fatal("no backend in a transaction when the batch was locked: the release did not fail")
+	}
+	var row string
+	if err := e.pool.QueryRow(e.ctx, `SELECT format('error_count %s, last_error %s', error_count, last_error)
+		FROM gue_jobs WHERE queue = $1 AND job_id = $2`, queue, bad.ID).Scan(&row); err != nil {
+		t.Fatalf("the undecodable job is gone: %v", err)
+	}
+	// At least once: the pool's other locker may lock the row as soon as
+	// the ended backend lets it go, and charge it too as it stops.
+	if strings.HasPrefix(row, "error_count 0,") || !strings.Contains(row, "decode") {
+		t.Errorf("a batch released at shutdown whose commit failed did not charge the undecodable job: %s", row)
 	}
 }
 

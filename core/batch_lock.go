@@ -135,7 +135,8 @@ func (lk *locker) lockForBatch(ctx context.Context, queue string, n int, cur *lo
 // jobs go back to others as they were; failures it recorded at lock time
 // (rows that could not be decoded) are committed with that release, since
 // a rollback would leave those jobs uncharged for the next lock to meet
-// again.
+// again. A release whose commit fails records them one by one on other
+// connections, as a batch's failed commit does (commitBatch).
 func (lk *locker) releaseBatch(ctx context.Context, b *batch) {
 	ctx = context.WithoutCancel(ctx)
 	if !b.writes() {
@@ -143,6 +144,7 @@ func (lk *locker) releaseBatch(ctx context.Context, b *batch) {
 		return
 	}
 	if err := b.finish(ctx, b.stmts); err != nil {
-		lk.logger.Error("could not record the failures of a batch released at shutdown; they are recorded when it is locked again", adapter.Err(err))
+		lk.logger.Error("could not commit a batch released at shutdown; the failures it found are recorded one by one", adapter.Err(err))
+		b.recordFailures(ctx, lk.c.pool, b.stmts)
 	}
 }
