@@ -92,8 +92,8 @@ func (sl *sessionLocks) lockIDs(ctx context.Context, step lockplan.Step, n int) 
 	}
 	defer rows.Close()
 	var ids []int64
+	var id, unlocked int64 // out of the loop: Scan's targets escape, an allocation each
 	for rows.Next() {
-		var id, unlocked int64
 		if err := rows.Scan(&id, &unlocked); err != nil {
 			return nil, err
 		}
