@@ -3,7 +3,6 @@ package gue
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/core/internal/wake"
@@ -147,44 +146,12 @@ func (r *runner) run(ctx context.Context) {
 // bench. A lone Worker keeps them, since its WorkOne may run beside Run.
 func (r *runner) watchShutdown(ctx context.Context) (stop func()) {
 	r.inflight.reopen()
-	hard := context.Background()
-	if len(r.slots) > 0 {
-		hard = r.slots[0].hardStopped() // hardStop cancels every slot's at once
+	if len(r.slots) == 0 {
+		return func() {}
 	}
-	finished := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		select {
-		case <-ctx.Done():
-		case <-hard.Done():
-			r.inflight.stopAll(ErrWorkerStopped)
-			return
-		case <-finished:
-			return
-		}
-		var after <-chan time.Time
-		switch {
-		case r.grace == 0:
-			r.inflight.stopAll(ErrWorkerStopped)
-			return
-		case r.grace > 0:
-			t := time.NewTimer(r.grace)
-			defer t.Stop()
-			after = t.C
-		}
-		select {
-		case <-after:
-		case <-hard.Done():
-		case <-finished:
-			return
-		}
-		r.inflight.stopAll(ErrWorkerStopped)
-	}()
-	return func() {
-		close(finished)
-		<-done
-	}
+	// A slot's own watch, with the run's jobs as what it cancels: every
+	// slot has the same grace, and hardStop cancels every slot's at once.
+	return r.slots[0].stopOnShutdown(ctx, func(cause error) { r.inflight.stopAll(cause) })
 }
 
 // renewHardStop gives a starting run fresh hard-stop contexts.
