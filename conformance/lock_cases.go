@@ -300,7 +300,30 @@ func testUndecodableRowChargedToJob(t *testing.T, e *env) {
 			}
 			return nil
 		}}, 2, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(10*time.Millisecond))
-		runPoolUntil(t, p, all)
+		// The good jobs running is not enough to stop on: one worker can
+		// run all five while the other's lock statement, which found the
+		// undecodable row, has not returned; the stop then cuts that
+		// statement off and the row goes back unlocked and uncharged
+		// (nothing lost: the next lock charges it). So the pool runs until
+		// the row's failure is recorded too.
+		charged := make(chan struct{})
+		go func() {
+			defer close(charged)
+			select {
+			case <-all:
+			case <-time.After(time.Minute):
+				return // runPoolUntil reports it
+			}
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				var n int64
+				err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM gue_jobs WHERE queue = $1 AND job_id = $2 AND error_count > 0`, queue, bad.ID).Scan(&n)
+				if err != nil || n > 0 {
+					return // an error: the checks below say what is wrong
+				}
+			}
+			t.Errorf("batch size %d: the undecodable job was not charged within a minute of the others' runs", batch)
+		}()
+		runPoolUntil(t, p, charged)
 		if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = $1`, queue); n != 1 {
 			t.Errorf("batch size %d: %d jobs left; want only the undecodable one", batch, n)
 		}
