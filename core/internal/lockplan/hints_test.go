@@ -132,3 +132,62 @@ func TestPgTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// A slow scan from the front spaces out the next ones, periodic and after a
+// miss, to RescanCostFactor times its cost whatever it found; a fast one
+// (under RescanCostFloor) leaves them as they were (the control: the same
+// calls with a scan of a microsecond).
+func TestLockHintsSlowRescansAreSpacedByTheirCost(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) time.Time { return time.Now().Add(-d) }
+	for _, c := range []struct {
+		cost time.Duration
+		slow bool
+	}{{time.Microsecond, false}, {RescanCostFloor - time.Millisecond, false}, {2 * time.Second, true}} {
+		h := NewHints(EmptyRescanGap)
+		h.Record(0, Pos{t0, 10}, Plan{Full: true})
+		cur := NewCursor(h)
+		cur.Ran(Step{Kind: Full}, c.cost)
+		cur.Ran(Step{Kind: Hinted}, time.Hour) // only scans from the front count
+		if want := map[bool]time.Duration{false: 0, true: c.cost}[c.slow]; h.fullCost != want {
+			t.Fatalf("cost of the last scan from the front of %s = %s, want %s (under %s: none)", c.cost, h.fullCost, want, RescanCostFloor)
+		}
+		h.lastFull, h.fullAt = ago(2*RescanEvery), ago(2*RescanEvery)
+		if got := h.Plan().Full; got == c.slow {
+			t.Errorf("scan from the front of %s, %s ago: full scan planned = %v, want %v", c.cost, 2*RescanEvery, got, !c.slow)
+		}
+		wait := max(RescanEvery, RescanCostFactor*c.cost)
+		h.lastFull, h.fullAt = ago(wait), ago(wait)
+		if !h.Plan().Full {
+			t.Errorf("scan from the front of %s, %s ago: want a full scan", c.cost, wait)
+		}
+		miss := func(busy, found bool, since time.Duration) bool {
+			h.Rescanned(found)
+			h.fullAt = ago(since)
+			if !found {
+				h.emptyAt = h.fullAt
+			}
+			return h.RescanAfterMiss(busy)
+		}
+		for _, found := range []bool{false, true} {
+			for _, busy := range []bool{false, true} {
+				if got := miss(busy, found, 2*EmptyRescanGap); got == c.slow {
+					t.Errorf("scan of %s (found a job: %v), %s ago: rescan of a worker (busy: %v) = %v, want %v", c.cost, found, 2*EmptyRescanGap, busy, got, !c.slow)
+				}
+				wait := max(EmptyRescanGap, RescanCostFactor*c.cost)
+				if !miss(busy, found, wait) {
+					t.Errorf("scan of %s (found a job: %v), %s ago: worker (busy: %v) wants a rescan", c.cost, found, wait, busy)
+				}
+				if c.slow && h.RescanAfterMiss(false) {
+					t.Errorf("a second worker's miss while the scan of %s just taken runs: want no rescan beside it", c.cost)
+				}
+			}
+		}
+		lone := NewHints(0)
+		lone.Ran(c.cost)
+		lone.Rescanned(false)
+		if !lone.RescanAfterMiss(true) {
+			t.Errorf("a lone worker right after an empty scan of %s: want a rescan every time", c.cost)
+		}
+	}
+}
