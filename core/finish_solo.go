@@ -126,12 +126,12 @@ func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
 	if s.chain == nil || !ok {
 		return s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
 	}
-	step, sent := s.chain.First(j.Queue), time.Now()
+	step := s.chain.First(j.Queue)
 	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, s.stmts.Lock.Of(step.Kind), step.Args...)
 	if err != nil {
 		return err
 	}
-	s.next = &pendingLock{tx: tx, row: row, step: step, sent: sent}
+	s.next = &pendingLock{tx: tx, row: row, step: step}
 	return nil
 }
 

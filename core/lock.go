@@ -92,9 +92,8 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	// BEGIN goes out with the first query when the pool can pipeline.
 	var tx adapter.Tx
 	var row adapter.Row
-	sent := time.Now()
 	if pending != nil { // never with ClockFirst: no chain was planned
-		tx, row, sent = pending.tx, pending.row, pending.sent
+		tx, row = pending.tx, pending.row
 	} else if pl, ok := c.pool.(adapter.Pipeliner); ok {
 		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
 	} else {
@@ -122,15 +121,13 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	var key sql.NullString
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key}
 	err := row.Scan(dest...)
-	plan.Ran(step, time.Since(sent))
 	for errors.Is(err, adapter.ErrNoRows) {
 		next, ok := plan.AfterMiss(step, queue)
 		if !ok {
 			break
 		}
-		step, sent = next, time.Now()
+		step = next
 		err = query(tx, step).Scan(dest...)
-		plan.Ran(step, time.Since(sent))
 		plan.Outcome(step, err == nil)
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package gue
 
 import (
 	"context"
-	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/core/internal/lockplan"
@@ -39,7 +38,6 @@ type pendingLock struct {
 	tx   adapter.PipelineTx
 	row  adapter.Row
 	step lockplan.Step
-	sent time.Time
 }
 
 // giveBack rolls back pending lock p (nil: none), which leaves its job, if

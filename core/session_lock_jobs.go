@@ -37,14 +37,14 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 	// As a batch does: past the hints, and from the front, in the same
 	// turn, when that finds nothing.
 	step := cur.FirstBatch(queue)
-	ids, err := sl.lockIDs(ctx, cur, step, n)
+	ids, err := sl.lockIDs(ctx, step, n)
 	for err == nil && len(ids) == 0 {
 		next, ok := cur.AfterMiss(step, queue)
 		if !ok {
 			break
 		}
 		step = next
-		ids, err = sl.lockIDs(ctx, cur, step, n)
+		ids, err = sl.lockIDs(ctx, step, n)
 		cur.Outcome(step, len(ids) > 0)
 	}
 	if err != nil {
@@ -82,17 +82,15 @@ func recordPositions(cur *lockplan.Cursor, step lockplan.Step, jobs []*Job) {
 
 // lockIDs gives back the locks of the jobs ended since the last statement
 // and takes the locks of up to n jobs by the lock query of step, in one
-// statement, telling cur how long it took; callers hold mu.
-func (sl *sessionLocks) lockIDs(ctx context.Context, cur *lockplan.Cursor, step lockplan.Step, n int) ([]int64, error) {
+// statement; callers hold mu.
+func (sl *sessionLocks) lockIDs(ctx context.Context, step lockplan.Step, n int) ([]int64, error) {
 	releases := sl.takeReleases()
 	args := append(step.Args, n, sl.heldArray(), sl.pid, idArray(releases))
-	sent := time.Now()
 	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	defer func() { cur.Ran(step, time.Since(sent)) }()
 	var ids []int64
 	var id, unlocked int64 // out of the loop: Scan's targets escape, an allocation each
 	for rows.Next() {

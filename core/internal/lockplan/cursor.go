@@ -4,8 +4,6 @@
 // touches no database: the caller runs the statement of the step's Kind.
 package lockplan
 
-import "time"
-
 // Kind is a lock query, in one vocabulary:
 //
 //   - Seek: the hints name a single priority; an index seek past its
@@ -111,14 +109,6 @@ func (c *Cursor) Outcome(s Step, found bool) {
 		c.hints.FastMissed()
 	case s.Kind == Full:
 		c.hints.Rescanned(found)
-	}
-}
-
-// Ran records how long s took, from its sending to its last row: the cost
-// of a scan from the front spaces the next ones (RescanCostFactor).
-func (c *Cursor) Ran(s Step, took time.Duration) {
-	if c != nil && s.Kind == Full {
-		c.hints.Ran(took)
 	}
 }
 

@@ -25,30 +25,15 @@ import (
 // starts from the front, which runs whenever the hinted one finds nothing
 // (for the workers of a pool coming straight from a job, at most once every
 // EmptyRescanGap while such scans keep finding nothing) and at least once
-// every RescanEvery, and never sooner after the last one than RescanCostFactor
-// times as long as it took.
+// every RescanEvery.
 const (
 	RescanEvery = time.Second
-	// RescanCostFactor keeps a pool's scans from the front to about a
-	// twentieth of the time, however slow they get. While someone else's
-	// transaction holds back the cleanup horizon, every job worked leaves
-	// an index entry at the front that VACUUM may not remove, and a scan
-	// from the front walks them all: with batch mode's rate, millions of
-	// them, seconds per scan, one of them every second. The jobs behind the
-	// hints then wait longer for the scan that finds them; none is lost.
-	RescanCostFactor = 20
-	// RescanCostFloor is the cost below which a scan from the front spaces
-	// out no others: a connection's first statement, planned cold, can take
-	// tens of milliseconds on a loaded machine, and such a scan every
-	// second costs little.
-	RescanCostFloor = 100 * time.Millisecond
 	// maxHints bounds the memory of a pool; priorities past it are still
 	// worked, from the front.
 	maxHints = 64
 	// EmptyRescanGap is how long after an empty scan from the front the
-	// workers of a pool take a miss of the hinted query at its word (at
-	// least; see RescanCostFactor): an idle pool's workers would otherwise
-	// each walk the dead entries.
+	// workers of a pool take a miss of the hinted query at its word: an
+	// idle pool's workers would otherwise each walk the dead entries.
 	EmptyRescanGap = 50 * time.Millisecond
 )
 
@@ -81,11 +66,6 @@ type Hints struct {
 	// emptyGap is EmptyRescanGap for a pool's hints, 0 for a lone worker's
 	// (whose WorkOne then always finds a ready job if there is one).
 	emptyGap time.Duration
-	// fullCost is how long the last scan from the front took (Ran), and
-	// fullAt when the last one started or ended: a slow scan in flight
-	// keeps the pool's other workers from starting one beside it.
-	fullCost time.Duration
-	fullAt   time.Time
 	// gen counts the times a scan from the front moved a position back.
 	// Hinted locks planned in an earlier generation do not move positions:
 	// they were in flight when the position went back, and letting them
@@ -122,8 +102,8 @@ type Plan struct {
 }
 
 // Plan returns how to lock next. It scans from the front when the hints are
-// empty and once every RescanEvery (or longer: see RescanCostFactor). A nil
-// *Hints always scans from the front.
+// empty and once every RescanEvery. A nil *Hints always scans from
+// the front.
 func (h *Hints) Plan() Plan { return h.plan(true) }
 
 // BatchPlan is Plan for a batch's lock statement, which has no seek: where
@@ -136,8 +116,8 @@ func (h *Hints) plan(seek bool) Plan {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.pos) == 0 || h.rescanDueLocked() {
-		h.lastFull, h.fullAt = time.Now(), time.Now()
+	if len(h.pos) == 0 || time.Since(h.lastFull) >= RescanEvery {
+		h.lastFull = time.Now()
 		h.slowOnly = false
 		return Plan{Full: true, Args: NoHints, gen: h.gen}
 	}
@@ -147,20 +127,6 @@ func (h *Hints) plan(seek bool) Plan {
 		}
 	}
 	return Plan{Args: h.argsLocked(), gen: h.gen}
-}
-
-// rescanDueLocked reports whether the periodic scan from the front is due:
-// RescanEvery after the last one was planned, and RescanCostFactor times
-// its cost after the last one of any kind ended. Callers hold mu.
-func (h *Hints) rescanDueLocked() bool {
-	return time.Since(h.lastFull) >= RescanEvery && h.rescanAffordableLocked()
-}
-
-// rescanAffordableLocked reports whether RescanCostFactor times the cost of
-// the last scan from the front has passed since the last one started or
-// ended. Callers hold mu.
-func (h *Hints) rescanAffordableLocked() bool {
-	return time.Since(h.fullAt) >= RescanCostFactor*h.fullCost
 }
 
 // General returns a plan of the general hinted query.
@@ -174,41 +140,17 @@ func (h *Hints) General() Plan {
 }
 
 // RescanAfterMiss reports whether a lock attempt whose hinted query found
-// nothing should scan from the front: yes, unless the last such scan of
-// this pool ended less than RescanCostFactor times its cost ago, or the
-// worker comes straight from a job (busy) and one found nothing within
-// emptyGap. A worker woken by a notification or by its poll looks as soon
-// as that cost allows (at once while scans take microseconds), so a job
-// behind the hints waits for no poll interval; a lone worker (emptyGap 0)
-// always looks.
+// nothing should scan from the front: yes, unless the worker comes straight
+// from a job (busy) and such a scan of this pool found nothing within
+// emptyGap. A worker woken by a notification or by its poll always looks,
+// so a job behind the hints waits for no poll interval.
 func (h *Hints) RescanAfterMiss(busy bool) bool {
-	if h == nil {
+	if h == nil || !busy {
 		return true
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.emptyGap == 0 {
-		return true
-	}
-	if busy && time.Since(h.emptyAt) < h.emptyGap || !h.rescanAffordableLocked() {
-		return false
-	}
-	h.fullAt = time.Now() // the scan starts: the pool's others wait for it too
-	return true
-}
-
-// Ran records how long a scan from the front took, from its statement's
-// sending to its last row (as nothing under RescanCostFloor).
-func (h *Hints) Ran(took time.Duration) {
-	if h == nil {
-		return
-	}
-	if took < RescanCostFloor {
-		took = 0
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.fullCost, h.fullAt = took, time.Now()
+	return time.Since(h.emptyAt) >= h.emptyGap
 }
 
 // RescanSoon makes the next plan a scan from the front: a job was given back
