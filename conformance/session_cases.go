@@ -28,6 +28,7 @@ var sessionCases = []testCase{
 	{"LockLostCancelsAndRunsAgain", testSessionLockLost},
 	{"LockLostBeforeTheJobStarts", testSessionLostBeforeStart},
 	{"EndingProvesTheLock", testSessionEndingProvesTheLock},
+	{"HeldJobMovedRunsOnce", testSessionHeldJobMovedRunsOnce},
 	{"CancelRunning", testSessionCancelRunning},
 	{"EveryEnding", testSessionEveryEnding},
 	{"PauseStopsLocking", testSessionPause},
@@ -979,4 +980,54 @@ func (l *errorLog) has(s string) bool {
 		}
 	}
 	return false
+}
+
+// A running job whose row moves past the pool's position (another writer
+// sets its run_at to now) is met by the pool's next lock walks, and
+// pg_try_advisory_lock grants the session that holds it its lock again: it
+// must not run a second time beside the first, and the extra lock must go
+// back (none is left once it is done). Control: taking the granted lock as
+// a new job runs it twice.
+func testSessionHeldJobMovedRunsOnce(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	held := e.enqueue(c, &gue.Job{Type: "t", Queue: "moved"})
+	started, release := make(chan struct{}), make(chan struct{})
+	var heldRuns, others atomic.Int32
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		if j.ID != held.ID {
+			others.Add(1)
+			return nil
+		}
+		if heldRuns.Add(1) == 1 {
+			close(started)
+		}
+		select {
+		case <-release:
+		case <-j.Context().Done():
+		}
+		return nil
+	}}
+	stop := startPool(t, sessionPool(c, wm, 4, "moved"))
+	defer stop()
+	<-started
+	e.exec(`UPDATE gue_jobs SET run_at = now() WHERE queue = 'moved' AND job_id = $1`, held.ID)
+	// The pool polls every 20 ms: its walks meet the moved row until one
+	// from the front skips it; the jobs enqueued after it show the walks
+	// went past it.
+	for i := range 5 {
+		e.enqueue(c, &gue.Job{Type: "t", Queue: "moved"})
+		waitFor(t, "the jobs after the moved one", func() bool { return others.Load() == int32(i+1) })
+	}
+	if n := heldRuns.Load(); n != 1 {
+		t.Errorf("the held job started %d times while its first run went on, want 1", n)
+	}
+	close(release)
+	waitFor(t, "the held job done", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'moved'`) == 0
+	})
+	waitFor(t, "every advisory lock given back", func() bool { return e.advisoryLocks() == 0 })
+	if n := heldRuns.Load(); n != 1 {
+		t.Errorf("the held job ran %d times, want 1", n)
+	}
 }

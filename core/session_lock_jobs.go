@@ -37,14 +37,14 @@ func (sl *sessionLocks) lock(ctx context.Context, c *Client, queue string, n int
 	// As a batch does: past the hints, and from the front, in the same
 	// turn, when that finds nothing.
 	step := cur.FirstBatch(queue)
-	ids, err := sl.lockIDs(ctx, step, n)
+	ids, err := sl.lockIDs(ctx, cur, step, n)
 	for err == nil && len(ids) == 0 {
 		next, ok := cur.AfterMiss(step, queue)
 		if !ok {
 			break
 		}
 		step = next
-		ids, err = sl.lockIDs(ctx, step, n)
+		ids, err = sl.lockIDs(ctx, cur, step, n)
 		cur.Outcome(step, len(ids) > 0)
 	}
 	if err != nil {
@@ -82,10 +82,11 @@ func recordPositions(cur *lockplan.Cursor, step lockplan.Step, jobs []*Job) {
 
 // lockIDs gives back the locks of the jobs ended since the last statement
 // and takes the locks of up to n jobs by the lock query of step, in one
-// statement; callers hold mu.
-func (sl *sessionLocks) lockIDs(ctx context.Context, step lockplan.Step, n int) ([]int64, error) {
+// statement; callers hold mu. Jobs it took again while they run are left
+// out (takenAgain), and cur then looks from the front next.
+func (sl *sessionLocks) lockIDs(ctx context.Context, cur *lockplan.Cursor, step lockplan.Step, n int) ([]int64, error) {
 	releases := sl.takeReleases()
-	args := append(step.Args, n, sl.heldArray(), sl.pid, idArray(releases))
+	args := append(step.Args, n, sl.heldArray(step), sl.pid, idArray(releases))
 	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, args...)
 	if err != nil {
 		return nil, err
@@ -115,7 +116,13 @@ func (sl *sessionLocks) lockIDs(ctx context.Context, step lockplan.Step, n int) 
 		// lock it held: none is left taken and never run.
 		return nil, fmt.Errorf("gue: session mode: the lock statement took %d locks, %d asked for", len(ids), n)
 	}
-	return ids, nil
+	kept := sl.takenAgain(ids)
+	if len(kept) < len(ids) {
+		// Their rows moved, perhaps behind the positions by the time
+		// they are free again: the next lock looks from the front.
+		cur.RescanSoon()
+	}
+	return kept, nil
 }
 
 // load reads the jobs whose locks were just taken, gives back the locks
@@ -168,10 +175,10 @@ func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids [
 	}
 	sl.heldMu.Lock()
 	for _, j := range jobs {
-		sl.held[j.ID] = struct{}{}
+		sl.held[j.ID] = heldJob{j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID}}
 	}
 	for _, j := range undecodable {
-		sl.held[j.ID] = struct{}{}
+		sl.held[j.ID] = heldJob{j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID}}
 	}
 	sl.heldMu.Unlock()
 	for _, j := range undecodable {

@@ -64,6 +64,16 @@ func (c *Cursor) FirstBatch(queue string) Step {
 	return step(c.hints.BatchPlan(), queue)
 }
 
+// Reaches reports whether s's query can come to the job at pos of
+// priority prio: false only where a hinted query starts past it.
+func (s Step) Reaches(prio int16, pos Pos) bool {
+	if s.Kind != Hinted {
+		return true
+	}
+	hint, ok := s.Plan.pos[prio]
+	return !ok || pos.After(hint)
+}
+
 func step(plan Plan, queue string) Step {
 	switch {
 	case plan.One:

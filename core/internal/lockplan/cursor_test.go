@@ -81,3 +81,40 @@ func TestCursorFirstBatch(t *testing.T) {
 		t.Errorf("after a batch's hinted query found nothing: %+v, %v; want a full query", next, ok)
 	}
 }
+
+// A hinted query reaches only the jobs past its priority's position (all of
+// a priority it has none for); a query from the front reaches every job.
+func TestStepReaches(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := NewHints(EmptyRescanGap)
+	h.Record(0, Pos{t0, 10}, Plan{Full: true})
+	h.Record(1, Pos{t0, 20}, Plan{Full: true})
+	h.lastFull = time.Now() // the periodic scan from the front is not due
+	cur := NewCursor(h)
+	hinted := cur.FirstBatch("q")
+	if hinted.Kind != Hinted {
+		t.Fatalf("first batch step %v, want the hinted query", hinted.Kind)
+	}
+	h.Record(0, Pos{t0.Add(time.Hour), 99}, Plan{Full: true}) // later moves do not change a step planned before
+	for _, c := range []struct {
+		prio int16
+		pos  Pos
+		want bool
+	}{
+		{0, Pos{t0, 10}, false},
+		{0, Pos{t0, 9}, false},
+		{0, Pos{t0.Add(-time.Second), 50}, false},
+		{0, Pos{t0, 11}, true},
+		{0, Pos{t0.Add(time.Microsecond), 1}, true},
+		{1, Pos{t0, 20}, false},
+		{1, Pos{t0, 21}, true},
+		{2, Pos{t0.Add(-time.Hour), 1}, true}, // no position: from the front
+	} {
+		if got := hinted.Reaches(c.prio, c.pos); got != c.want {
+			t.Errorf("hinted step reaches priority %d at %+v: %v, want %v", c.prio, c.pos, got, c.want)
+		}
+		if !fullStep(Plan{}, "q").Reaches(c.prio, c.pos) {
+			t.Errorf("a step from the front does not reach priority %d at %+v", c.prio, c.pos)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package lockplan
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,6 +98,8 @@ type Plan struct {
 	Prio int16
 	Pos  Pos
 	Args Args
+	// pos is the positions Args names, for Step.Reaches.
+	pos map[int16]Pos
 	// gen is the hints' generation the plan was made in (see record).
 	gen uint64
 }
@@ -126,7 +129,7 @@ func (h *Hints) plan(seek bool) Plan {
 			return Plan{One: true, Prio: prio, Pos: pos, gen: h.gen}
 		}
 	}
-	return Plan{Args: h.argsLocked(), gen: h.gen}
+	return Plan{Args: h.argsLocked(), pos: maps.Clone(h.pos), gen: h.gen}
 }
 
 // General returns a plan of the general hinted query.
@@ -136,7 +139,7 @@ func (h *Hints) General() Plan {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return Plan{Args: h.argsLocked(), gen: h.gen}
+	return Plan{Args: h.argsLocked(), pos: maps.Clone(h.pos), gen: h.gen}
 }
 
 // RescanAfterMiss reports whether a lock attempt whose hinted query found

@@ -13,8 +13,9 @@ type Session struct {
 	// SessionLock takes the advisory locks of up to $5 ready jobs of queue
 	// $1, past the lock hints $2..$4 as Lock.Hinted reads them (empty:
 	// from the front), skipping the jobs in $6 (a text array of IDs: the
-	// ones the lock connection holds already, which pg_try_advisory_lock
-	// would grant it again) and the jobs whose lock another session
+	// ones the lock connection holds already that the walk can come to,
+	// which pg_try_advisory_lock would grant it again; the caller drops
+	// any held job granted all the same) and the jobs whose lock another session
 	// holds, and returns their IDs. It goes in the queue's order and
 	// tries a row's lock only when it still wants one, so it never takes
 	// a lock it does not return; in each priority it reads at most the
