@@ -194,3 +194,47 @@ func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids [
 	}
 	return jobs, nil
 }
+
+// heldJob is a held job's place in its queue's order, as it was locked.
+type heldJob struct {
+	prio int16
+	pos  lockplan.Pos
+}
+
+// heldArray is the IDs held that the walk of step can come to, as a
+// PostgreSQL array literal: every one from the front, only those past
+// their priority's position in a hinted walk, which starts after the jobs
+// it locked before (the held ones, nearly always). Sending all 1,500 of a
+// busy pool made each lock statement parse and hash them, 0.9 ms of its
+// 2.1 (PostgreSQL 15).
+func (sl *sessionLocks) heldArray(step lockplan.Step) string {
+	sl.heldMu.Lock()
+	defer sl.heldMu.Unlock()
+	ids := make([]int64, 0, min(len(sl.held), 64))
+	for id, h := range sl.held {
+		if step.Reaches(h.prio, h.pos) {
+			ids = append(ids, id)
+		}
+	}
+	return idArray(ids)
+}
+
+// takenAgain removes from ids, which the lock statement just took, those
+// of jobs held already, granted again: a held job whose row moved past
+// the walk's position since it was locked (its ending rescheduled it to
+// now, or another writer changed its run_at), which heldArray left out.
+// They are not run twice; the extra lock each took goes back with the
+// next statement. Callers hold mu.
+func (sl *sessionLocks) takenAgain(ids []int64) []int64 {
+	sl.heldMu.Lock()
+	defer sl.heldMu.Unlock()
+	kept := ids[:0]
+	for _, id := range ids {
+		if _, ok := sl.held[id]; ok {
+			sl.releases = append(sl.releases, id)
+			continue
+		}
+		kept = append(kept, id)
+	}
+	return kept
+}
