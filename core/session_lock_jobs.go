@@ -195,12 +195,6 @@ func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids [
 	return jobs, nil
 }
 
-// heldJob is a held job's place in its queue's order, as it was locked.
-type heldJob struct {
-	prio int16
-	pos  lockplan.Pos
-}
-
 // heldArray is the IDs held that the walk of step can come to, as a
 // PostgreSQL array literal: every one from the front, only those past
 // their priority's position in a hinted walk, which starts after the jobs

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gue-go/gue/core/adapter"
+	"github.com/gue-go/gue/core/internal/lockplan"
 )
 
 // sessionLocks is the lock connection of a pool in session mode
@@ -55,6 +56,12 @@ type sessionLocks struct {
 	kick     chan struct{}
 	// completer deletes the jobs done without a transaction of their own.
 	completer *sessionCompleter
+}
+
+// heldJob is a held job's place in its queue's order, as it was locked.
+type heldJob struct {
+	prio int16
+	pos  lockplan.Pos
 }
 
 // lockTableShare: a pool in session mode holds at most 1/lockTableShare
