@@ -174,11 +174,10 @@ func (sl *sessionLocks) load(ctx context.Context, c *Client, queue string, ids [
 		}
 	}
 	sl.heldMu.Lock()
-	for _, j := range jobs {
-		sl.held[j.ID] = heldJob{j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID}}
-	}
-	for _, j := range undecodable {
-		sl.held[j.ID] = heldJob{j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID}}
+	for _, js := range [][]*Job{jobs, undecodable} {
+		for _, j := range js {
+			sl.held[j.ID] = heldJob{j.Priority, lockplan.Pos{RunAt: j.RunAt, ID: j.ID}}
+		}
 	}
 	sl.heldMu.Unlock()
 	for _, j := range undecodable {

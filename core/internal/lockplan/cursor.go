@@ -65,13 +65,14 @@ func (c *Cursor) FirstBatch(queue string) Step {
 }
 
 // Reaches reports whether s's query can come to the job at pos of
-// priority prio: false only where a hinted query starts past it.
+// priority prio: false only where a hinted query of FirstBatch starts
+// past it (true for any other step).
 func (s Step) Reaches(prio int16, pos Pos) bool {
 	if s.Kind != Hinted {
 		return true
 	}
 	hint, ok := s.Plan.pos[prio]
-	return !ok || pos.After(hint)
+	return !ok || pos.After(hint) // a nil map: never ok
 }
 
 func step(plan Plan, queue string) Step {

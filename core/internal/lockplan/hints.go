@@ -98,7 +98,8 @@ type Plan struct {
 	Prio int16
 	Pos  Pos
 	Args Args
-	// pos is the positions Args names, for Step.Reaches.
+	// pos is the positions Args names, for Step.Reaches; in a BatchPlan
+	// only (nil elsewhere: every job reached).
 	pos map[int16]Pos
 	// gen is the hints' generation the plan was made in (see record).
 	gen uint64
@@ -129,7 +130,13 @@ func (h *Hints) plan(seek bool) Plan {
 			return Plan{One: true, Prio: prio, Pos: pos, gen: h.gen}
 		}
 	}
-	return Plan{Args: h.argsLocked(), pos: maps.Clone(h.pos), gen: h.gen}
+	p := Plan{Args: h.argsLocked(), gen: h.gen}
+	if !seek {
+		// Only batch and session mode ask Step.Reaches: the default mode's
+		// lock of every job need not copy the positions.
+		p.pos = maps.Clone(h.pos)
+	}
+	return p
 }
 
 // General returns a plan of the general hinted query.
@@ -139,7 +146,7 @@ func (h *Hints) General() Plan {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return Plan{Args: h.argsLocked(), pos: maps.Clone(h.pos), gen: h.gen}
+	return Plan{Args: h.argsLocked(), gen: h.gen}
 }
 
 // RescanAfterMiss reports whether a lock attempt whose hinted query found
