@@ -342,6 +342,10 @@ func testUndecodableRowChargedToJob(t *testing.T, e *env) {
 // charges it (a batch locked as shutdown begins is released unrun, and
 // the failures it recorded go with that release). The Locked hook stops
 // the pool right after the lock, before the pool looks at its context.
+// One worker: with two, the other's lock can skip the row while the first
+// holds it, find nothing and stop the pool while the first's lock is still
+// running; that lock is cut off and the row goes back uncharged (nothing
+// lost: the next lock charges it), which is not the case under test.
 func testUndecodableRowChargedAtShutdown(t *testing.T, e *env) {
 	for _, batch := range []int{0, 5} {
 		queue := "poison-stop" + strings.Repeat("-batch", min(batch, 1))
@@ -360,7 +364,7 @@ func testUndecodableRowChargedAtShutdown(t *testing.T, e *env) {
 		p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error {
 			t.Errorf("batch size %d: the undecodable job ran", batch)
 			return nil
-		}}, 2, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(10*time.Millisecond))
+		}}, 1, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(batch), gue.WithPoolPollInterval(10*time.Millisecond))
 		if err := p.Run(ctx); err != nil {
 			t.Fatal(err)
 		}
