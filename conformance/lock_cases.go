@@ -407,7 +407,7 @@ func testUndecodableRowChargedWhenReleaseFails(t *testing.T, e *env) {
 	p := gue.NewWorkerPool(c, gue.WorkMap{"t": func(*gue.Job) error {
 		t.Error("the undecodable job ran")
 		return nil
-	}}, 2, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(5), gue.WithPoolPollInterval(10*time.Millisecond))
+	}}, 1, gue.WithPoolQueue(queue), gue.WithPoolBatchSize(5), gue.WithPoolPollInterval(10*time.Millisecond))
 	if err := p.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -419,8 +419,9 @@ func testUndecodableRowChargedWhenReleaseFails(t *testing.T, e *env) {
 		FROM gue_jobs WHERE queue = $1 AND job_id = $2`, queue, bad.ID).Scan(&row); err != nil {
 		t.Fatalf("the undecodable job is gone: %v", err)
 	}
-	// At least once: the pool's other locker may lock the row as soon as
-	// the ended backend lets it go, and charge it too as it stops.
+	// One worker, as in UndecodableRowChargedAtShutdown: with two, the
+	// other's empty lock could stop the pool while the batch's statement
+	// still runs (not idle in a transaction yet, so not ended).
 	if strings.HasPrefix(row, "error_count 0,") || !strings.Contains(row, "decode") {
 		t.Errorf("a batch released at shutdown whose commit failed did not charge the undecodable job: %s", row)
 	}
