@@ -28,6 +28,8 @@ var lockHintsCases = []testCase{
 	{"SessionKeepPriorityOrder", testLockHintsSessionKeepPriorityOrder},
 	{"SessionWakeFindsJobBehindThem", inSessionMode(lockHintsWakeFindsJobBehindThem(gue.WithPoolSessionLocks(true)))},
 	{"SessionLateJobsAreNotStarved", inSessionMode(lateJobsAreNotStarvedByHints(gue.WithPoolSessionLocks(true)))},
+	{"SlowScansAreSpacedNotStarving", slowScansAreSpacedNotStarving()},
+	{"BatchSlowScansAreSpacedNotStarving", slowScansAreSpacedNotStarving(gue.WithPoolBatchSize(5))},
 }
 
 // inSessionMode is test, skipped where session mode cannot run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/core/internal/lockplan"
@@ -57,11 +58,13 @@ func (c *Client) lockBatch(ctx context.Context, stmts *queries, queue string, n 
 // scanBatch runs the lock query of step, taking up to n jobs, and tells
 // cur where each priority's last job lies.
 func (c *Client) scanBatch(ctx context.Context, b *batch, stmts *sqlq.Set, step lockplan.Step, n int, cur *lockplan.Cursor) ([]*Job, error) {
+	sent := time.Now()
 	rows, err := b.tx.Query(ctx, stmts.LockBatch, append(step.Args, n)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	defer func() { cur.Ran(step, time.Since(sent)) }()
 	var jobs []*Job
 	// The rows come by priority, then position: the last of each
 	// priority is its hint.

@@ -126,12 +126,12 @@ func (s *soloTx) commitDelete(ctx context.Context, j *Job, stmt string) error {
 	if s.chain == nil || !ok {
 		return s.pipe.ExecCommit(ctx, stmt, j.Queue, j.ID)
 	}
-	step := s.chain.First(j.Queue)
+	step, sent := s.chain.First(j.Queue), time.Now()
 	tx, row, err := ch.ExecCommitBeginQueryRow(ctx, stmt, []any{j.Queue, j.ID}, s.stmts.Lock.Of(step.Kind), step.Args...)
 	if err != nil {
 		return err
 	}
-	s.next = &pendingLock{tx: tx, row: row, step: step}
+	s.next = &pendingLock{tx: tx, row: row, step: step, sent: sent}
 	return nil
 }
 

@@ -92,8 +92,9 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	// BEGIN goes out with the first query when the pool can pipeline.
 	var tx adapter.Tx
 	var row adapter.Row
+	sent := time.Now()
 	if pending != nil { // never with ClockFirst: no chain was planned
-		tx, row = pending.tx, pending.row
+		tx, row, sent = pending.tx, pending.row, pending.sent
 	} else if pl, ok := c.pool.(adapter.Pipeliner); ok {
 		tx, row = pl.BeginQueryRow(ctx, first, firstArgs...)
 	} else {
@@ -121,13 +122,15 @@ func (c *Client) lockJobOnce(ctx context.Context, stmts *queries, queue string, 
 	var key sql.NullString
 	dest := []any{&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key}
 	err := row.Scan(dest...)
+	plan.Ran(step, time.Since(sent)) // with ClockFirst, the clock's statement too
 	for errors.Is(err, adapter.ErrNoRows) {
 		next, ok := plan.AfterMiss(step, queue)
 		if !ok {
 			break
 		}
-		step = next
+		step, sent = next, time.Now()
 		err = query(tx, step).Scan(dest...)
+		plan.Ran(step, time.Since(sent))
 		plan.Outcome(step, err == nil)
 	}
 	if err != nil {

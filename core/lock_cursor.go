@@ -2,6 +2,7 @@ package gue
 
 import (
 	"context"
+	"time"
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/gue-go/gue/core/internal/lockplan"
@@ -38,6 +39,9 @@ type pendingLock struct {
 	tx   adapter.PipelineTx
 	row  adapter.Row
 	step lockplan.Step
+	// sent is when it went out, with the commit: its cost counts from
+	// then (lockplan.Cursor.Ran).
+	sent time.Time
 }
 
 // giveBack rolls back pending lock p (nil: none), which leaves its job, if

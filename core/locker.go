@@ -67,6 +67,9 @@ func (lk *locker) loop(ctx context.Context) {
 		if anyPaused(lk.lanes) {
 			wait = min(wait, pauseRefresh) // notice a resume soon
 		}
+		if d := lk.rescanDeferred(); d > 0 {
+			wait = min(wait, d) // look behind the hints when the cost allows
+		}
 		timer.Reset(wait)
 		var woken <-chan struct{}
 		if lk.wake != nil {
@@ -98,6 +101,19 @@ func (lk *locker) loop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// rescanDeferred returns the shortest time, over the loop's lanes, until a
+// scan from the front that its last attempt left out for its cost may
+// start (lockplan.Cursor.Deferred); 0 when none was left out.
+func (lk *locker) rescanDeferred() time.Duration {
+	var d time.Duration
+	for _, c := range lk.cursors {
+		if w := c.plan.Deferred; w > 0 && (d == 0 || w < d) {
+			d = w
+		}
+	}
+	return d
 }
 
 // jittered returns d ± 25% at random. Workers started together would otherwise

@@ -87,11 +87,13 @@ func recordPositions(cur *lockplan.Cursor, step lockplan.Step, jobs []*Job) {
 func (sl *sessionLocks) lockIDs(ctx context.Context, cur *lockplan.Cursor, step lockplan.Step, n int) ([]int64, error) {
 	releases := sl.takeReleases()
 	args := append(step.Args, n, sl.heldArray(step), sl.pid, idArray(releases))
+	sent := time.Now()
 	rows, err := sl.conn.Query(ctx, sl.stmts.SessionLock, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	defer func() { cur.Ran(step, time.Since(sent)) }()
 	var ids []int64
 	var id, unlocked int64 // out of the loop: Scan's targets escape, an allocation each
 	for rows.Next() {

@@ -4,6 +4,8 @@
 // touches no database: the caller runs the statement of the step's Kind.
 package lockplan
 
+import "time"
+
 // Kind is a lock query, in one vocabulary:
 //
 //   - Seek: the hints name a single priority; an index seek past its
@@ -40,6 +42,12 @@ type Cursor struct {
 	// FromJob: the worker comes straight from a job rather than from a
 	// wake-up or a poll (see Hints.RescanAfterMiss).
 	FromJob bool
+	// Deferred is set by AfterMiss when it left out a scan from the front
+	// for its cost: how long until the pool's next may start. The worker
+	// looks again then, not at its next poll (which may be an hour away):
+	// the job behind the hints that the scan would have found waits no
+	// longer than that. First and FirstBatch clear it.
+	Deferred time.Duration
 }
 
 // NewCursor returns a cursor through hints (nil: none, always from the
@@ -51,6 +59,7 @@ func (c *Cursor) First(queue string) Step {
 	if c == nil {
 		return fullStep(Plan{Full: true, Args: NoHints}, queue)
 	}
+	c.Deferred = 0
 	return step(c.hints.Plan(), queue)
 }
 
@@ -61,6 +70,7 @@ func (c *Cursor) FirstBatch(queue string) Step {
 	if c == nil {
 		return fullStep(Plan{Full: true, Args: NoHints}, queue)
 	}
+	c.Deferred = 0
 	return step(c.hints.BatchPlan(), queue)
 }
 
@@ -105,9 +115,11 @@ func (c *Cursor) AfterMiss(prev Step, queue string) (Step, bool) {
 		s.afterSeek = true
 		return s, true
 	case Hinted:
-		if c.hints.RescanAfterMiss(c.FromJob) {
+		ok, wait := c.hints.RescanAfterMiss(c.FromJob)
+		if ok {
 			return fullStep(prev.Plan, queue), true
 		}
+		c.Deferred = wait
 	}
 	return Step{}, false
 }
@@ -120,6 +132,15 @@ func (c *Cursor) Outcome(s Step, found bool) {
 		c.hints.FastMissed()
 	case s.Kind == Full:
 		c.hints.Rescanned(found)
+	}
+}
+
+// Ran records how long s took, from its sending to its last row: slow
+// scans from the front, against the hinted queries, space out the next
+// ones (see RescanCostFactor).
+func (c *Cursor) Ran(s Step, took time.Duration) {
+	if c != nil {
+		c.hints.Ran(s.Kind, took)
 	}
 }
 

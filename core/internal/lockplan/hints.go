@@ -26,7 +26,8 @@ import (
 // starts from the front, which runs whenever the hinted one finds nothing
 // (for the workers of a pool coming straight from a job, at most once every
 // EmptyRescanGap while such scans keep finding nothing) and at least once
-// every RescanEvery.
+// every RescanEvery; when those scans cost much more than the hinted
+// queries, less often (see RescanCostFactor).
 const (
 	RescanEvery = time.Second
 	// maxHints bounds the memory of a pool; priorities past it are still
@@ -67,6 +68,8 @@ type Hints struct {
 	// emptyGap is EmptyRescanGap for a pool's hints, 0 for a lone worker's
 	// (whose WorkOne then always finds a ready job if there is one).
 	emptyGap time.Duration
+	// cost spaces the scans from the front when they are slow.
+	cost costs
 	// gen counts the times a scan from the front moved a position back.
 	// Hinted locks planned in an earlier generation do not move positions:
 	// they were in flight when the position went back, and letting them
@@ -120,8 +123,9 @@ func (h *Hints) plan(seek bool) Plan {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.pos) == 0 || time.Since(h.lastFull) >= RescanEvery {
-		h.lastFull = time.Now()
+	now := time.Now()
+	if len(h.pos) == 0 || now.Sub(h.lastFull) >= RescanEvery && h.cost.wait(now) == 0 {
+		h.lastFull, h.cost.started = now, now
 		h.slowOnly = false
 		return Plan{Full: true, Args: NoHints, gen: h.gen}
 	}
@@ -152,15 +156,39 @@ func (h *Hints) General() Plan {
 // RescanAfterMiss reports whether a lock attempt whose hinted query found
 // nothing should scan from the front: yes, unless the worker comes straight
 // from a job (busy) and such a scan of this pool found nothing within
-// emptyGap. A worker woken by a notification or by its poll always looks,
-// so a job behind the hints waits for no poll interval.
-func (h *Hints) RescanAfterMiss(busy bool) bool {
-	if h == nil || !busy {
-		return true
+// emptyGap, or the scans from the front are slow and the last one ended
+// too recently (see RescanCostFactor). A worker woken by a notification or
+// by its poll looks unless they are slow, so a job behind the hints waits
+// for no poll interval. When slow scans left one out, wait is how long
+// until the next may start (0 otherwise): the worker looks again then.
+func (h *Hints) RescanAfterMiss(busy bool) (ok bool, wait time.Duration) {
+	if h == nil {
+		return true, 0
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return time.Since(h.emptyAt) >= h.emptyGap
+	now := time.Now()
+	if h.emptyGap > 0 { // a lone worker's (WorkOne) always looks
+		if w := h.cost.wait(now); w > 0 {
+			return false, w
+		}
+	}
+	if busy && now.Sub(h.emptyAt) < h.emptyGap {
+		return false, 0
+	}
+	h.cost.started = now
+	return true, 0
+}
+
+// Ran records that a query of kind k took took, from its sending to its
+// last row.
+func (h *Hints) Ran(k Kind, took time.Duration) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cost.ran(k, took, time.Now())
 }
 
 // RescanSoon makes the next plan a scan from the front: a job was given back

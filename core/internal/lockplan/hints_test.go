@@ -74,28 +74,35 @@ func TestLockHintsRecordMovesForwardUnlessFull(t *testing.T) {
 }
 
 func TestLockHintsRescanAfterMiss(t *testing.T) {
+	rescan := func(h *Hints, busy bool) bool {
+		ok, wait := h.RescanAfterMiss(busy)
+		if wait != 0 {
+			t.Errorf("cheap scans from the front: RescanAfterMiss(%v) = %v, %s; want no wait", busy, ok, wait)
+		}
+		return ok
+	}
 	var none *Hints
-	if !none.RescanAfterMiss(true) {
+	if !rescan(none, true) {
 		t.Error("nil hints: want a rescan")
 	}
 	pool, lone := NewHints(EmptyRescanGap), NewHints(0)
 	for _, h := range []*Hints{pool, lone} {
-		if !h.RescanAfterMiss(true) {
+		if !rescan(h, true) {
 			t.Error("no empty rescan yet: want a rescan")
 		}
 		h.Rescanned(false)
 	}
-	if pool.RescanAfterMiss(true) {
+	if rescan(pool, true) {
 		t.Error("a pool worker straight from a job right after an empty rescan: want none")
 	}
-	if !pool.RescanAfterMiss(false) {
+	if !rescan(pool, false) {
 		t.Error("a woken or polling pool worker: want a rescan")
 	}
-	if !lone.RescanAfterMiss(true) {
+	if !rescan(lone, true) {
 		t.Error("a lone worker: want a rescan every time")
 	}
 	pool.Rescanned(true)
-	if !pool.RescanAfterMiss(true) {
+	if !rescan(pool, true) {
 		t.Error("after a rescan that found a job: want a rescan")
 	}
 }
