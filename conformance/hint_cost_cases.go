@@ -39,27 +39,26 @@ type slowScanTx struct {
 	p *slowScans
 }
 
-// fromFront reports whether a lock statement's arguments (the queue, then
-// the hints' three arrays) are those of a scan from the front.
-func (p *slowScans) fromFront(args []any) bool {
+// delay waits slowScanDelay and counts the statement when its arguments
+// (the queue, then the hints' three arrays) are those of a scan from the
+// front.
+func (p *slowScans) delay(args []any) {
 	if len(args) < 4 {
-		return false
+		return
 	}
-	a, ok := args[1].(string)
-	if ok && a == "{}" {
+	if a, ok := args[1].(string); ok && a == "{}" {
 		time.Sleep(slowScanDelay)
 		p.full.Add(1)
 	}
-	return ok && a == "{}"
 }
 
 func (tx *slowScanTx) QueryRow(ctx context.Context, sql string, args ...any) adapter.Row {
-	tx.p.fromFront(args)
+	tx.p.delay(args)
 	return tx.Tx.QueryRow(ctx, sql, args...)
 }
 
 func (tx *slowScanTx) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
-	tx.p.fromFront(args)
+	tx.p.delay(args)
 	return tx.Tx.Query(ctx, sql, args...)
 }
 
