@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,8 +45,9 @@ func version(binDir string) int {
 
 // startLocalServer initialises and starts a server and returns its admin
 // DSN. PostgreSQL refuses to run as root, so as root it runs as the
-// "postgres" user that the package creates.
-func startLocalServer(ctx context.Context, bin string) (*localServer, string, error) {
+// "postgres" user that the package creates. opts are more server options
+// (postgres -c name=value), as for -pressure's pg_stat_statements.
+func startLocalServer(ctx context.Context, bin string, opts ...string) (*localServer, string, error) {
 	s := &localServer{bin: bin}
 	if os.Geteuid() == 0 {
 		if _, err := user.Lookup("postgres"); err != nil {
@@ -74,8 +76,8 @@ func startLocalServer(ctx context.Context, bin string) (*localServer, string, er
 		s.stop()
 		return nil, "", err
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", port, dir)
-	if out, err := s.command(ctx, "pg_ctl", "-D", data, "-w", "-l", filepath.Join(dir, "log"), "-o", opts, "start").CombinedOutput(); err != nil {
+	o := strings.Join(append([]string{fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", port, dir)}, opts...), " ")
+	if out, err := s.command(ctx, "pg_ctl", "-D", data, "-w", "-l", filepath.Join(dir, "log"), "-o", o, "start").CombinedOutput(); err != nil {
 		s.stop()
 		return nil, "", fmt.Errorf("pg_ctl start: %w: %s", err, out)
 	}

@@ -110,14 +110,23 @@ func main() {
 		if bin == "" {
 			log.Fatal("-server local: no /usr/lib/postgresql/*/bin/initdb on this machine")
 		}
-		s, dsn, err := startLocalServer(ctx, bin)
+		// -pressure reports the lock statements' cost, which the server
+		// counts with pg_stat_statements; the other runs keep the
+		// default settings whole.
+		var opts []string
+		settings := "default settings"
+		if *pressureHold > 0 && lockStatsAvailable(bin) {
+			opts = append(opts, lockStatsPreload)
+			settings += " but pg_stat_statements loaded"
+		}
+		s, dsn, err := startLocalServer(ctx, bin, opts...)
 		if err != nil {
 			log.Fatalf("local PostgreSQL from %s: %v", bin, err)
 		}
 		defer s.stop()
 		atExit = append(atExit, s.stop)
 		admin = dsn
-		fmt.Fprintf(os.Stderr, "bench: PostgreSQL from %s on loopback, default settings\n", bin)
+		fmt.Fprintf(os.Stderr, "bench: PostgreSQL from %s on loopback, %s\n", bin, settings)
 	case *server == "auto" || *server == "container":
 		// PostgreSQL's default settings, as the comparison is about them,
 		// not the tests' fsync=off.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -17,7 +18,8 @@ import (
 // table, each holding its snapshot a second (readers). Both hold back the
 // cleanup horizon, so the rows of worked jobs stay as dead tuples that the
 // lock statements must step over. Measured: the rate before, during and
-// after, the dead tuples of gue_jobs at the end of the pressure, and how
+// after, the dead tuples of the jobs' table (gue_jobs, River's river_job:
+// each system has a database of its own) at the end of the pressure, and how
 // long after it the rate is back at 0.9 of the rate before.
 
 // pressureKinds are the kinds of pressure.
@@ -97,7 +99,7 @@ func readOnce(ctx context.Context, pool *pgxpool.Pool) error {
 type pressureResult struct {
 	name, kind            string
 	before, during, after float64 // jobs/s
-	dead                  int64   // n_dead_tup of gue_jobs at the end of the pressure
+	dead                  int64   // n_dead_tup of the jobs' table at the end of the pressure
 	recovered             time.Duration
 	recoveredOK           bool // the rate came back within the after window
 	// pickup is the 99th percentile of the jobs' pickup latency before,
@@ -106,6 +108,11 @@ type pressureResult struct {
 	// tell its jobs' enqueue times.
 	pickup [3]time.Duration
 	timed  bool
+	// lock is the lock statements' execution in each phase, as
+	// pg_stat_statements counts it (see lockcost.go); lockErr says why
+	// there is none.
+	lock    [3]lockPhase
+	lockErr error
 }
 
 // measurePressure works s with a producer beside it for window, then under
@@ -121,16 +128,36 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 		return r, err
 	}
 	defer pool.Close()
-	// rate measures a phase of d: its jobs/s, and the p99 of its pickups
-	// in r.pickup[phase].
+	r.lockErr = enableLockStats(ctx, pool)
+	// lockFrom starts a phase's lock figures; its result ends them in
+	// r.lock[phase].
+	lockFrom := func(phase int) (end func() error) {
+		if r.lockErr != nil {
+			return func() error { return nil }
+		}
+		l0, err := readLockTotals(ctx, pool)
+		w0 := f.worked.Load()
+		return func() error {
+			l, err2 := readLockTotals(ctx, pool)
+			if err = cmp.Or(err, err2); err != nil {
+				return fmt.Errorf("lock statements' figures: %w", err)
+			}
+			r.lock[phase] = l.since(l0, f.worked.Load()-w0)
+			return nil
+		}
+	}
+	// rate measures a phase of d: its jobs/s, the p99 of its pickups in
+	// r.pickup[phase], and its lock statements in r.lock[phase].
 	rate := func(phase int, d time.Duration) (float64, error) {
+		lockEnd := lockFrom(phase)
 		w0, t0 := f.worked.Load(), time.Now()
 		f.pickup.take()
 		if err := f.wait(d); err != nil {
 			return 0, err
 		}
 		r.pickup[phase], r.timed = f.pickup.take()
-		return float64(f.worked.Load()-w0) / time.Since(t0).Seconds(), nil
+		jobs, el := f.worked.Load()-w0, time.Since(t0)
+		return float64(jobs) / el.Seconds(), lockEnd()
 	}
 	if err := f.wait(window / 5); err != nil { // warm-up
 		return r, err
@@ -145,7 +172,7 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 	}
 	r.during, err = rate(1, hold)
 	if err == nil {
-		err = pool.QueryRow(ctx, `SELECT COALESCE(sum(n_dead_tup), 0) FROM pg_stat_user_tables WHERE relname = 'gue_jobs'`).Scan(&r.dead)
+		err = pool.QueryRow(ctx, `SELECT COALESCE(sum(n_dead_tup), 0) FROM pg_stat_user_tables WHERE relname IN ('gue_jobs', 'river_job')`).Scan(&r.dead)
 	}
 	if rerr := release(); err == nil {
 		err = rerr
@@ -156,6 +183,7 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 	}
 	// After: the rate of each 100 ms step over the last second, until it is
 	// back at 0.9 of the rate before; then the rest of the window.
+	lockEnd := lockFrom(2)
 	start, w0 := time.Now(), f.worked.Load()
 	f.pickup.take()
 	type sample struct {
@@ -183,5 +211,9 @@ func measurePressure(ctx context.Context, adminDSN string, s system, kind string
 	}
 	r.after = float64(f.worked.Load()-w0) / time.Since(start).Seconds()
 	r.pickup[2], _ = f.pickup.take()
+	if err := lockEnd(); err != nil {
+		_ = f.finish()
+		return r, err
+	}
 	return r, f.finish()
 }

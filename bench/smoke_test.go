@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,12 +134,24 @@ func TestVacuum(t *testing.T) {
 }
 
 // TestPressure runs both kinds of pressure briefly: the pool keeps working
-// before, during and after each, and the figures are read.
+// before, during and after each, and the figures are read. Its server is
+// one of the machine's binaries with pg_stat_statements loaded, for the
+// lock statements' cost; the test server, which has not loaded it, is the
+// control that a server without it is told apart (no figures, a reason).
 func TestPressure(t *testing.T) {
-	admin := conformance.ServerDSN(t)
+	bin := findServerBin()
+	if bin == "" || !lockStatsAvailable(bin) {
+		t.Skip("no PostgreSQL server binaries with pg_stat_statements in /usr/lib/postgresql")
+	}
+	ctx := context.Background()
+	s, admin, err := startLocalServer(ctx, bin, lockStatsPreload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
 	var rs []pressureResult
 	for _, kind := range []string{"holder", "readers"} {
-		r, err := measurePressure(context.Background(), admin, producerSystems(4, 5)["gue-go"], kind, 4, 50, 500*time.Millisecond, 1500*time.Millisecond)
+		r, err := measurePressure(ctx, admin, producerSystems(4, 5)["gue-go"], kind, 4, 50, 500*time.Millisecond, 1500*time.Millisecond)
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
@@ -151,7 +165,36 @@ func TestPressure(t *testing.T) {
 				t.Errorf("%s: pickup p99 of phase %d is %s (timed: %v); want a latency", kind, i, p, r.timed)
 			}
 		}
+		// The default mode takes each job with a lock statement of its own
+		// (and a miss costs one more), so a reading that left some of its
+		// statements out would count fewer than the jobs.
+		if r.lockErr != nil {
+			t.Errorf("%s: no lock figures: %v", kind, r.lockErr)
+		}
+		for i, l := range r.lock {
+			if l.jobs <= 0 || l.calls < l.jobs*9/10 || l.ms <= 0 {
+				t.Errorf("%s: phase %d: %d lock statements taking %.3f ms for %d jobs; want one a job at least, and time", kind, i, l.calls, l.ms, l.jobs)
+			}
+		}
 		rs = append(rs, r)
 	}
 	reportPressure(testWriter{t}, rs, 4, 50, 500*time.Millisecond, 1500*time.Millisecond)
+
+	// The control: a server that has not loaded pg_stat_statements.
+	pool, err := newDatabase(ctx, conformance.ServerDSN(t), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var preload string
+	if err := pool.QueryRow(ctx, `SHOW shared_preload_libraries`).Scan(&preload); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(preload, "pg_stat_statements") {
+		t.Logf("the test server loads pg_stat_statements (%q): no control", preload)
+		return
+	}
+	if err := enableLockStats(ctx, pool); !errors.Is(err, errNoLockStats) {
+		t.Errorf("lock figures on a server without pg_stat_statements: %v; want %v", err, errNoLockStats)
+	}
 }
