@@ -37,6 +37,7 @@ var sessionCases = []testCase{
 	{"NotOneSessionRefused", testSessionNotOneSession},
 	{"OtherRoleRefused", testSessionOtherRole},
 	{"TransactionPoolerRefused", testSessionTransactionPooler},
+	{"StopCutsNoStatement", testSessionStopCutsNoStatement},
 }
 
 // needSessionMode skips t unless the adapter can hold a lock connection

@@ -168,8 +168,11 @@ func (sl *sessionLocks) start(ctx context.Context) (stop func()) {
 }
 
 // releaser gives back the locks of ended jobs and checks the connection
-// while it holds locks, until ctx ends.
+// while it holds locks, until ctx ends. A statement it has sent is not
+// cut off by that end, as the lock statement is not (see lock): the stop
+// would take the cut for a lost connection.
 func (sl *sessionLocks) releaser(ctx context.Context) {
+	sctx := context.WithoutCancel(ctx)
 	t := time.NewTicker(sessionHeartbeat / 2)
 	defer t.Stop()
 	later := time.NewTimer(0)
@@ -186,9 +189,9 @@ func (sl *sessionLocks) releaser(ctx context.Context) {
 			}
 		case <-later.C:
 			armed = false
-			sl.flush(ctx)
+			sl.flush(sctx)
 		case <-t.C:
-			sl.heartbeat(ctx)
+			sl.heartbeat(sctx)
 		}
 	}
 }
