@@ -43,9 +43,15 @@ func holdTransaction(ctx context.Context, pool *pgxpool.Pool) (func() error, err
 }
 
 // repeatableReaders runs four readers until release, each in a loop of a
-// REPEATABLE READ transaction that counts the queue's rows and holds its
-// snapshot for a second, started a quarter second apart.
+// REPEATABLE READ transaction that counts the queue's rows (gue_jobs, or
+// River's river_job) and holds its snapshot for a second, started a
+// quarter second apart.
 func repeatableReaders(ctx context.Context, pool *pgxpool.Pool) (func() error, error) {
+	// The system's jobs' table: gue_jobs, or River's river_job.
+	var table string
+	if err := pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass('gue_jobs') IS NOT NULL THEN 'gue_jobs' ELSE 'river_job' END`).Scan(&table); err != nil {
+		return nil, err
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -59,7 +65,7 @@ func repeatableReaders(ctx context.Context, pool *pgxpool.Pool) (func() error, e
 				return
 			}
 			for rctx.Err() == nil {
-				if err := readOnce(rctx, pool); err != nil && rctx.Err() == nil {
+				if err := readOnce(rctx, pool, table); err != nil && rctx.Err() == nil {
 					errs <- err
 					return
 				}
@@ -78,14 +84,14 @@ func repeatableReaders(ctx context.Context, pool *pgxpool.Pool) (func() error, e
 	}, nil
 }
 
-func readOnce(ctx context.Context, pool *pgxpool.Pool) error {
+func readOnce(ctx context.Context, pool *pgxpool.Pool, table string) error {
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	var n int64
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM gue_jobs`).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 		return err
 	}
 	select {
