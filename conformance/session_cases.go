@@ -38,6 +38,7 @@ var sessionCases = []testCase{
 	{"OtherRoleRefused", testSessionOtherRole},
 	{"TransactionPoolerRefused", testSessionTransactionPooler},
 	{"StopCutsNoStatement", testSessionStopCutsNoStatement},
+	{"LoadProbesItsJobsOnly", testSessionLoadProbesItsJobsOnly},
 }
 
 // needSessionMode skips t unless the adapter can hold a lock connection

@@ -170,12 +170,20 @@ func newSession(s *Set, forget bool) Session {
 SELECT job_id, 0::bigint FROM w
 UNION ALL SELECT -1, 0 WHERE pg_backend_pid() <> $7::int
 UNION ALL SELECT 0, n FROM u`,
-		// The IDs drive the join, a primary key probe each: = ANY of the
-		// text parameter, on a table without statistics, was a sequential
-		// scan that parsed the list again on every row.
+		// The IDs drive the read, a primary key probe each, whatever the
+		// table's statistics say: = ANY of the text parameter, on a table
+		// without statistics, was a sequential scan that parsed the list
+		// again on every row; a plain join of the IDs, with statistics
+		// that put the queue at a few rows (none yet, or taken while it
+		// was nearly empty), was a hash join over a scan of the whole
+		// queue: 2-3 ms for 15 jobs of a queue of 5,000 (auto_explain,
+		// bench -pressure, PostgreSQL 15). A subquery with LIMIT is never
+		// merged into its parent, so each ID is a probe of its own.
 		SessionLoad: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
-FROM unnest($2::text::bigint[]) AS i(id) JOIN ` + t + ` c ON c.queue = $1 AND c.job_id = i.id
-WHERE c.run_at <= now()`,
+FROM unnest($2::text::bigint[]) AS i(id) CROSS JOIN LATERAL (
+  SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
+  FROM ` + t + ` c WHERE c.queue = $1 AND c.job_id = i.id AND c.run_at <= now()
+  LIMIT 1) c`,
 		SessionUnlock:        `SELECT CASE WHEN pg_backend_pid() = $2::int THEN (SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) FROM unnest($1::text::bigint[]) x) ELSE -1 END`,
 		SessionDelete:        guarded(s.Delete, "3"),
 		SessionDeleteAsync:   guarded(s.DeleteAsync, "3"),
