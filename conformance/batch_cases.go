@@ -23,6 +23,7 @@ var batchCases = []testCase{
 	{"HardStopAbandonsStuckHandler", testBatchHardStopAbandonsStuckHandler},
 	{"PauseStopsWaitingLockers", testBatchPauseStopsWaitingLockers},
 	{"LoneWorkerRunsBatches", testBatchLoneWorkerRunsBatches},
+	{"EndsProbeTheirJobsOnly", testBatchEndsProbeTheirJobsOnly},
 }
 
 // A lone Worker in batch mode runs as a pool of one: it locks a batch of

@@ -39,6 +39,7 @@ var sessionCases = []testCase{
 	{"TransactionPoolerRefused", testSessionTransactionPooler},
 	{"StopCutsNoStatement", testSessionStopCutsNoStatement},
 	{"LoadProbesItsJobsOnly", testSessionLoadProbesItsJobsOnly},
+	{"EndsProbeTheirJobsOnly", testSessionEndsProbeTheirJobsOnly},
 }
 
 // needSessionMode skips t unless the adapter can hold a lock connection

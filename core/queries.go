@@ -20,7 +20,7 @@ type queries struct {
 	// one from queries does not compile. (sqlq's
 	// TestOnlyDialectStatementsDiffer lists them.)
 	*sqlq.Set
-	Dialect, Lock, ClockFirst, DeleteAsync, AsyncCommit, QueueList, QueueStats, QueueStatsAll, SessionDeleteAsync, SessionDeleteManyAsync chosenByDialect
+	Dialect, Lock, ClockFirst, DeleteAsync, DeleteBatch, AsyncCommit, QueueList, QueueStats, QueueStatsAll, SessionDeleteAsync, SessionDeleteManyAsync chosenByDialect
 	// citus caches whether the schema's gue_jobs is a distributed Citus
 	// table: 0 not looked up yet, 1 no, 2 yes (see on).
 	citus atomic.Int32

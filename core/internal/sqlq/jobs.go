@@ -201,8 +201,10 @@ FROM prio CROSS JOIN LATERAL (
 ) j
 LIMIT $5`,
 		// The cancellation requests of the batch's ended jobs go with them
-		// (see Lifecycle.die); the dead ones' rows are among $2.
-		DeleteBatch: forgetting(`ANY($2::text::bigint[])`) + `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`,
+		// (see Lifecycle.die); the dead ones' rows are among $2. Each job
+		// is a probe of the key (byKeys). Dialect: Citus keeps = ANY, which
+		// it routes to the queue's shard.
+		DeleteBatch: forgetting(`ANY($2::text::bigint[])`) + `DELETE FROM ` + t + ` t USING ` + byKeys + ` WHERE ` + byKeysMatch,
 		// The run-at is computed in the subquery: Citus refuses a stable
 		// function applied to a column in an UPDATE's SET, and evaluates it
 		// on the coordinator here. statement_timestamp() as in fail.
@@ -257,6 +259,7 @@ SET error_count = error_count + 1,
 WHERE queue = $1 AND job_id = $2`,
 	}
 	if d == Citus {
+		s.DeleteBatch = forgetting(`ANY($2::text::bigint[])`) + `DELETE FROM ` + t + ` WHERE queue = $1 AND job_id = ANY($2::text::bigint[])`
 		s.Lock = LockSQL{Hinted: onCitus(s.Lock.Hinted), Seek: onCitus(s.Lock.Seek)}
 		s.ClockFirst = "SELECT now()"
 		s.DeleteAsync = ""
@@ -274,6 +277,24 @@ func onCitus(sql string) string {
 	}
 	return strings.Replace(sql, readyNow, "c.run_at <= $5::timestamptz", 1)
 }
+
+// byKeys is the IDs of the text array $2 with queue $1, as relation
+// k(queue, id), for a statement that ends many jobs: joined to the jobs
+// table by byKeysMatch, each ID is a probe of the primary key, whatever
+// the table's statistics say. With queue = $1 as a condition of its own,
+// a table without statistics (a new one: the planner takes a queue for
+// 0.5% of the rows its pages could hold) or with statistics taken while
+// the queue was nearly empty had the planner scan the whole queue
+// through the lock index for every statement: 5.5 ms to delete one job
+// of a queue of 5,000, against 0.4 (EXPLAIN ANALYZE, PostgreSQL 15).
+// OFFSET 0 keeps the subquery apart, so the planner does not turn
+// k.queue back into the constant $1. The array's length is unknown when
+// the statement is planned, and taken for 10: a nested loop of probes
+// costs less than any scan of a table of more than a few pages.
+const byKeys = `(SELECT $1::text AS queue, i.id FROM unnest($2::text::bigint[]) AS i(id) OFFSET 0) k`
+
+// byKeysMatch joins jobs table t to byKeys on the primary key.
+const byKeysMatch = `t.queue = k.queue AND t.job_id = k.id`
 
 // LockSQL is the text of the lock queries: Hinted is the general one,
 // hinted with the hints in $2..$4 and full (from the front) with empty ones;

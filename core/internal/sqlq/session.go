@@ -108,7 +108,8 @@ func guarded(stmt string, n string) string {
 }
 
 // deleteMany is SessionDeleteMany, forgetting the jobs' cancellation
-// requests too with forget, committing asynchronously with async.
+// requests too with forget, committing asynchronously with async. Each
+// job is a probe of the key (byKeys).
 func deleteMany(schema string, forget, async bool) string {
 	t := Ident(schema) + ".gue_jobs"
 	asyncCond := ""
@@ -121,8 +122,8 @@ func deleteMany(schema string, forget, async bool) string {
 		forgetting = `, c AS (DELETE FROM ` + Ident(schema) + `.gue_jobs_cancel r USING d WHERE r.queue = $1 AND r.job_id = d.job_id)`
 	}
 	return `WITH d AS (
-  DELETE FROM ` + t + ` t USING unnest($2::text::bigint[]) AS i(id)
-  WHERE t.queue = $1 AND t.job_id = i.id
+  DELETE FROM ` + t + ` t USING ` + byKeys + `
+  WHERE ` + byKeysMatch + `
     AND ` + holderAlive("$3::text") + asyncCond + `
   RETURNING t.job_id
 )` + forgetting + `

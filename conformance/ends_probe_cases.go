@@ -1,0 +1,101 @@
+package conformance
+
+import (
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gue "github.com/gue-go/gue/core"
+)
+
+// The statements that end many jobs at once, batch mode's delete of a
+// batch and session mode's grouped delete, find each job by its key,
+// whatever the table's statistics say. With none yet (a new table, which
+// the planner takes for a few hundred rows, a queue for 0.5% of them),
+// each must not scan the whole queue (2,000 jobs) to find the few it
+// ends. Measured on the server: the entries of the lock index read while
+// a pool works 200 jobs; the lock statements read at most the locks they
+// want plus a slack of rows each, and no ending reads the lock index.
+// Control: with the jobs matched as queue = $1 AND job_id = ANY(...),
+// the planner scans the queue through the lock index for every ending.
+
+func testBatchEndsProbeTheirJobsOnly(t *testing.T, e *env) {
+	if Citus() {
+		t.Skip("on Citus the lock index's reads are counted on the workers' shards")
+	}
+	e.endsProbeTheirJobsOnly(t, func(c *gue.Client, wm gue.WorkMap) *gue.WorkerPool {
+		return gue.NewWorkerPool(c, wm, 2, gue.WithPoolQueue("probe"), gue.WithPoolBatchSize(8),
+			gue.WithPoolPollInterval(20*time.Millisecond))
+	})
+}
+
+func testSessionEndsProbeTheirJobsOnly(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	e.endsProbeTheirJobsOnly(t, func(c *gue.Client, wm gue.WorkMap) *gue.WorkerPool {
+		return sessionPool(c, wm, 8, "probe")
+	})
+}
+
+// endsProbeTheirJobsOnly runs the check above with the pool newPool
+// builds, whose handlers write nothing, on connections of its own: once
+// it has stopped they are closed, and their backends' counts reach the
+// statistics as they end.
+func (e *env) endsProbeTheirJobsOnly(t *testing.T, newPool func(*gue.Client, gue.WorkMap) *gue.WorkerPool) {
+	// Behind a transaction-mode pooler the server's backends outlive the
+	// pool's connections.
+	e.needSession(t, "the count waits for the pool's backends to end")
+	u, err := url.Parse(e.dsn)
+	if err != nil {
+		t.Skipf("the test DSN is not a URL: %v", err)
+	}
+	const app = "gue_ends_probe"
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	own := e.open(t, u.String())
+	c := gue.NewClient(own)
+	const backlog, worked = 2000, 200
+	jobs := make([]*gue.Job, backlog)
+	for i := range jobs {
+		jobs[i] = &gue.Job{Type: "t", Queue: "probe"}
+	}
+	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	var done atomic.Int64
+	enough := make(chan struct{})
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		if done.Add(1) == worked {
+			close(enough)
+		}
+		return nil
+	}}
+	backends := func() int64 {
+		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, app)
+	}
+	reads := func() int64 {
+		return e.count(`SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE indexrelname = 'gue_jobs_lock_idx'`)
+	}
+	if backends() == 0 {
+		t.Fatalf("control: no backend named %s while the pool's connections are open", app)
+	}
+	before := reads()
+	runPoolUntil(t, newPool(c, wm), enough)
+	if err := own.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pool's backends gone", func() bool { return backends() == 0 })
+	n, read := done.Load(), reads()-before
+	if n < worked {
+		t.Fatalf("%d jobs worked, want %d", n, worked)
+	}
+	if read < n {
+		t.Fatalf("%d entries of the lock index read for %d jobs: the lock statements' reads have not reached the statistics", read, n)
+	}
+	if perJob := read / n; perJob > 100 {
+		t.Errorf("%d entries of the lock index read for %d jobs (%d a job) of a queue of %d: an ending scans the queue",
+			read, n, perJob, backlog)
+	}
+	t.Logf("%d entries of the lock index read for %d jobs", read, n)
+}
