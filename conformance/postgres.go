@@ -50,7 +50,8 @@ func ServerDSN(tb testing.TB) string {
 // preparing DATABASE_URL for runnable examples. The server is started once
 // per process; later calls return the same DSN or error.
 func StartServer() (dsn string, err error) {
-	return StartServerWith(testSettings...)
+	server.once.Do(func() { startServer(testSettings, true) })
+	return server.dsn, server.err
 }
 
 // testSettings suit tests: durability is not under test, and process-level
@@ -60,14 +61,25 @@ var testSettings = []string{"fsync=off", "max_connections=300"}
 // StartServerWith is StartServer with the server settings (name=value, as
 // for postgres -c) of the caller's choice instead of the tests' fsync=off and
 // max_connections=300; a benchmark passes none to measure PostgreSQL's
-// defaults. Only the first call of either function in a process starts a
-// server, with its settings.
+// defaults, its data directory on the container's disk. Only the first
+// call of either function in a process starts a server, with its settings.
 func StartServerWith(settings ...string) (dsn string, err error) {
-	server.once.Do(func() { startServer(settings) })
+	server.once.Do(func() { startServer(settings, false) })
 	return server.dsn, server.err
 }
 
-func startServer(settings []string) {
+// dataDir is the data directory of the image (scripts/test-env.sh's PGDATA).
+const dataDir = "/var/lib/postgresql/data"
+
+// startServer starts the container with settings, its data directory in
+// memory with inMemory. The tests create and drop a database for every
+// case, some 300 files each: on the disk's ext4 (through the container's
+// overlay), finding a free inode among those just deleted took most of
+// the server's CPU, about a third of the machine's in a conformance run
+// (perf, 2 cores). The tests do not restart this server, which would lose
+// a data directory in memory (reliability's restartable server has its
+// own container).
+func startServer(settings []string, inMemory bool) {
 	if dsn := os.Getenv(EnvDatabaseURL); dsn != "" {
 		server.dsn = dsn
 		fmt.Fprintf(os.Stderr, "conformance: using PostgreSQL from %s\n", EnvDatabaseURL)
@@ -89,6 +101,9 @@ func startServer(settings []string) {
 			req.Cmd = []string{"postgres"}
 			for _, s := range settings {
 				req.Cmd = append(req.Cmd, "-c", s)
+			}
+			if inMemory {
+				req.Tmpfs = map[string]string{dataDir: "rw"}
 			}
 			return nil
 		}),

@@ -5,10 +5,16 @@
 # ../shared/citus (install.sh). `start` prints the exports the tests read:
 #   GUE_TEST_DATABASE_URL   the coordinator (the server the suite creates databases on)
 #   GUE_TEST_CITUS_WORKERS  the workers, comma-separated (each test database is created there too)
-# State lives in $GUE_CITUS_DIR (default /tmp/gue-citus); `stop` removes it.
+# State lives in $GUE_CITUS_DIR (default /dev/shm/gue-citus, in memory, where
+# /dev/shm is writable; else /tmp/gue-citus); `stop` removes it. Every test
+# creates tables and their shards, hundreds of files, and drops them: on
+# ext4, finding a free inode among those just deleted costs more CPU than
+# the statements themselves.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-dir=${GUE_CITUS_DIR:-/tmp/gue-citus}
+mem=/tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && mem=/dev/shm
+dir=${GUE_CITUS_DIR:-$mem/gue-citus}
 bindir=/usr/lib/postgresql/15/bin
 shared=${GUE_SHARED_DIR:-$here/../../shared}
 log() { printf '[citus] %s\n' "$*" >&2; }
