@@ -55,14 +55,8 @@ func (e *env) endsProbeTheirJobsOnly(t *testing.T, newPool func(*gue.Client, gue
 	u.RawQuery = q.Encode()
 	own := e.open(t, u.String())
 	c := gue.NewClient(own)
-	const backlog, worked = 2000, 200
-	jobs := make([]*gue.Job, backlog)
-	for i := range jobs {
-		jobs[i] = &gue.Job{Type: "t", Queue: "probe"}
-	}
-	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
-		t.Fatal(err)
-	}
+	const backlog, worked = probeBacklog, probeWorked
+	e.enqueueProbes(t, c)
 	var done atomic.Int64
 	enough := make(chan struct{})
 	wm := gue.WorkMap{"t": func(j *gue.Job) error {
@@ -86,16 +80,41 @@ func (e *env) endsProbeTheirJobsOnly(t *testing.T, newPool func(*gue.Client, gue
 		t.Fatal(err)
 	}
 	waitFor(t, "the pool's backends gone", func() bool { return backends() == 0 })
-	n, read := done.Load(), reads()-before
+	n := done.Load()
 	if n < worked {
 		t.Fatalf("%d jobs worked, want %d", n, worked)
 	}
+	checkLockIndexReads(t, reads()-before, n, backlog, "an ending scans the queue")
+}
+
+// probeBacklog jobs of queue "probe" are enqueued by enqueueProbes on a
+// new table; probeWorked of them are worked.
+const probeBacklog, probeWorked = 2000, 200
+
+// enqueueProbes enqueues probeBacklog jobs of type "t" in queue "probe"
+// through c, in one batch.
+func (e *env) enqueueProbes(t *testing.T, c *gue.Client) {
+	t.Helper()
+	jobs := make([]*gue.Job, probeBacklog)
+	for i := range jobs {
+		jobs[i] = &gue.Job{Type: "t", Queue: "probe"}
+	}
+	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkLockIndexReads fails t when the entries of the lock index read
+// while n jobs of a queue of backlog were worked are more than 100 a job
+// (why says what did it then), or fewer than one a job: the lock
+// statements' own reads have not reached the statistics.
+func checkLockIndexReads(t *testing.T, read, n int64, backlog int, why string) {
+	t.Helper()
 	if read < n {
 		t.Fatalf("%d entries of the lock index read for %d jobs: the lock statements' reads have not reached the statistics", read, n)
 	}
 	if perJob := read / n; perJob > 100 {
-		t.Errorf("%d entries of the lock index read for %d jobs (%d a job) of a queue of %d: an ending scans the queue",
-			read, n, perJob, backlog)
+		t.Errorf("%d entries of the lock index read for %d jobs (%d a job) of a queue of %d: %s", read, n, perJob, backlog, why)
 	}
 	t.Logf("%d entries of the lock index read for %d jobs", read, n)
 }

@@ -22,14 +22,8 @@ import (
 func testSessionLoadProbesItsJobsOnly(t *testing.T, e *env) {
 	needSessionMode(t, e)
 	c := e.client()
-	const backlog, worked = 2000, 200
-	jobs := make([]*gue.Job, backlog)
-	for i := range jobs {
-		jobs[i] = &gue.Job{Type: "t", Queue: "probe"}
-	}
-	if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
-		t.Fatal(err)
-	}
+	const backlog, worked = probeBacklog, probeWorked
+	e.enqueueProbes(t, c)
 	var done, lockPID atomic.Int64
 	enough := make(chan struct{})
 	wm := gue.WorkMap{"t": func(j *gue.Job) error {
@@ -58,13 +52,5 @@ func testSessionLoadProbesItsJobsOnly(t *testing.T, e *env) {
 	waitFor(t, "the lock connection's backend gone", func() bool {
 		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid) == 0
 	})
-	n, read := done.Load(), reads()-before
-	if read < n {
-		t.Fatalf("%d entries of the lock index read for %d jobs: the lock walk's reads have not reached the statistics", read, n)
-	}
-	if perJob := read / n; perJob > 100 {
-		t.Errorf("%d entries of the lock index read for %d jobs (%d a job) of a queue of %d: the read after each lock scans the queue",
-			read, n, perJob, backlog)
-	}
-	t.Logf("%d entries of the lock index read for %d jobs", read, n)
+	checkLockIndexReads(t, reads()-before, done.Load(), backlog, "the read after each lock scans the queue")
 }
