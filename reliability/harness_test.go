@@ -156,6 +156,41 @@ func (d *database) enqueue(queue string, n int) {
 	d.exec(`INSERT INTO gue_jobs (queue, job_type) SELECT $1, 'work' FROM generate_series(1, $2::int)`, queue, n)
 }
 
+// atOnce runs each of subtests as a subtest of t, all at the same time,
+// and returns once every one has ended. For scenarios that each bring their
+// own database (or servers) and spend much of their time waiting (on a
+// partition, a promotion, a killed process's restart), so that the machine
+// is idle while they run one after another. Not t.Parallel: its slots
+// (-parallel, the number of CPUs) run two at a time on 2 cores, and a
+// parallel subtest waits for its parent's other tests.
+func atOnce(t *testing.T, subtests ...subtest) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, s := range subtests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(s.name, s.run)
+		}()
+	}
+	wg.Wait()
+}
+
+// subtest is one of atOnce's subtests.
+type subtest struct {
+	name string
+	run  func(t *testing.T)
+}
+
+// eachMode is a subtest of run per mode, for atOnce.
+func eachMode(run func(t *testing.T, m mode)) []subtest {
+	var ss []subtest
+	for _, m := range modes {
+		ss = append(ss, subtest{m.name, func(t *testing.T) { run(t, m) }})
+	}
+	return ss
+}
+
 // stallLimit is how long the queue may go without a single job finishing
 // before a test fails: tests judge progress, not speed, since the machines
 // they run on are shared and sometimes heavily loaded.

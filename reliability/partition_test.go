@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,19 +43,10 @@ func TestNetworkPartition(t *testing.T) {
 	if conformance.Citus() {
 		t.Skip("the partition is between workers and one plain server")
 	}
-	// All at once: each has a namespace, a server and workers of its own,
-	// and most of its time is the partition, with the machine idle. Not
-	// through t.Parallel, whose slots (-parallel, the number of CPUs) ran
-	// two of the three at a time on 2 cores: 75-80 s instead of about 40.
-	var wg sync.WaitGroup
-	for _, m := range modes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.Run(m.name, func(t *testing.T) { testNetworkPartition(t, m) })
-		}()
-	}
-	wg.Wait()
+	// All at once (atOnce): each has a namespace, a server and workers of
+	// its own, and most of its time is the partition, with the machine
+	// idle: about 40 s instead of 75-80 s one after another.
+	atOnce(t, eachMode(testNetworkPartition)...)
 }
 
 // partitionFor is how long the partition lasts: 30 s, as the issue asks,
