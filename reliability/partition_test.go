@@ -40,6 +40,7 @@ import (
 // partition (the control that it cut them off), and they work again after
 // the heal.
 func TestNetworkPartition(t *testing.T) {
+	t.Parallel() // beside TestExactlyOnceWithoutCrashes (see the package doc)
 	if conformance.Citus() {
 		t.Skip("the partition is between workers and one plain server")
 	}

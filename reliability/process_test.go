@@ -19,6 +19,7 @@ import (
 // make test-citus: 25,000 there still race for about 90 s. -short (make
 // check does not run this package) takes 10,000.
 func TestExactlyOnceWithoutCrashes(t *testing.T) {
+	t.Parallel() // beside the scenarios that mostly wait (see the package doc)
 	const procs, workersPerProc = 8, 16
 	jobs := 100_000
 	switch {
