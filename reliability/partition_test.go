@@ -77,6 +77,19 @@ func testNetworkPartition(t *testing.T, m mode) {
 	for d.count(`SELECT count(*) FROM results`) < jobs/10 {
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Session mode: jobs in flight when the lock connection is lost, so
+	// that every run shows the ordering. With 20 ms jobs alone the
+	// partition often came while each worker inside waited for its lock
+	// statement with no job running. These run 20 s (gue-testworker
+	// -hold), first in the queue; the partition starts once all have begun.
+	holds := 0
+	if m.session {
+		holds = 2 * inside
+		d.exec(`INSERT INTO gue_jobs (queue, job_type, priority) SELECT '', 'hold', -1 FROM generate_series(1, $1::int)`, holds)
+		for d.count(`SELECT count(DISTINCT job_id) FROM attempts WHERE job_id > $1`, jobs) < int64(holds) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	outside := startWorker(t, d.dsn, args...)
 	ns.partition()
 	partitioned := time.Now()
@@ -107,7 +120,7 @@ func testNetworkPartition(t *testing.T, m mode) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	resumed := time.Since(healed)
-	o := d.drainAndStop(t, append(cut, outside), "in the partition", jobs+more)
+	o := d.drainAndStop(t, append(cut, outside), "in the partition", jobs+holds+more)
 	if most := d.count(`SELECT COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM attempts GROUP BY job_id) x`); most > 2 {
 		t.Errorf("a job ran %d times; a partition may cut one run off, so twice at most", most)
 	}
@@ -128,7 +141,7 @@ func testNetworkPartition(t *testing.T, m mode) {
 	}
 	ordering := ""
 	if m.session {
-		ordering = "; " + sessionLossOrdering(t, d, cut)
+		ordering = "; " + sessionLossOrdering(t, d, cut, jobs, holds)
 	}
 	t.Logf("%s mode: %s partition; the worker outside started %d jobs meanwhile; the workers inside started again %s after the heal (error lines: %s); %s%s",
 		m.name, partitionFor(), outsideDuring, resumed.Round(time.Millisecond), strings.Join(logged, ", "), o, ordering)
@@ -157,10 +170,20 @@ var errorLine = regexp.MustCompile(`\] [0-9:.]+ error `)
 // gave its lock connection up (and cancelled its running jobs) before any
 // other worker started one of the jobs it was running: the client notices
 // a silent peer after 3 s, the server after about 7 s, and only then are
-// the locks released. It returns the margins.
-func sessionLossOrdering(t *testing.T, d *database, cut []*worker) string {
+// the locks released. The holds jobs after the first jobs, which ran
+// long, must be among those cancelled (the control that the check sees
+// jobs in flight). It returns the margins.
+func sessionLossOrdering(t *testing.T, d *database, cut []*worker, jobs, holds int) string {
 	t.Helper()
 	var margins []string
+	cancelled := map[string]bool{}
+	defer func() {
+		for id := jobs + 1; id <= jobs+holds; id++ {
+			if !cancelled[strconv.Itoa(id)] {
+				t.Errorf("job %d ran through the loss of the lock connection inside, not cancelled", id)
+			}
+		}
+	}()
 	for i, w := range cut {
 		var lostAt time.Time
 		var ids []string
@@ -171,10 +194,18 @@ func sessionLossOrdering(t *testing.T, d *database, cut []*worker) string {
 					lostAt = logTime(t, line)
 				}
 			case strings.Contains(line, "error job failed"):
+				// Failed before the loss (its connection gave up
+				// first), its failure not recorded: its lock held on.
 				if _, rest, ok := strings.Cut(line, "job-id="); ok {
 					id, _, _ := strings.Cut(rest, " ")
 					ids = append(ids, id)
 				}
+			case strings.HasPrefix(line, "lock lost "):
+				// Cancelled by the loss (gue-testworker's line: the
+				// pool logs it at debug level).
+				id := strings.TrimPrefix(line, "lock lost ")
+				ids = append(ids, id)
+				cancelled[id] = true
 			}
 		}
 		if lostAt.IsZero() {

@@ -2,20 +2,22 @@
 // signal and kill. It works queue -queue of the database at DATABASE_URL with
 // -workers workers. Each job records an attempt in table attempts (committed
 // on its own, so it survives a crash), optionally sleeps -sleep (cut short by
-// the job's context), then records its result in table results inside the
-// job's transaction. With -batch, jobs are locked and ended in batches of
+// the job's context; jobs of type "hold" sleep -hold), then records its
+// result in table results inside the job's transaction. With -batch, jobs are locked and ended in batches of
 // that many, sharing a transaction; with -session, each job is held by a
 // session lock of the pool's lock connection. With -periodic, the pool also declares the schedule
 // "tick" (gue.Every of that duration), whose jobs record their tick in table
 // ticks. With -tcp-timeout its connections give up a silent peer (a
 // network partition) within that long. With -acked it prints "acked <job ID>" for each job whose run
-// returned with its ending applied. The first SIGTERM or SIGINT shuts down gracefully; a
+// returned with its ending applied. It prints "lock lost <job ID>" for each
+// job whose run the loss of the session-mode lock connection cancelled. The first SIGTERM or SIGINT shuts down gracefully; a
 // second one stops hard.
 package main
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -39,6 +41,7 @@ func main() {
 	queue := flag.String("queue", "", "queue to work")
 	poll := flag.Duration("poll", 50*time.Millisecond, "poll interval")
 	sleep := flag.Duration("sleep", 0, "time each job takes")
+	holdFor := flag.Duration("hold", 20*time.Second, "time each job of type \"hold\" takes")
 	grace := flag.Duration("grace", 30*time.Second, "shutdown grace period")
 	every := flag.Duration("periodic", 0, "declare the periodic job \"tick\" every this long")
 	batch := flag.Int("batch", 0, "jobs per transaction (WithPoolBatchSize); 0: the default mode, a transaction per job")
@@ -88,19 +91,32 @@ func main() {
 		logger.Fatalf("-driver %q: want pgxv5 or libpq", *driver)
 	}
 
-	work := func(j *gue.Job) error {
+	var stdout sync.Mutex // one line at a time on stdout
+	run := func(j *gue.Job, sleep time.Duration) error {
 		ctx := j.Context()
 		if _, err := pool.Exec(ctx, `INSERT INTO attempts (job_id, pid) VALUES ($1, $2)`, j.ID, os.Getpid()); err != nil {
 			return err
 		}
-		if *sleep > 0 {
+		if sleep > 0 {
 			select {
-			case <-time.After(*sleep):
+			case <-time.After(sleep):
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
 		_, err := j.Tx().Exec(ctx, `INSERT INTO results (job_id) VALUES ($1)`, j.ID)
+		return err
+	}
+	work := func(j *gue.Job, sleep time.Duration) error {
+		err := run(j, sleep)
+		if err != nil && errors.Is(context.Cause(j.Context()), gue.ErrLockLost) {
+			// A job the loss of the session-mode lock connection
+			// cancelled: the pool does not end it, and logs it at debug
+			// level only. TestNetworkPartition reads these lines.
+			stdout.Lock()
+			fmt.Printf("lock lost %d\n", j.ID)
+			stdout.Unlock()
+		}
 		return err
 	}
 	tick := func(j *gue.Job) error {
@@ -117,14 +133,13 @@ func main() {
 		opts = append(opts, gue.WithPoolSessionLocks(true))
 	}
 	if *acked {
-		var mu sync.Mutex // one line at a time on stdout
 		opts = append(opts, gue.WithPoolHooks(gue.Hooks{Work: func(next gue.RunFunc) gue.RunFunc {
 			return func(ctx context.Context, j *gue.Job) error {
 				err := next(ctx, j)
 				if err == nil {
-					mu.Lock()
+					stdout.Lock()
 					fmt.Printf("acked %d\n", j.ID)
-					mu.Unlock()
+					stdout.Unlock()
 				}
 				return err
 			}
@@ -133,7 +148,11 @@ func main() {
 	if *every > 0 {
 		opts = append(opts, gue.WithPoolPeriodic("tick", gue.Every(*every), func() *gue.Job { return &gue.Job{Type: "tick"} }))
 	}
-	p := gue.NewWorkerPool(gue.NewClient(pool, gue.WithClientAsyncCompletion(!*syncCompletion)), gue.WorkMap{"work": work, "tick": tick}, *workers, opts...)
+	p := gue.NewWorkerPool(gue.NewClient(pool, gue.WithClientAsyncCompletion(!*syncCompletion)), gue.WorkMap{
+		"work": func(j *gue.Job) error { return work(j, *sleep) },
+		"hold": func(j *gue.Job) error { return work(j, *holdFor) },
+		"tick": tick,
+	}, *workers, opts...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	signals := make(chan os.Signal, 2)
