@@ -14,7 +14,6 @@ import (
 // The window is the scenario's own length, not a deadline: ticks are
 // counted by their recorded time, so a slow machine changes nothing.
 func TestPeriodicOnePerTickAcrossProcesses(t *testing.T) {
-	t.Parallel() // beside TestExactlyOnceWithoutCrashes (see the package doc)
 	d := newDatabase(t, conformance.ServerDSN(t))
 	d.exec(`CREATE TABLE ticks (tick text NOT NULL, job_id bigint NOT NULL, pid int NOT NULL)`)
 	args := []string{"-workers", "2", "-periodic", "1s", "-queue", "ticks"}
