@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"testing"
@@ -17,6 +18,7 @@ var capabilitiesCases = []testCase{
 	{"PipelineChain", testCapabilityPipelineChain},
 	{"Sizer", testCapabilitySizer},
 	{"Session", testCapabilitySession},
+	{"QueryBatch", testCapabilityQueryBatch},
 }
 
 // Optional capability: adapter.CopyFromer (EnqueueBatch uses INSERT without it).
@@ -275,5 +277,162 @@ func testCapabilitySession(t *testing.T, e *env) {
 	if n := e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242
   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); n != 0 {
 		t.Errorf("%d advisory locks left after Close, want 0", n)
+	}
+}
+
+// The optional adapter.QueryBatcher of a Sessioner's connections: queries
+// sent in one round trip, run in order in one transaction, each with a
+// snapshot of its own under READ COMMITTED, as session mode's lock turn
+// needs them.
+func testCapabilityQueryBatch(t *testing.T, e *env) {
+	declared := e.cfg.features != nil && e.cfg.features.QueryBatch
+	sr, ok := any(e.pool).(adapter.Sessioner)
+	if !ok {
+		if declared {
+			t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its pool, a %T, is not an adapter.Sessioner", capBatch.name, e.pool)
+		}
+		t.Skipf("the adapter does not implement adapter.Sessioner")
+	}
+	e.needSession(t, "a batch runs on a connection of its own")
+	open := func() adapter.SessionConn {
+		t.Helper()
+		sc, err := sr.Session(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = sc.Close(context.Background()) })
+		return sc
+	}
+	sc := open()
+	qb, ok := sc.(adapter.QueryBatcher)
+	switch {
+	case !ok && declared:
+		t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its SessionConn, a %T, does not implement it", capBatch.name, sc)
+	case !ok:
+		t.Skipf("the adapter's SessionConn does not implement adapter.%s", capBatch.name)
+	}
+	e.exec(`CREATE TABLE items (id int)`)
+
+	// In order, in one transaction: the second query sees what the first
+	// set for its transaction, and the same transaction ID.
+	br := qb.QueryBatch(e.ctx, []adapter.BatchQuery{
+		{SQL: `SELECT set_config('gue_conformance.v', $1, true), txid_current()`, Args: []any{"x"}},
+		{SQL: `SELECT coalesce(current_setting('gue_conformance.v', true), ''), txid_current()`},
+	})
+	var set, seen string
+	var tx1, tx2 int64
+	for i, dest := range [][]any{{&set, &tx1}, {&seen, &tx2}} {
+		rows, err := br.Query()
+		if err != nil {
+			t.Fatalf("query %d: %v", i+1, err)
+		}
+		if !rows.Next() {
+			t.Fatalf("query %d: no row (%v)", i+1, rows.Err())
+		}
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatalf("query %d: %v", i+1, err)
+		}
+		rows.Close()
+	}
+	if _, err := br.Query(); err == nil {
+		t.Errorf("a third Query of a batch of two gave no error")
+	}
+	if err := br.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_ = br.Close() // harmless twice
+	if set != "x" || seen != "x" || tx1 != tx2 {
+		t.Fatalf("the second query saw setting %q in transaction %d, the first set %q in %d: want one transaction", seen, tx2, set, tx1)
+	}
+	var after string
+	if err := sc.QueryRow(e.ctx, `SELECT coalesce(current_setting('gue_conformance.v', true), '')`).Scan(&after); err != nil || after != "" {
+		t.Fatalf("after the batch the setting is %q (%v): its transaction did not end", after, err)
+	}
+
+	// Each query sees what committed before it began: a row inserted
+	// while the first waits for a lock is seen by the second. Under
+	// REPEATABLE READ (the control) it is not, which is why session mode
+	// batches only on a READ COMMITTED connection.
+	other := open()
+	for _, c := range []struct {
+		isolation string
+		want      int64
+	}{{"read committed", 1}, {"repeatable read", 0}} {
+		e.exec(`TRUNCATE items`)
+		if _, err := sc.Exec(e.ctx, `SET default_transaction_isolation = '`+c.isolation+`'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Exec(e.ctx, `SELECT pg_advisory_lock(4243)`); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan error, 1)
+		var n int64
+		go func() {
+			br := qb.QueryBatch(e.ctx, []adapter.BatchQuery{
+				{SQL: `SELECT pg_advisory_xact_lock(4243)::text`},
+				{SQL: `SELECT count(*) FROM items`},
+			})
+			defer br.Close()
+			rows, err := br.Query()
+			if err == nil {
+				for rows.Next() {
+				}
+				err = rows.Err()
+				rows.Close()
+			}
+			if err == nil {
+				rows, err = br.Query()
+			}
+			if err == nil {
+				for rows.Next() {
+					err = rows.Scan(&n)
+				}
+				err = cmp.Or(err, rows.Err())
+				rows.Close()
+			}
+			got <- cmp.Or(err, br.Close())
+		}()
+		waitFor(t, "the batch's first query waiting for the lock", func() bool {
+			return e.count(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4243 AND NOT granted`) == 1
+		})
+		e.exec(`INSERT INTO items VALUES (1)`)
+		if _, err := other.Exec(e.ctx, `SELECT pg_advisory_unlock(4243)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-got; err != nil {
+			t.Fatalf("%s: batch: %v", c.isolation, err)
+		}
+		if n != c.want {
+			t.Errorf("%s: the second query counted %d rows, want %d", c.isolation, n, c.want)
+		}
+	}
+	if _, err := sc.Exec(e.ctx, `RESET default_transaction_isolation`); err != nil {
+		t.Fatal(err)
+	}
+
+	// A query that fails ends the batch: the ones after it do not run,
+	// and the connection is usable after Close.
+	e.exec(`TRUNCATE items`)
+	br = qb.QueryBatch(e.ctx, []adapter.BatchQuery{
+		{SQL: `SELECT 1 / $1::int`, Args: []any{0}},
+		{SQL: `INSERT INTO items VALUES (2) RETURNING id`},
+	})
+	rows, err := br.Query()
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	if err == nil {
+		t.Errorf("a division by zero gave no error")
+	}
+	_ = br.Close()
+	var one int
+	if err := sc.QueryRow(e.ctx, `SELECT 1`).Scan(&one); err != nil || one != 1 {
+		t.Fatalf("the connection after a failed batch: %v", err)
+	}
+	if n := e.count(`SELECT count(*) FROM items`); n != 0 {
+		t.Errorf("the query after the failed one ran: %d rows", n)
 	}
 }

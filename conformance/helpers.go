@@ -228,6 +228,7 @@ var (
 	capSizer    = capability{"Sizer", func(f Features) bool { return f.Sizer }}
 	capChain    = capability{"PipelineChainer", func(f Features) bool { return f.PipelineChain }}
 	capSession  = capability{"Sessioner", func(f Features) bool { return f.Session }}
+	capBatch    = capability{"QueryBatcher", func(f Features) bool { return f.QueryBatch }}
 )
 
 // need returns the env's pool as the capability's interface T. It skips t

@@ -65,6 +65,9 @@ type Features struct {
 	// Session: adapter.Sessioner (a connection of its own for session
 	// locks: gue.WithPoolSessionLocks).
 	Session bool
+	// QueryBatch: adapter.QueryBatcher on the Sessioner's connections (a
+	// session-mode pool locks jobs and reads them in one round trip).
+	QueryBatch bool
 }
 
 // WithFeatures declares the adapter's optional capabilities (see Features).

@@ -32,7 +32,10 @@ type sessionLocks struct {
 
 	mu   sync.Mutex // one statement at a time on conn
 	conn adapter.SessionConn
-	pid  int32
+	// batch is conn where its lock and load statements can share a round
+	// trip and a transaction (see batcher), nil where not.
+	batch adapter.QueryBatcher
+	pid   int32
 	// holder names conn's server session for the endings, which prove a
 	// job's lock by it (sqlq's SessionHolder).
 	holder string
@@ -162,7 +165,7 @@ func (sl *sessionLocks) start(ctx context.Context) (stop func()) {
 		defer sl.mu.Unlock()
 		if sl.conn != nil {
 			_ = sl.conn.Close(context.Background()) // the server releases every lock left
-			sl.conn = nil
+			sl.conn, sl.batch = nil, nil
 		}
 	}
 }
@@ -266,8 +269,10 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
 	}
 	var pid int32
 	var table int64
+	var isolation string
 	if err := c.QueryRow(ctx, `SELECT pg_backend_pid(), current_setting('max_locks_per_transaction')::bigint *
-  (current_setting('max_connections')::bigint + current_setting('max_prepared_transactions')::bigint)`).Scan(&pid, &table); err != nil {
+  (current_setting('max_connections')::bigint + current_setting('max_prepared_transactions')::bigint),
+  current_setting('transaction_isolation')`).Scan(&pid, &table, &isolation); err != nil {
 		_ = c.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("gue: session mode: open the lock connection: %w", err)
 	}
@@ -288,7 +293,24 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
 	}
 	sl.room.Store(room)
 	sl.conn, sl.pid, sl.holder, sl.used = c, pid, holder, time.Now()
+	sl.batch = batcher(c, isolation)
 	sl.gen.Add(1)
+	return nil
+}
+
+// batcher returns lock connection c as a QueryBatcher if it is one and
+// its transactions are READ COMMITTED (isolation, as the server names
+// it), nil if not. Its lock and load statements then go out together, in
+// one transaction: under READ COMMITTED the load takes a snapshot of its
+// own after the locks are taken, which is what makes it see the commits
+// of a pool that ended a job before giving back its lock. Under another
+// isolation the load would see the lock statement's snapshot, so each
+// goes out alone, in a transaction of its own.
+func batcher(c adapter.SessionConn, isolation string) adapter.QueryBatcher {
+	// PostgreSQL runs READ UNCOMMITTED as READ COMMITTED.
+	if b, ok := c.(adapter.QueryBatcher); ok && (isolation == "read committed" || isolation == "read uncommitted") {
+		return b
+	}
 	return nil
 }
 
@@ -300,7 +322,7 @@ func (sl *sessionLocks) lostLocked(err error) {
 	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	_ = sl.conn.Close(cctx)
 	cancel()
-	sl.conn = nil
+	sl.conn, sl.batch = nil, nil
 	sl.gen.Add(1)
 	sl.heldMu.Lock()
 	ids := make([]int64, 0, len(sl.held))

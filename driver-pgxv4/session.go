@@ -2,6 +2,7 @@ package pgxv4
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gue-go/gue/core/adapter"
 	"github.com/jackc/pgx/v4"
@@ -33,3 +34,38 @@ func (s *sessionConn) Close(ctx context.Context) error {
 	}
 	return translate(s.c.Close(ctx))
 }
+
+var _ adapter.QueryBatcher = (*sessionConn)(nil)
+
+// QueryBatch implements adapter.QueryBatcher with a pgx batch: its queries
+// go out with one Sync, which makes them one implicit transaction.
+func (s *sessionConn) QueryBatch(ctx context.Context, queries []adapter.BatchQuery) adapter.BatchResults {
+	b := &pgx.Batch{}
+	for _, q := range queries {
+		b.Queue(q.SQL, q.Args...)
+	}
+	return &batchResults{br: s.c.SendBatch(ctx, b), left: len(queries)}
+}
+
+// batchResults implements adapter.BatchResults on pgx's.
+type batchResults struct {
+	br   pgx.BatchResults
+	left int
+}
+
+func (b *batchResults) Query() (adapter.Rows, error) {
+	if b.left == 0 {
+		return nil, errors.New("pgxv4: QueryBatch: every query's rows have been read")
+	}
+	b.left--
+	r, err := b.br.Query()
+	if err != nil {
+		if r != nil {
+			r.Close()
+		}
+		return nil, translate(err)
+	}
+	return &rows{r}, nil
+}
+
+func (b *batchResults) Close() error { return translate(b.br.Close()) }

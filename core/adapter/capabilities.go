@@ -114,3 +114,38 @@ type SessionConn interface {
 	// connection to a pool. Calling it more than once is harmless.
 	Close(ctx context.Context) error
 }
+
+// QueryBatcher is an optional capability of a SessionConn: several queries
+// sent in one round trip. Session mode (gue.WithPoolSessionLocks) uses it
+// on the lock connection, whose turns run one at a time for the whole
+// pool, to lock jobs and read them in one round trip and one transaction
+// instead of two each; without it, each query is a round trip of its own.
+type QueryBatcher interface {
+	// QueryBatch sends queries in one round trip, to run one after the
+	// other in one transaction of their own (an implicit one: the first
+	// that fails rolls back those before it, and the ones after it do not
+	// run). The connection must not be in a transaction. Under READ
+	// COMMITTED each query sees what committed before it began, as a
+	// query of its own would. The results are read in order through the
+	// returned BatchResults, which is never nil and must be closed.
+	QueryBatch(ctx context.Context, queries []BatchQuery) BatchResults
+}
+
+// BatchQuery is a query of a QueryBatcher's batch.
+type BatchQuery struct {
+	SQL  string
+	Args []any
+}
+
+// BatchResults reads the results of a QueryBatch, in order.
+type BatchResults interface {
+	// Query returns the rows of the batch's next query (the first on the
+	// first call), or the error that query failed with, or an error once
+	// every query's rows have been asked for. The rows must be closed
+	// before the next query's are asked for.
+	Query() (Rows, error)
+	// Close reads what is left of the batch and ends it; the connection
+	// can be used again after it. It returns the first error of the batch
+	// not returned by Query yet. Calling it more than once is harmless.
+	Close() error
+}

@@ -44,7 +44,7 @@ func TestLyingAdapterSuite(t *testing.T) {
 		t.Cleanup(pool.Close)
 		return bare{pgxv5.NewConnPool(pool)}
 	}
-	conformance.Run(t, open, conformance.WithFeatures(conformance.Features{CopyFrom: true, Listen: true, Pipeline: true, PipelineChain: true, Sizer: true, Session: true}))
+	conformance.Run(t, open, conformance.WithFeatures(conformance.Features{CopyFrom: true, Listen: true, Pipeline: true, PipelineChain: true, Sizer: true, Session: true, QueryBatch: true}))
 }
 
 // An adapter that declares a capability it lacks fails the suite, once per
@@ -56,7 +56,7 @@ func TestLyingAdapterFails(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the suite passed an adapter that lacks every capability it declares:\n%s", out)
 	}
-	for _, c := range []string{"CopyFromer", "Listener", "Pipeliner", "PipelineChainer", "Sizer", "Sessioner"} {
+	for _, c := range []string{"CopyFromer", "Listener", "Pipeliner", "PipelineChainer", "Sizer", "Sessioner", "QueryBatcher"} {
 		if !strings.Contains(string(out), "declares adapter."+c) {
 			t.Errorf("the suite did not report the missing %s:\n%s", c, out)
 		}

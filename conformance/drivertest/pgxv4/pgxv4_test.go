@@ -13,7 +13,7 @@ import (
 
 // features are the optional capabilities the adapter declares: the suite
 // fails if one of them goes missing.
-var features = conformance.WithFeatures(conformance.Features{CopyFrom: true, Listen: true, Sizer: true, Session: true})
+var features = conformance.WithFeatures(conformance.Features{CopyFrom: true, Listen: true, Sizer: true, Session: true, QueryBatch: true})
 
 // TestMain stops the test server's container at the end.
 func TestMain(m *testing.M) {

@@ -20,7 +20,7 @@ import (
 
 // features are the optional capabilities the adapter declares: the suite
 // fails if one of them goes missing.
-var features = conformance.WithFeatures(conformance.Features{CopyFrom: true, Listen: true, Pipeline: true, PipelineChain: true, Sizer: true, Session: true})
+var features = conformance.WithFeatures(conformance.Features{CopyFrom: true, Listen: true, Pipeline: true, PipelineChain: true, Sizer: true, Session: true, QueryBatch: true})
 
 // TestMain stops the test server's container at the end.
 func TestMain(m *testing.M) {
@@ -243,5 +243,5 @@ func TestConformancePgBouncer(t *testing.T) {
 		return noListen{opener(true)(t, dsn)}
 	})
 	conformance.Run(t, open, conformance.BehindPooler(), conformance.WithConcurrency(16, 800),
-		conformance.WithFeatures(conformance.Features{CopyFrom: true, Pipeline: true, PipelineChain: true, Sizer: true, Session: true}))
+		conformance.WithFeatures(conformance.Features{CopyFrom: true, Pipeline: true, PipelineChain: true, Sizer: true, Session: true, QueryBatch: true}))
 }

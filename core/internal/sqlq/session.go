@@ -27,7 +27,9 @@ type Session struct {
 	// the locks of the jobs $8 (a text array of IDs: jobs ended since the
 	// last statement) and returns how many it held in a row of job ID 0
 	// (none on another backend), which saves the unlocks a round trip of
-	// their own while the pool is busy.
+	// their own while the pool is busy. It also leaves the IDs it
+	// returns, comma-separated, in the setting lockedSetting until its
+	// transaction ends, for SessionLoadLocked.
 	SessionLock string
 	// SessionLoad reads the jobs $2 (a text array of IDs) of queue $1 that
 	// are still ready. Run after their locks are taken, in a statement of
@@ -35,6 +37,12 @@ type Session struct {
 	// before: a job another pool ended (deleted, rescheduled) between the
 	// walk's snapshot and the lock is left out, and its lock given back.
 	SessionLoad string
+	// SessionLoadLocked is SessionLoad of the jobs of queue $1 whose IDs
+	// SessionLock left in lockedSetting: run after it in the same
+	// transaction (one round trip for both, adapter.QueryBatcher), it sees
+	// what SessionLoad would under READ COMMITTED, which takes a snapshot
+	// for each statement. In another transaction it reads no job.
+	SessionLoadLocked string
 	// SessionUnlock gives back the advisory locks of the jobs $1 (a text
 	// array of IDs) and returns how many were held; -1, and nothing given
 	// back, on another backend than $2 (see SessionLock).
@@ -69,6 +77,11 @@ type Session struct {
 // before it goes on to the next priority: rows locked by other pools,
 // which the scan cannot skip in the index.
 const sessionWalkSlack = 64
+
+// lockedSetting is the custom setting by which SessionLock hands the IDs
+// it locked to SessionLoadLocked, set for its transaction only: a lock
+// statement that failed, or ran in another transaction, leaves none.
+const lockedSetting = "gue.session_locked"
 
 // jobMatch is the condition every ending of a single job has on the jobs
 // table (and on the cancellation requests it forgets with it).
@@ -130,6 +143,15 @@ func deleteMany(schema string, forget, async bool) string {
 SELECT string_agg(job_id::text, ',') FROM d`
 }
 
+// sessionLoad is SessionLoad, reading the IDs of the bigint[] ids.
+func sessionLoad(t, ids string) string {
+	return `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
+FROM unnest(` + ids + `) AS i(id) CROSS JOIN LATERAL (
+  SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
+  FROM ` + t + ` c WHERE c.queue = $1 AND c.job_id = i.id AND c.run_at <= now()
+  LIMIT 1) c`
+}
+
 func newSession(s *Set, forget bool) Session {
 	t := Ident(s.Schema) + ".gue_jobs"
 	// The held IDs as an uncorrelated subquery: planned as a hashed
@@ -170,7 +192,8 @@ func newSession(s *Set, forget bool) Session {
 )
 SELECT job_id, 0::bigint FROM w
 UNION ALL SELECT -1, 0 WHERE pg_backend_pid() <> $7::int
-UNION ALL SELECT 0, n FROM u`,
+UNION ALL SELECT 0, n FROM u
+UNION ALL SELECT -2, 0 WHERE set_config('` + lockedSetting + `', (SELECT coalesce(string_agg(job_id::text, ','), '') FROM w), true) IS NULL`,
 		// The IDs drive the read, a primary key probe each, whatever the
 		// table's statistics say: = ANY of the text parameter, on a table
 		// without statistics, was a sequential scan that parsed the list
@@ -180,11 +203,8 @@ UNION ALL SELECT 0, n FROM u`,
 		// queue: 2-3 ms for 15 jobs of a queue of 5,000 (auto_explain,
 		// bench -pressure, PostgreSQL 15). A subquery with LIMIT is never
 		// merged into its parent, so each ID is a probe of its own.
-		SessionLoad: `SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
-FROM unnest($2::text::bigint[]) AS i(id) CROSS JOIN LATERAL (
-  SELECT c.job_id, c.queue, c.priority, c.run_at, c.job_type, c.args, c.error_count, c.last_error, c.metadata, c.max_attempts, c.unique_key
-  FROM ` + t + ` c WHERE c.queue = $1 AND c.job_id = i.id AND c.run_at <= now()
-  LIMIT 1) c`,
+		SessionLoad:          sessionLoad(t, `$2::text::bigint[]`),
+		SessionLoadLocked:    sessionLoad(t, `('{' || coalesce(current_setting('`+lockedSetting+`', true), '') || '}')::bigint[]`),
 		SessionUnlock:        `SELECT CASE WHEN pg_backend_pid() = $2::int THEN (SELECT count(*) FILTER (WHERE pg_advisory_unlock(x)) FROM unnest($1::text::bigint[]) x) ELSE -1 END`,
 		SessionDelete:        guarded(s.Delete, "3"),
 		SessionDeleteAsync:   guarded(s.DeleteAsync, "3"),
