@@ -60,7 +60,9 @@ func (j *Job) runEnding(ctx context.Context) (e ending, skipped bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if !j.finished {
-		e, _ = j.endLocked(ctx, ending{outcome: OutcomeReturned})
+		// Written even when the job's context is cancelled: only its
+		// values are passed on.
+		e, _ = j.endLocked(context.WithoutCancel(ctx), ending{outcome: OutcomeReturned})
 		return e, true
 	}
 	return j.ended, false

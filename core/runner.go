@@ -44,6 +44,10 @@ type slot struct {
 	hardMu     sync.Mutex
 	hard       context.Context
 	hardCancel context.CancelFunc
+
+	// uncancelledCtx is uncancelledOf without its cancellation (see
+	// uncancelled).
+	uncancelledOf, uncancelledCtx context.Context
 }
 
 // locker is a loop that locks jobs: in the default mode it runs each in its

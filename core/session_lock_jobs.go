@@ -145,9 +145,12 @@ func recordPositions(cur *lockplan.Cursor, step lockplan.Step, jobs []*Job) {
 func (sl *sessionLocks) lockIDs(t *lockTurn, step lockplan.Step, rows adapter.Rows, released int, sent time.Time) (ids, dropped []int64, err error) {
 	defer rows.Close()
 	defer func() { t.cur.Ran(step, time.Since(sent)) }()
-	var id, unlocked int64 // out of the loop: Scan's targets escape, an allocation each
+	// Out of the loop: Scan's targets, and the slice of them, escape, an
+	// allocation each per row.
+	var id, unlocked int64
+	dest := []any{&id, &unlocked}
 	for rows.Next() {
-		if err := rows.Scan(&id, &unlocked); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, err
 		}
 		switch id {
@@ -191,11 +194,17 @@ func (sl *sessionLocks) readJobs(ctx context.Context, t *lockTurn, rows adapter.
 	c := t.c
 	gen := sl.gen.Load()
 	r := readRows{loaded: map[int64]bool{}}
+	// Out of the loop, as in lockIDs: the targets that are not the job's
+	// own fields, and the slice of them all, pointed at each job in turn.
+	var metadata []byte
+	var key sql.NullString
+	dest := make([]any, 11)
 	for rows.Next() {
 		j := &Job{ctx: ctx, hold: t.newHold(held{pool: c.pool, stmts: t.ends, backoff: c.backoff, maxAttempts: c.maxAttempts}, gen, sl.holder)}
-		var metadata []byte
-		var key sql.NullString
-		if err := rows.Scan(&j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args, &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key); err != nil {
+		metadata, key = nil, sql.NullString{}
+		dest[0], dest[1], dest[2], dest[3], dest[4], dest[5] = &j.ID, &j.Queue, &j.Priority, &j.RunAt, &j.Type, &j.Args
+		dest[6], dest[7], dest[8], dest[9], dest[10] = &j.ErrorCount, &j.LastError, &metadata, &j.MaxAttempts, &key
+		if err := rows.Scan(dest...); err != nil {
 			return readRows{}, err
 		}
 		if slices.Contains(dropped, j.ID) {

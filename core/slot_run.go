@@ -16,13 +16,23 @@ import (
 func (s *slot) work(ctx context.Context, j *Job) *pendingLock {
 	// The job's context keeps ctx's values but not its cancellation: ctx
 	// ending starts a graceful shutdown, which lets the job finish.
-	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	jobCtx, cancel := context.WithCancelCause(s.uncancelled(ctx))
 	defer cancel(nil)
 	if !s.watched { // else the run cancels it (watchShutdown)
 		stop := s.stopOnShutdown(ctx, cancel)
 		defer stop()
 	}
 	return s.workIn(jobCtx, cancel, j)
+}
+
+// uncancelled is context.WithoutCancel(ctx), made once for the ctx of the
+// slot's jobs (its run's, the same for each), not an allocation per job.
+// A slot works one job at a time.
+func (s *slot) uncancelled(ctx context.Context) context.Context {
+	if s.uncancelledOf != ctx {
+		s.uncancelledOf, s.uncancelledCtx = ctx, context.WithoutCancel(ctx)
+	}
+	return s.uncancelledCtx
 }
 
 // stopOnShutdown cancels with ErrWorkerStopped once the grace period has
@@ -55,7 +65,7 @@ func (s *slot) workIn(jobCtx context.Context, cancel context.CancelCauseFunc, j 
 		defer cancelTimeout()
 	}
 	_ = s.runChain(jobCtx, j) // the Work hooks' view; the job knows its ending
-	e, skipped := j.runEnding(context.WithoutCancel(jobCtx))
+	e, skipped := j.runEnding(jobCtx)
 	if skipped {
 		s.logger.Error("a Work hook returned without running the job: it goes back to the queue",
 			adapter.F("job-id", j.ID), adapter.F("queue", j.Queue))
@@ -72,23 +82,25 @@ func (s *slot) run(ctx context.Context, j *Job) error {
 	j.mu.Lock()
 	j.ctx = ctx
 	j.mu.Unlock()
-	log := &jobLog{base: s.logger, j: j}
+	// A value, passed by pointer to functions that take it as such: it
+	// does not escape, where an adapter.Logger would (an allocation per job).
+	log := jobLog{base: s.logger, j: j}
 	var e ending
 	if wf, ok := s.wm[j.Type]; !ok || wf == nil {
 		e = unknownType(j.Type)
 	} else {
 		e = decide(call(wf, j), context.Cause(ctx), s.timeout)
 	}
-	logDecided(log, e)
+	logDecided(&log, e)
 	// The ending must reach the database even when the job's context is
 	// cancelled.
 	applied, err := j.endRun(context.WithoutCancel(ctx), e)
-	logApplied(log, j, e, applied, err)
+	logApplied(&log, j, e, applied, err)
 	return applied.err()
 }
 
 // logDecided logs what the WorkFunc did, before its ending is written.
-func logDecided(log adapter.Logger, e ending) {
+func logDecided(log *jobLog, e ending) {
 	switch e.outcome {
 	case OutcomeUnknownType:
 		log.Error("unknown job type")
@@ -104,7 +116,7 @@ func logDecided(log adapter.Logger, e ending) {
 
 // logApplied logs how j ended: applied is e as written, err what kept it
 // from being written.
-func logApplied(log adapter.Logger, j *Job, e, applied ending, err error) {
+func logApplied(log *jobLog, j *Job, e, applied ending, err error) {
 	if !e.recordsFailure() && applied.recordsFailure() {
 		log.Error("could not end job as "+string(e.outcome), adapter.Err(applied.cause))
 	}
