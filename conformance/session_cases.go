@@ -21,6 +21,7 @@ var sessionCases = []testCase{
 	{"ManyJobsNoTransaction", testSessionManyJobsNoTransaction},
 	{"ManyJobsFewConnections", testSessionManyJobsFewConnections},
 	{"TakesOnlyTheLocksItRuns", testSessionTakesOnlyTheLocksItRuns},
+	{"LocksAhead", testSessionLocksAhead},
 	{"LongJobLetsVacuumClean", testSessionLongJobVacuum},
 	{"TxCommitsWithSuccessRollsBackWithFailure", testSessionTx},
 	{"ExactlyOnce", testSessionExactlyOnce},
@@ -1032,5 +1033,91 @@ func testSessionHeldJobMovedRunsOnce(t *testing.T, e *env) {
 	waitFor(t, "every advisory lock given back", func() bool { return e.advisoryLocks() == 0 })
 	if n := heldRuns.Load(); n != 1 {
 		t.Errorf("the held job ran %d times, want 1", n)
+	}
+}
+
+// A pool of 512 workers or more locks jobs ahead of its free workers (at
+// most a quarter of its size): with every worker busy it holds their
+// locks and those of the jobs locked ahead, starts none of those until a
+// worker is free, runs every job once, and gives back the locks of the
+// ones it did not start when it stops, leaving them queued. The count of
+// locks above the workers' is the control that the pool locked ahead.
+func testSessionLocksAhead(t *testing.T, e *env) {
+	needSessionMode(t, e)
+	c := e.client()
+	const workers, total = 512, 1200
+	enqueue := func(typ string, n int) {
+		t.Helper()
+		jobs := make([]*gue.Job, n)
+		for i := range jobs {
+			jobs[i] = &gue.Job{Type: typ, Queue: "ahead"}
+		}
+		if err := c.EnqueueBatch(e.ctx, jobs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enqueue("t", total)
+	var mu sync.Mutex
+	runs := map[int64]int{}
+	var running atomic.Int32
+	release := make(chan struct{})
+	wm := gue.WorkMap{"t": func(j *gue.Job) error {
+		mu.Lock()
+		runs[j.ID]++
+		mu.Unlock()
+		running.Add(1)
+		select {
+		case <-release:
+		case <-j.Context().Done():
+		}
+		return nil
+	}}
+	stop := startPool(t, sessionPool(c, wm, workers, "ahead", gue.WithPoolGracePeriod(0)))
+	waitFor(t, "every worker running a job", func() bool { return running.Load() == workers })
+	waitFor(t, "jobs locked ahead", func() bool { return e.advisoryLocks() > workers })
+	if got := e.advisoryLocks(); got > workers+workers/4 {
+		t.Errorf("%d advisory locks held by a pool of %d, want at most %d", got, workers, workers+workers/4)
+	}
+	if n := running.Load(); n != workers {
+		t.Errorf("%d jobs started by a pool of %d whose jobs all wait", n, workers)
+	}
+	close(release)
+	waitFor(t, "the queue worked down", func() bool {
+		return e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'ahead'`) == 0
+	})
+	mu.Lock()
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("job %d ran %d times", id, n)
+		}
+	}
+	if len(runs) != total {
+		t.Errorf("%d jobs ran, want %d", len(runs), total)
+	}
+	mu.Unlock()
+
+	// Stopped with jobs locked ahead: their locks go back, their rows
+	// stay as they were.
+	stop()
+	running.Store(0)
+	hold := gue.WorkMap{"hold": func(j *gue.Job) error {
+		running.Add(1)
+		<-j.Context().Done()
+		return j.Context().Err()
+	}}
+	enqueue("hold", total)
+	stop = startPool(t, sessionPool(c, hold, workers, "ahead", gue.WithPoolGracePeriod(0)))
+	waitFor(t, "every worker running a job", func() bool { return running.Load() == workers })
+	waitFor(t, "jobs locked ahead", func() bool { return e.advisoryLocks() > workers })
+	stop()
+	if got := e.advisoryLocks(); got != 0 {
+		t.Errorf("%d advisory locks held after the pool stopped, want 0", got)
+	}
+	if n := running.Load(); n != workers {
+		t.Errorf("%d jobs started, want %d: a job locked ahead ran while the pool stopped", n, workers)
+	}
+	// The running ones were stopped hard, and went back as they were too.
+	if n := e.count(`SELECT count(*) FROM gue_jobs WHERE queue = 'ahead' AND error_count = 0`); n != total {
+		t.Errorf("%d jobs left untouched in the queue, want all %d", n, total)
 	}
 }

@@ -33,6 +33,15 @@ type batchFeed struct {
 	// not returned; changed is closed (and replaced) when it falls.
 	committing int
 	changed    chan struct{}
+
+	// ahead is the jobs a pool in session mode locked before a slot was
+	// free to run them (see sessionAhead): a slot that ends its job runs
+	// the next from here, with no wait for the locker's turn. Nil where
+	// the pool locks none ahead, and in batch mode.
+	ahead chan *Job
+	// tookAhead tells the locker that a slot took a job from ahead, which
+	// has room for another (nil with ahead).
+	tookAhead chan struct{}
 }
 
 // batchLockers is how many loops of a pool in batch mode lock batches at

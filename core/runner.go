@@ -84,6 +84,9 @@ func newRunner(cfg *workerConfig, ids []string) *runner {
 		// One locker: its statements take turns on the lock connection
 		// anyway, and each locks for every idle slot.
 		r.feed = newBatchFeed(r.slots)
+		if n := sessionAhead(len(r.slots)); n > 0 {
+			r.feed.ahead, r.feed.tookAhead = make(chan *Job, n), make(chan struct{}, 1)
+		}
 		lockers = r.slots[:1]
 	case cfg.batchSize > 1:
 		r.feed = newBatchFeed(r.slots)
@@ -136,6 +139,7 @@ func (r *runner) run(ctx context.Context) {
 	wg.Wait()
 	if r.feed != nil {
 		r.feed.inflight.Wait()
+		r.feed.dropAhead(ctx)
 	}
 }
 
