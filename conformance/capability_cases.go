@@ -125,13 +125,7 @@ func testCapabilityPipeline(t *testing.T, e *env) {
 // and lock, as a worker of one queue uses it.
 func testCapabilityPipelineChain(t *testing.T, e *env) {
 	declared := e.cfg.features != nil && e.cfg.features.PipelineChain
-	pl, ok := any(e.pool).(adapter.Pipeliner)
-	if !ok {
-		if declared {
-			t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its pool, a %T, is not an adapter.Pipeliner", capChain.name, e.pool)
-		}
-		t.Skipf("the adapter does not implement adapter.Pipeliner")
-	}
+	pl := needVia[adapter.Pipeliner](t, e, capChain, "Pipeliner")
 	e.exec(`CREATE TABLE items (id int PRIMARY KEY)`)
 	e.exec(`INSERT INTO items VALUES (1), (2), (3)`)
 	const lockFirst = `SELECT id FROM items ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`
@@ -286,13 +280,7 @@ func testCapabilitySession(t *testing.T, e *env) {
 // needs them.
 func testCapabilityQueryBatch(t *testing.T, e *env) {
 	declared := e.cfg.features != nil && e.cfg.features.QueryBatch
-	sr, ok := any(e.pool).(adapter.Sessioner)
-	if !ok {
-		if declared {
-			t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its pool, a %T, is not an adapter.Sessioner", capBatch.name, e.pool)
-		}
-		t.Skipf("the adapter does not implement adapter.Sessioner")
-	}
+	sr := needVia[adapter.Sessioner](t, e, capBatch, "Sessioner")
 	e.needSession(t, "a batch runs on a connection of its own")
 	open := func() adapter.SessionConn {
 		t.Helper()

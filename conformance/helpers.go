@@ -250,6 +250,21 @@ func need[T any](t *testing.T, e *env, c capability) T {
 	return impl
 }
 
+// needVia returns the env's pool as T, the capability (named via) through
+// which capability c is reached: c is implemented on what T returns. It
+// skips t when the pool is no T, and fails t when the adapter declares c.
+func needVia[T any](t *testing.T, e *env, c capability, via string) T {
+	t.Helper()
+	impl, ok := any(e.pool).(T)
+	if !ok {
+		if e.cfg.features != nil && c.declared(*e.cfg.features) {
+			t.Fatalf("the adapter declares adapter.%s (conformance.Features) but its pool, a %T, is not an adapter.%s", c.name, e.pool, via)
+		}
+		t.Skipf("the adapter does not implement adapter.%s", via)
+	}
+	return impl
+}
+
 // lockWaits reports whether a session of the test's database waits for a
 // lock: on Citus the wait is on a worker node, which citus_lock_waits shows.
 func (e *env) lockWaits() bool {
