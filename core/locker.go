@@ -40,8 +40,13 @@ func (lk *locker) loop(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	defer lk.dropPending(ctx) // a lock sent with the last commit, if the loop stops before reading it
-	busy := false             // the last attempt worked a job
-	wokenMiss := false        // a wake-up found nothing ready: the job may be due within wake.Ahead
+	if lk.feed != nil {
+		// Jobs locked ahead that no slot took (session mode): only this
+		// loop adds to them, and a slot that takes one now gives it back.
+		defer lk.feed.dropAhead(ctx)
+	}
+	busy := false      // the last attempt worked a job
+	wokenMiss := false // a wake-up found nothing ready: the job may be due within wake.Ahead
 	for {
 		if ctx.Err() != nil || hard.Err() != nil {
 			return

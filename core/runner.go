@@ -139,7 +139,6 @@ func (r *runner) run(ctx context.Context) {
 	wg.Wait()
 	if r.feed != nil {
 		r.feed.inflight.Wait()
-		r.feed.dropAhead(ctx)
 	}
 }
 

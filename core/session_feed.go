@@ -155,24 +155,3 @@ func (f *batchFeed) dropAhead(ctx context.Context) {
 		}
 	}
 }
-
-// sessionAhead is how many jobs a pool of n workers in session mode locks
-// ahead of its free slots: none below sessionAheadFrom workers, where a
-// pool holds exactly the locks of the jobs it runs; n/4, at most a lock
-// statement's worth, from there. A slot that ends its job then runs the
-// next at once, where it waited for the lock connection's next turn, which
-// runs one at a time for the whole pool: with 2,000 workers and 50 ms
-// jobs (bench -io 50ms, 2 cores) a slot spent about 9 ms idle and 5 ms in
-// the turn per job. A job locked ahead waits a few ms for a slot; it is
-// held by the lock connection like a running job, and given back when the
-// pool stops.
-func sessionAhead(n int) int {
-	if n < sessionAheadFrom {
-		return 0
-	}
-	return min(sessionLockMax, n/4)
-}
-
-// sessionAheadFrom is the smallest pool in session mode that locks jobs
-// ahead (sessionAhead).
-const sessionAheadFrom = 512
