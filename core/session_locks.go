@@ -187,6 +187,10 @@ func (sl *sessionLocks) start(ctx context.Context) (stop func()) {
 	return func() {
 		cancel()
 		wg.Wait()
+		// Given back by a statement, which has returned once they are: the
+		// server releases a closed session's locks only once its backend
+		// has gone, a moment after the close.
+		sl.flush(context.Background())
 		sl.mu.Lock()
 		defer sl.mu.Unlock()
 		if sl.conn != nil {
