@@ -310,17 +310,9 @@ func testCapabilityQueryBatch(t *testing.T, e *env) {
 	var set, seen string
 	var tx1, tx2 int64
 	for i, dest := range [][]any{{&set, &tx1}, {&seen, &tx2}} {
-		rows, err := br.Query()
-		if err != nil {
+		if err := nextRows(br, dest...); err != nil {
 			t.Fatalf("query %d: %v", i+1, err)
 		}
-		if !rows.Next() {
-			t.Fatalf("query %d: no row (%v)", i+1, rows.Err())
-		}
-		if err := rows.Scan(dest...); err != nil {
-			t.Fatalf("query %d: %v", i+1, err)
-		}
-		rows.Close()
 	}
 	if _, err := br.Query(); err == nil {
 		t.Errorf("a third Query of a batch of two gave no error")
@@ -361,22 +353,9 @@ func testCapabilityQueryBatch(t *testing.T, e *env) {
 				{SQL: `SELECT count(*) FROM items`},
 			})
 			defer br.Close()
-			rows, err := br.Query()
+			err := nextRows(br)
 			if err == nil {
-				for rows.Next() {
-				}
-				err = rows.Err()
-				rows.Close()
-			}
-			if err == nil {
-				rows, err = br.Query()
-			}
-			if err == nil {
-				for rows.Next() {
-					err = rows.Scan(&n)
-				}
-				err = cmp.Or(err, rows.Err())
-				rows.Close()
+				err = nextRows(br, &n)
 			}
 			got <- cmp.Or(err, br.Close())
 		}()
@@ -405,14 +384,7 @@ func testCapabilityQueryBatch(t *testing.T, e *env) {
 		{SQL: `SELECT 1 / $1::int`, Args: []any{0}},
 		{SQL: `INSERT INTO items VALUES (2) RETURNING id`},
 	})
-	rows, err := br.Query()
-	if err == nil {
-		for rows.Next() {
-		}
-		err = rows.Err()
-		rows.Close()
-	}
-	if err == nil {
+	if err := nextRows(br); err == nil {
 		t.Errorf("a division by zero gave no error")
 	}
 	_ = br.Close()
@@ -423,4 +395,22 @@ func testCapabilityQueryBatch(t *testing.T, e *env) {
 	if n := e.count(`SELECT count(*) FROM items`); n != 0 {
 		t.Errorf("the query after the failed one ran: %d rows", n)
 	}
+}
+
+// nextRows reads the rows of br's next query, each scanned into dest
+// (none: read and dropped), and closes them.
+func nextRows(br adapter.BatchResults, dest ...any) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if len(dest) > 0 {
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Err()
 }
