@@ -79,7 +79,7 @@ func (sl *sessionLocks) lockStep(ctx context.Context, t *lockTurn, step lockplan
 	releases := sl.takeReleases()
 	lock := adapter.BatchQuery{SQL: sl.stmts.SessionLock, Args: append(step.Args, t.n, sl.heldArray(step), sl.pid, idArray(releases))}
 	sent := time.Now()
-	if sl.batch == nil {
+	if sl.oneTrip == nil {
 		rows, err := sl.conn.Query(ctx, lock.SQL, lock.Args...)
 		if err != nil {
 			return nil, false, err
@@ -98,7 +98,7 @@ func (sl *sessionLocks) lockStep(ctx context.Context, t *lockTurn, step lockplan
 		jobs, err := sl.settle(ctx, ids, r)
 		return jobs, true, err
 	}
-	br := sl.batch.QueryBatch(ctx, []adapter.BatchQuery{lock, {SQL: t.ends.SessionLoadLocked, Args: []any{t.queue}}})
+	br := sl.oneTrip.QueryBatch(ctx, []adapter.BatchQuery{lock, {SQL: t.ends.SessionLoadLocked, Args: []any{t.queue}}})
 	defer br.Close()
 	rows, err := br.Query()
 	if err != nil {

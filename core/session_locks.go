@@ -32,10 +32,10 @@ type sessionLocks struct {
 
 	mu   sync.Mutex // one statement at a time on conn
 	conn adapter.SessionConn
-	// batch is conn where its lock and load statements can share a round
-	// trip and a transaction (see batcher), nil where not.
-	batch adapter.QueryBatcher
-	pid   int32
+	// oneTrip is conn where its lock and load statements can share a
+	// round trip and a transaction (see batcher), nil where not.
+	oneTrip adapter.QueryBatcher
+	pid     int32
 	// holder names conn's server session for the endings, which prove a
 	// job's lock by it (sqlq's SessionHolder).
 	holder string
@@ -195,7 +195,7 @@ func (sl *sessionLocks) start(ctx context.Context) (stop func()) {
 		defer sl.mu.Unlock()
 		if sl.conn != nil {
 			_ = sl.conn.Close(context.Background()) // the server releases every lock left
-			sl.conn, sl.batch = nil, nil
+			sl.conn, sl.oneTrip = nil, nil
 		}
 	}
 }
@@ -323,7 +323,7 @@ func (sl *sessionLocks) connect(ctx context.Context) error {
 	}
 	sl.room.Store(room)
 	sl.conn, sl.pid, sl.holder, sl.used = c, pid, holder, time.Now()
-	sl.batch = batcher(c, isolation)
+	sl.oneTrip = batcher(c, isolation)
 	sl.gen.Add(1)
 	return nil
 }
@@ -352,7 +352,7 @@ func (sl *sessionLocks) lostLocked(err error) {
 	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	_ = sl.conn.Close(cctx)
 	cancel()
-	sl.conn, sl.batch = nil, nil
+	sl.conn, sl.oneTrip = nil, nil
 	sl.gen.Add(1)
 	sl.heldMu.Lock()
 	ids := make([]int64, 0, len(sl.held))
