@@ -41,6 +41,7 @@ var sessionCases = []testCase{
 	{"StopCutsNoStatement", testSessionStopCutsNoStatement},
 	{"LoadProbesItsJobsOnly", testSessionLoadProbesItsJobsOnly},
 	{"EndsProbeTheirJobsOnly", testSessionEndsProbeTheirJobsOnly},
+	{"BurstOfEndsProbes", testSessionBurstOfEndsProbes},
 }
 
 // needSessionMode skips t unless the adapter can hold a lock connection
