@@ -22,6 +22,7 @@ var sessionCases = []testCase{
 	{"ManyJobsFewConnections", testSessionManyJobsFewConnections},
 	{"TakesOnlyTheLocksItRuns", testSessionTakesOnlyTheLocksItRuns},
 	{"LocksAhead", testSessionLocksAhead},
+	{"WorkerFreeWhileItsJobEnds", testSessionHandOn},
 	{"LongJobLetsVacuumClean", testSessionLongJobVacuum},
 	{"TxCommitsWithSuccessRollsBackWithFailure", testSessionTx},
 	{"ExactlyOnce", testSessionExactlyOnce},

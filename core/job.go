@@ -63,6 +63,9 @@ type Job struct {
 	// hold is how the job is held until it ends, chosen when it was
 	// locked; nil for a job that was not locked.
 	hold hold
+	// onHandled, when set, is called once the job's handler has returned
+	// (or will not run), before its ending is written (see handled).
+	onHandled func()
 }
 
 // Context returns the job's context: for a job run by a Worker, the worker's

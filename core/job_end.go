@@ -67,3 +67,13 @@ func (j *Job) runEnding(ctx context.Context) (e ending, skipped bool) {
 	}
 	return j.ended, false
 }
+
+// handled calls the job's onHandled, once: its handler has returned, or
+// will not run. The job's goroutine calls it, after the handler in run and
+// again once the run is over, for a run its Work hooks left out.
+func (j *Job) handled() {
+	if f := j.onHandled; f != nil {
+		j.onHandled = nil
+		f()
+	}
+}

@@ -48,6 +48,11 @@ type slot struct {
 	// uncancelledCtx is uncancelledOf without its cancellation (see
 	// uncancelled).
 	uncancelledOf, uncancelledCtx context.Context
+
+	// ending is held while the ending of the slot's last job is written,
+	// where the slot goes on to its next job meanwhile (session mode, in
+	// a pool that locks ahead; see locker.handOn); nil elsewhere.
+	ending chan struct{}
 }
 
 // locker is a loop that locks jobs: in the default mode it runs each in its
@@ -86,6 +91,9 @@ func newRunner(cfg *workerConfig, ids []string) *runner {
 		r.feed = newBatchFeed(r.slots)
 		if n := sessionAhead(len(r.slots)); n > 0 {
 			r.feed.ahead, r.feed.tookAhead = make(chan *Job, n), make(chan struct{}, 1)
+			for _, s := range r.slots {
+				s.ending = make(chan struct{}, 1)
+			}
 		}
 		lockers = r.slots[:1]
 	case cfg.batchSize > 1:

@@ -91,6 +91,7 @@ func (s *slot) run(ctx context.Context, j *Job) error {
 	} else {
 		e = decide(call(wf, j), context.Cause(ctx), s.timeout)
 	}
+	j.handled()
 	logDecided(&log, e)
 	// The ending must reach the database even when the job's context is
 	// cancelled.

@@ -111,6 +111,15 @@ func WithPoolBatchSize(n int) WorkerPoolOption {
 // an error otherwise. It cannot be combined with WithPoolBatchSize. Do not
 // work one queue with pools of both modes at once: a pool in the default
 // mode does not see the session locks. See docs/session-mode.md.
+//
+// A pool of 512 workers or more also locks up to a quarter of its size
+// ahead of its free workers, and a worker starts its next job as soon as
+// its last one's handler returns, while that job's ending is written (its
+// lock held until the ending commits): poolSize then counts the handlers
+// running, and the pool holds the locks of up to poolSize more jobs that
+// are ending, one per worker at most, besides those locked ahead. A
+// smaller pool holds exactly the locks of the jobs it runs, and a worker
+// starts its next job once the last one has ended.
 func WithPoolSessionLocks(on bool) WorkerPoolOption {
 	return func(p *WorkerPool) { p.session = on }
 }
