@@ -6,7 +6,9 @@
 // terminated-backend scenarios run in the default mode (a transaction per
 // job), in batch mode (WithPoolBatchSize: a batch's jobs share one) and in
 // session mode (WithPoolSessionLocks), each bounded by the jobs a process
-// holds.
+// holds; the SIGKILL scenario runs again in session mode with pools of 512
+// workers, which lock jobs ahead and start a worker's next job while its
+// last one's ending is written.
 //
 // Running beside each other: the tests run one after another, but for
 // two that call t.Parallel and so run together once the others have

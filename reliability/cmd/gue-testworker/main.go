@@ -53,6 +53,13 @@ func main() {
 	flag.Parse()
 	logger := log.New(os.Stderr, fmt.Sprintf("[worker %d] ", os.Getpid()), log.Lmicroseconds)
 
+	// A connection per job in flight (or per batch, in batch mode); a
+	// pool in session mode runs its jobs on none, and needs its lock
+	// connection and a few for the endings and the attempts recorded.
+	conns := *workers + 4
+	if *session {
+		conns = min(conns, sessionConns)
+	}
 	var pool adapter.ConnPool
 	switch *driver {
 	case "pgxv5":
@@ -60,7 +67,7 @@ func main() {
 		if err != nil {
 			logger.Fatalf("parse DATABASE_URL: %v", err)
 		}
-		cfg.MaxConns = int32(*workers + 4) // batch mode: a connection per batch in flight, as in the default mode per job
+		cfg.MaxConns = int32(conns)
 		cfg.ConnConfig.RuntimeParams["application_name"] = "gue-testworker"
 		if *tcpTimeout > 0 {
 			cfg.ConnConfig.DialFunc = deadPeerDialer(*tcpTimeout).DialContext
@@ -79,12 +86,12 @@ func main() {
 		if err != nil {
 			logger.Fatalf("open DATABASE_URL: %v", err)
 		}
-		db.SetMaxOpenConns(*workers + 4)
+		db.SetMaxOpenConns(conns)
 		// Kept, not closed after each use: database/sql keeps 2 idle
 		// connections unless told (driver-libpq's doc), and a new
 		// backend for most jobs made TestFailover's lib/pq scenario take
 		// 42 s against pgx's 16.
-		db.SetMaxIdleConns(*workers + 4)
+		db.SetMaxIdleConns(conns)
 		defer db.Close()
 		pool = libpq.NewConnPool(db)
 	default:
@@ -186,6 +193,10 @@ func (q quietLogger) With(fields ...adapter.Field) adapter.Logger {
 // syscall): how long sent data may stay unacknowledged before the kernel
 // drops the connection.
 const tcpUserTimeout = 0x12
+
+// sessionConns is the most connections a worker in session mode opens: the
+// bench's budget for every system (bench -io).
+const sessionConns = 20
 
 // deadPeerDialer dials connections that notice a peer gone silent (a
 // network partition) within about d: TCP_USER_TIMEOUT for a connection
