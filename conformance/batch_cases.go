@@ -24,6 +24,7 @@ var batchCases = []testCase{
 	{"PauseStopsWaitingLockers", testBatchPauseStopsWaitingLockers},
 	{"LoneWorkerRunsBatches", testBatchLoneWorkerRunsBatches},
 	{"EndsProbeTheirJobsOnly", testBatchEndsProbeTheirJobsOnly},
+	{"BurstOfEndsProbes", testBatchBurstOfEndsProbes},
 }
 
 // A lone Worker in batch mode runs as a pool of one: it locks a batch of
