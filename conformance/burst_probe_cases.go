@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,16 +44,8 @@ const burstJobs = 500
 // burstOfEndsProbes runs the check above with the pool newPool builds on
 // queue "burst", on connections of its own.
 func (e *env) burstOfEndsProbes(t *testing.T, newPool func(*gue.Client, gue.WorkMap) *gue.WorkerPool) {
-	e.needSession(t, "the count waits for the pool's backends to end")
-	u, err := url.Parse(e.dsn)
-	if err != nil {
-		t.Skipf("the test DSN is not a URL: %v", err)
-	}
 	const app = "gue_burst_probe"
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	own := e.open(t, u.String())
+	own := e.namedPool(t, app)
 	c := gue.NewClient(own)
 	const backlog = 5000
 	for _, queue := range []string{"burst", "other"} {
@@ -82,18 +73,12 @@ func (e *env) burstOfEndsProbes(t *testing.T, newPool func(*gue.Client, gue.Work
 		}
 		return nil
 	}}
-	backends := func() int64 {
-		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, app)
-	}
 	scanned := func() int64 {
 		return e.count(`SELECT COALESCE(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE relname = 'gue_jobs'`)
 	}
 	before := scanned()
 	runPoolUntil(t, newPool(c, wm), all)
-	if err := own.Close(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the pool's backends gone", func() bool { return backends() == 0 })
+	e.closeNamed(t, own, app)
 	if n := scanned() - before; n >= backlog {
 		t.Errorf("%d rows of the jobs table read by sequential scans while %d jobs ended at once: an ending read the table whole", n, burstJobs)
 	}

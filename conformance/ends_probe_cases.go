@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gue "github.com/gue-go/gue/core"
+	"github.com/gue-go/gue/core/adapter"
 )
 
 // The statements that end many jobs at once, batch mode's delete of a
@@ -42,18 +43,8 @@ func testSessionEndsProbeTheirJobsOnly(t *testing.T, e *env) {
 // it has stopped they are closed, and their backends' counts reach the
 // statistics as they end.
 func (e *env) endsProbeTheirJobsOnly(t *testing.T, newPool func(*gue.Client, gue.WorkMap) *gue.WorkerPool) {
-	// Behind a transaction-mode pooler the server's backends outlive the
-	// pool's connections.
-	e.needSession(t, "the count waits for the pool's backends to end")
-	u, err := url.Parse(e.dsn)
-	if err != nil {
-		t.Skipf("the test DSN is not a URL: %v", err)
-	}
 	const app = "gue_ends_probe"
-	q := u.Query()
-	q.Set("application_name", app)
-	u.RawQuery = q.Encode()
-	own := e.open(t, u.String())
+	own := e.namedPool(t, app)
 	c := gue.NewClient(own)
 	const backlog, worked = probeBacklog, probeWorked
 	e.enqueueProbes(t, c)
@@ -65,21 +56,15 @@ func (e *env) endsProbeTheirJobsOnly(t *testing.T, newPool func(*gue.Client, gue
 		}
 		return nil
 	}}
-	backends := func() int64 {
-		return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, app)
-	}
 	reads := func() int64 {
 		return e.count(`SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes WHERE indexrelname = 'gue_jobs_lock_idx'`)
 	}
-	if backends() == 0 {
+	if e.backendsNamed(app) == 0 {
 		t.Fatalf("control: no backend named %s while the pool's connections are open", app)
 	}
 	before := reads()
 	runPoolUntil(t, newPool(c, wm), enough)
-	if err := own.Close(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the pool's backends gone", func() bool { return backends() == 0 })
+	e.closeNamed(t, own, app)
 	n := done.Load()
 	if n < worked {
 		t.Fatalf("%d jobs worked, want %d", n, worked)
@@ -117,4 +102,38 @@ func checkLockIndexReads(t *testing.T, read, n int64, backlog int, why string) {
 		t.Errorf("%d entries of the lock index read for %d jobs (%d a job) of a queue of %d: %s", read, n, perJob, backlog, why)
 	}
 	t.Logf("%d entries of the lock index read for %d jobs", read, n)
+}
+
+// namedPool opens a connection pool of its own, whose server backends
+// carry application_name app: a test closes it once its pool has stopped,
+// waits for those backends to end, and then reads their counts in the
+// server's statistics. Skipped behind a transaction-mode pooler, where the
+// server's backends outlive the pool's connections.
+func (e *env) namedPool(t *testing.T, app string) adapter.ConnPool {
+	t.Helper()
+	e.needSession(t, "the count waits for the pool's backends to end")
+	u, err := url.Parse(e.dsn)
+	if err != nil {
+		t.Skipf("the test DSN is not a URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	return e.open(t, u.String())
+}
+
+// backendsNamed counts the server backends of the test's database named
+// app.
+func (e *env) backendsNamed(app string) int64 {
+	return e.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, app)
+}
+
+// closeNamed closes own, opened by namedPool with app, and waits until its
+// server backends have ended, and so reported their counts.
+func (e *env) closeNamed(t *testing.T, own adapter.ConnPool, app string) {
+	t.Helper()
+	if err := own.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the pool's backends gone", func() bool { return e.backendsNamed(app) == 0 })
 }
