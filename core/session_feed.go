@@ -41,12 +41,15 @@ more:
 			break more
 		}
 	}
+	giveBack := func(ss []*slot) {
+		for _, s := range ss {
+			f.idle <- s
+		}
+	}
 	if ctx.Err() != nil || hard.Err() != nil {
 		// The pool stops: the select above may have taken an idle slot
 		// over the stop. The jobs locked ahead stay for the loop's drop.
-		for _, s := range slots {
-			f.idle <- s
-		}
+		giveBack(slots)
 		return false
 	}
 	// A slot that found ahead empty as its job's handler returned went
@@ -63,11 +66,6 @@ more:
 		}
 		lk.start(ctx, slots[0], j)
 		slots, started = slots[1:], started+1
-	}
-	giveBack := func(ss []*slot) {
-		for _, s := range ss {
-			f.idle <- s
-		}
 	}
 	// The wait can outlast the pause check that led here (see feedBatch).
 	if l.pause.isPaused(ctx, lk.c, lk.stmts, l.queue) {
