@@ -59,7 +59,8 @@ func main() {
 	server := flag.String("server", "auto", "PostgreSQL when DATABASE_URL is unset: local (the machine's own server binaries, on loopback), container (as the tests), or auto (local when installed)")
 	flag.IntVar(&chunk, "enqueue-batch", chunk, "jobs per bulk insert call, for every system (gue v5 takes at most 9,362: 7 parameters a job, 65,535 a statement)")
 	ioSleeps := flag.String("io", "", "instead of the side-by-side run: I/O-bound jobs, each waiting each of these times (e.g. 50ms,500ms), every system on a 20-connection budget (River, and gue-go's default, batch and session modes)")
-	ioJobs := flag.Int("io-jobs", 5000, "jobs per system and job time for -io")
+	ioJobs := flag.Int("io-jobs", 5000, "jobs per system and job time for -io; with -io-seconds, the most a system gets")
+	ioSeconds := flag.Float64("io-seconds", 0, "with -io: each system gets the jobs it would work in this many seconds at its limit (slots ÷ job time), at least ten rounds of its slots and at most -io-jobs, so each runs long enough for its ramp and tail to weigh little (0: -io-jobs for every system)")
 	ioOnly := flag.String("io-systems", "river-own,gue-go,gue-go-batch,gue-go-session", "systems to run with -io")
 	producerSizes := flag.String("producer", "", "instead of the side-by-side run: a producer keeps the queue at -producer-depth jobs while a pool of each of these sizes works it (e.g. 4,16,64,256), every system of -producer-systems")
 	producerOnly := flag.String("producer-systems", "gue-go,gue-go-batch,gue-go-session", "systems to run with -producer (also: river, at the same worker count)")
@@ -262,7 +263,9 @@ func main() {
 				if !ok {
 					fatalf("-io-systems: unknown system %q", key)
 				}
-				r, err := measureIO(ctx, admin, sys.s, sys.slots, *ioJobs, d)
+				n := ioJobCount(sys.slots, d, *ioSeconds, *ioJobs)
+				progress("%s, %d jobs of %s", sys.s.Name(), n, d)
+				r, err := measureIO(ctx, admin, sys.s, sys.slots, n, d)
 				if err != nil {
 					fatalf("-io %s, %s: %v", d, sys.s.Name(), err)
 				}
@@ -270,7 +273,7 @@ func main() {
 				rs = append(rs, r)
 			}
 		}
-		reportIO(os.Stdout, rs, *ioJobs)
+		reportIO(os.Stdout, rs)
 		return
 	}
 	if *backlogs != "" {
