@@ -100,10 +100,18 @@ func main() {
 	}
 
 	ctx := context.Background()
+	sizes, err := parsePoolSizes(*producerSizes)
+	if err != nil {
+		log.Fatalf("-producer: %v", err)
+	}
+	needConns := connectionsNeeded(*workers, sizes)
 	admin := os.Getenv("DATABASE_URL")
 	switch {
 	case admin != "":
 		// Someone's server: leave it as it was.
+		if err := checkConnections(ctx, admin, needConns); err != nil {
+			log.Fatalf("DATABASE_URL: %v", err)
+		}
 		defer dropDatabases(admin)
 		atExit = append(atExit, func() { dropDatabases(admin) })
 	case *server == "local" || (*server == "auto" && findServerBin() != ""):
@@ -114,8 +122,11 @@ func main() {
 		// -pressure reports the lock statements' cost, which the server
 		// counts with pg_stat_statements; the other runs keep the
 		// default settings whole.
-		var opts []string
+		opts := asServerOptions(serverSettings(needConns))
 		settings := "default settings"
+		if len(opts) > 0 {
+			settings += fmt.Sprintf(" but max_connections=%d", needConns)
+		}
 		if *pressureHold > 0 && lockStatsAvailable(bin) {
 			opts = append(opts, lockStatsPreload)
 			settings += " but pg_stat_statements loaded"
@@ -132,7 +143,7 @@ func main() {
 		// PostgreSQL's default settings, as the comparison is about them,
 		// not the tests' fsync=off.
 		var err error
-		if admin, err = conformance.StartServerWith(); err != nil {
+		if admin, err = conformance.StartServerWith(serverSettings(needConns)...); err != nil {
 			log.Fatal(err)
 		}
 		defer conformance.Terminate()
@@ -190,11 +201,7 @@ func main() {
 	if *producerSizes != "" {
 		var rs []producerResult
 		for _, key := range strings.Split(*producerOnly, ",") {
-			for _, f := range strings.Split(*producerSizes, ",") {
-				n, err := strconv.Atoi(strings.TrimSpace(f))
-				if err != nil || n < 1 {
-					fatalf("-producer: %q is not a pool size", f)
-				}
+			for _, n := range sizes {
 				sys, ok := producerSystems(n, *batch)[strings.TrimSpace(key)]
 				if !ok {
 					fatalf("-producer-systems: unknown system %q", key)
