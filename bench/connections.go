@@ -61,13 +61,8 @@ func serverSettings(need int) []string {
 // max_connections is below what the run needs, before any system runs,
 // rather than part-way through with "too many clients".
 func checkConnections(ctx context.Context, adminDSN string, need int) error {
-	conn, err := pgx.Connect(ctx, adminDSN)
+	have, err := maxConnections(ctx, adminDSN)
 	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	var have int
-	if err := conn.QueryRow(ctx, `SELECT pg_catalog.current_setting('max_connections')::int`).Scan(&have); err != nil {
 		return err
 	}
 	if have < need {
@@ -84,4 +79,16 @@ func asServerOptions(settings []string) []string {
 		opts = append(opts, "-c "+s)
 	}
 	return opts
+}
+
+// maxConnections is the max_connections of the server of dsn.
+func maxConnections(ctx context.Context, dsn string) (int, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, `SELECT pg_catalog.current_setting('max_connections')::int`).Scan(&n)
+	return n, err
 }

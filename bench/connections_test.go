@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/gue-go/gue/conformance"
-	"github.com/jackc/pgx/v5"
 )
 
 // TestConnectionsNeeded: a -producer run of 256 workers needs more than
@@ -40,16 +39,11 @@ func TestConnectionsNeeded(t *testing.T) {
 func TestCheckConnections(t *testing.T) {
 	admin := conformance.ServerDSN(t)
 	ctx := context.Background()
-	var have int
 	if err := checkConnections(ctx, admin, 1); err != nil {
 		t.Fatalf("a need of 1: %v", err)
 	}
-	conn, err := pgx.Connect(ctx, admin)
+	have, err := maxConnections(ctx, admin)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if err := conn.QueryRow(ctx, `SELECT pg_catalog.current_setting('max_connections')::int`).Scan(&have); err != nil {
 		t.Fatal(err)
 	}
 	if err := checkConnections(ctx, admin, have); err != nil {

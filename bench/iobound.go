@@ -18,8 +18,10 @@ type ioResult struct {
 	slots int // jobs the system can have in flight at once
 	jobs  int // jobs worked down
 	took  time.Duration
-	rate  float64
 }
+
+// rate is the jobs worked down a second.
+func (r ioResult) rate() float64 { return float64(r.jobs) / r.took.Seconds() }
 
 // limit is the most jobs/s the system's slots allow: slots ÷ job time.
 func (r ioResult) limit() float64 { return float64(r.slots) / r.sleep.Seconds() }
@@ -59,13 +61,7 @@ func ioJobCount(slots int, sleep time.Duration, seconds float64, perSystem int) 
 		return perSystem
 	}
 	n := int(float64(slots) / sleep.Seconds() * seconds)
-	if n < 10*slots {
-		n = 10 * slots
-	}
-	if n > perSystem {
-		n = perSystem
-	}
-	return n
+	return min(max(n, 10*slots), perSystem)
 }
 
 // measureIO works n jobs that each wait sleep down on a database of its
@@ -101,7 +97,6 @@ func measureIO(ctx context.Context, adminDSN string, s system, slots, n int, sle
 		return r, ctx.Err()
 	}
 	r.took = time.Since(start)
-	r.rate = float64(n) / r.took.Seconds()
 	stop()
 	return r, nil
 }
@@ -114,15 +109,15 @@ func reportIO(w io.Writer, rs []ioResult) {
 	river := map[time.Duration]float64{}
 	for _, r := range rs {
 		if r.name == riverOwnName {
-			river[r.sleep] = r.rate
+			river[r.sleep] = r.rate()
 		}
 	}
 	for _, r := range rs {
 		vs := "—"
 		if b := river[r.sleep]; b > 0 {
-			vs = fmt.Sprintf("%.2f×", r.rate/b)
+			vs = fmt.Sprintf("%.2f×", r.rate()/b)
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %d | %.1f s | %.0f | %.2f | %s |\n",
-			r.name, r.sleep, r.slots, r.jobs, r.took.Seconds(), r.rate, r.rate/r.limit(), vs)
+			r.name, r.sleep, r.slots, r.jobs, r.took.Seconds(), r.rate(), r.rate()/r.limit(), vs)
 	}
 }
